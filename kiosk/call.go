@@ -1,0 +1,155 @@
+package kiosk
+
+import (
+	"context"
+	"time"
+)
+
+// Disposition is the outcome of a call attempt, with the names used in CDRs.
+type Disposition string
+
+const (
+	DispAnswered  Disposition = "ANSWERED"
+	DispNoAnswer  Disposition = "NO ANSWER"
+	DispBusy      Disposition = "BUSY"
+	DispFailed    Disposition = "FAILED"
+	DispCancelled Disposition = "CANCELLED"
+	DispDenied    Disposition = "DENIED"
+)
+
+// EndCause says why a call ended.
+type EndCause string
+
+const (
+	CauseCallerHangup EndCause = "caller_hangup" // the child's leg hung up
+	CauseCalleeHangup EndCause = "callee_hangup" // the parent's leg hung up
+	CauseLimit        EndCause = "limit"         // the per-call limit was reached
+	CauseRTPTimeout   EndCause = "rtp_timeout"   // no media for 30 s after answer
+	CauseShutdown     EndCause = "shutdown"      // the daemon stopped
+	CauseInterrupted  EndCause = "interrupted"   // closed after a crash, at the last heartbeat
+	CauseNoAnswer     EndCause = "no_answer"     // ringing timed out
+	CauseBusy         EndCause = "busy"          // the callee was busy
+	CauseFailed       EndCause = "failed"        // the call could not be set up
+	CauseCancelled    EndCause = "cancelled"     // the child gave up before answer
+)
+
+// CallRecord is one call in the ledger (the CDR). A call is journaled twice:
+// at its start (Ended zero) and at its end; a denied attempt once, with
+// Disposition DENIED and Reason set.
+//
+// Wall-clock times carry ClockSynced; Duration and Billsec come from the
+// monotonic clock, never from wall-clock differences.
+type CallRecord struct {
+	CallID      string
+	Booth       string
+	ChildID     ChildID
+	ChildName   string
+	Class       string
+	ContactID   ContactID
+	ContactName string
+	Relation    string
+	Number      string // E.164 or the dialled string; masked wherever shown
+	Mode        Mode
+	Started     time.Time // the attempt began (policy allowed it)
+	Ring        time.Time // the callee started ringing; zero if never
+	Answered    time.Time // the callee answered (billsec starts); zero if never
+	Ended       time.Time // zero in the start entry
+	ClockSynced bool
+	Duration    time.Duration // Started to Ended, monotonic
+	Billsec     time.Duration // Answered to Ended, monotonic
+	Disposition Disposition
+	Cause       EndCause
+	SIPCode     int           // final SIP status of the callee leg, 0 if none
+	Limit       time.Duration // the per-call limit the policy applied
+	Help        bool          // a help or emergency call
+	Reason      Reason        // policy reason (DENIED attempts, help calls)
+	Screen      string        // screen/PC id for video calls
+}
+
+// CallEventKind is what happened to a call.
+type CallEventKind string
+
+const (
+	EventRinging  CallEventKind = "ringing"
+	EventAnswered CallEventKind = "answered"
+	EventWarning  CallEventKind = "warning"
+	EventEnded    CallEventKind = "ended"
+	EventBoothUp  CallEventKind = "booth_answered" // click-to-call: the booth phone answered
+)
+
+// CallEvent is reported by a Dialer to the request's observer as a call
+// progresses. For EventWarning, Remaining is the time left before the
+// limit. For EventEnded, Disposition, Cause and SIPCode are set, and
+// Billsec and Duration are monotonic durations.
+type CallEvent struct {
+	CallID      string
+	Kind        CallEventKind
+	At          time.Time
+	Remaining   time.Duration
+	Disposition Disposition
+	Cause       EndCause
+	SIPCode     int
+	Billsec     time.Duration
+	Duration    time.Duration
+}
+
+// CallObserver receives a call's events. Calls come from the dialer's
+// goroutines and must not block.
+type CallObserver interface {
+	CallEvent(ev CallEvent)
+}
+
+// CallRequest asks a Dialer to place an allowed call.
+type CallRequest struct {
+	CallID string
+	Booth  Booth
+	// Number is the callee in E.164 form, or a short help number as
+	// configured ("12355").
+	Number string
+	Help   bool
+	// Limit is the per-call limit from answer to forced hang-up; Warnings
+	// are the times before the limit at which a warning tone plays (e.g.
+	// 120 s and 60 s).
+	Limit    time.Duration
+	Warnings []time.Duration
+	Observer CallObserver
+}
+
+// Dialer places and ends calls (implemented by callbridge/sip).
+type Dialer interface {
+	// Dial places a click-to-call: it rings the booth phone with
+	// auto-answer hints and, once the booth answers, calls Number. It
+	// returns once the attempt has started; progress goes to
+	// req.Observer, which always receives exactly one EventEnded.
+	Dial(ctx context.Context, req CallRequest) error
+	// Hangup ends the call with the given cause. It returns an ENOTFOUND
+	// *Error if no such call is in progress.
+	Hangup(callID string, cause EndCause) error
+}
+
+// HandsetAuthorizer decides calls dialled on a booth phone's keypad. The
+// SIP bridge asks it when a registered booth extension sends an INVITE.
+type HandsetAuthorizer interface {
+	// AuthorizeHandset maps what the booth at extension ext dialled (a
+	// speed-dial digit 1..5, a full number or the help short code) to a
+	// CallRequest. It returns an EDENIED *Error, with Reason set, when the
+	// policy refuses; the refusal is already journaled.
+	AuthorizeHandset(ctx context.Context, ext, dialled string) (CallRequest, error)
+}
+
+// Journal is the append-only, hash-chained ledger of calls.
+type Journal interface {
+	// CallStarted appends the start entry of a call.
+	CallStarted(ctx context.Context, r CallRecord) error
+	// CallHeartbeat records that the call is still in progress at t;
+	// after a crash the call is closed as interrupted at its last
+	// heartbeat.
+	CallHeartbeat(ctx context.Context, callID string, t time.Time) error
+	// CallEnded appends the end entry of a call.
+	CallEnded(ctx context.Context, r CallRecord) error
+	// CallDenied appends a denied attempt (Disposition DENIED, Reason set).
+	CallDenied(ctx context.Context, r CallRecord) error
+	// Usage sums the child's answered non-help calls that started at or
+	// after since.
+	Usage(ctx context.Context, id ChildID, since time.Time) (Usage, error)
+}

@@ -1,0 +1,64 @@
+package kiosk
+
+// ScreenKind names the state a booth's screen shows.
+type ScreenKind string
+
+const (
+	ScreenIdle       ScreenKind = "idle"       // 请刷卡 / tap your card
+	ScreenIdentified ScreenKind = "identified" // name, contact tiles, quota left
+	ScreenUnknown    ScreenKind = "unknown"    // unknown card: please see your teacher
+	ScreenClosed     ScreenKind = "closed"     // outside opening hours: next opening
+	ScreenQueued     ScreenKind = "queued"     // waiting for a line: position
+	ScreenCalling    ScreenKind = "calling"    // ringing the booth phone or the parent
+	ScreenConnected  ScreenKind = "connected"  // talking: big countdown
+	ScreenWarning    ScreenKind = "warning"    // connected, with the 60 s banner
+	ScreenEnded      ScreenKind = "ended"      // the call ended: duration
+	ScreenDenied     ScreenKind = "denied"     // refused: reason in a child's words
+)
+
+// Tile is one approved contact as the child's screen shows it. The number
+// is always masked.
+type Tile struct {
+	Slot     int    `json:"slot"`
+	Name     string `json:"name"`
+	Relation string `json:"relation"`
+	Masked   string `json:"masked"`
+	Phone    bool   `json:"phone"` // approved for phone calls
+	Video    bool   `json:"video"` // approved for video calls
+}
+
+// Screen is what a booth's screen shows now; the station pushes a new one
+// on every change. Times are Unix milliseconds (wall clock) so that a
+// browser can count down by itself; RemainingMS is authoritative when the
+// state is pushed.
+type Screen struct {
+	Booth string     `json:"booth"`
+	Kind  ScreenKind `json:"state"`
+	Seq   uint64     `json:"seq"`
+	Child string     `json:"child,omitempty"` // the child's name, identified states only
+	Tiles []Tile     `json:"tiles,omitempty"`
+	// QuotaMinutesLeft and QuotaCallsLeft are -1 when unlimited.
+	QuotaMinutesLeft int    `json:"quota_minutes_left"`
+	QuotaCallsLeft   int    `json:"quota_calls_left"`
+	Contact          string `json:"contact,omitempty"` // who is being called: relation or name
+	Position         int    `json:"position,omitempty"`
+	LimitMS          int64  `json:"limit_ms,omitempty"`
+	RemainingMS      int64  `json:"remaining_ms,omitempty"`
+	DurationMS       int64  `json:"duration_ms,omitempty"`
+	Reason           Reason `json:"reason,omitempty"`
+	Words            *Words `json:"words,omitempty"`
+	Hours            string `json:"hours,omitempty"`        // today's opening hours, "16:30-18:00"
+	NextOpening      string `json:"next_opening,omitempty"` // "周一 16:30" / local RFC 3339
+	Help             bool   `json:"help,omitempty"`
+	Disposition      string `json:"disposition,omitempty"`
+}
+
+// RosterEntry is one child with contacts and card UIDs, as imported from
+// or exported to the school's roster CSV. Line is the CSV line it came
+// from (0 when not from a file).
+type RosterEntry struct {
+	Line     int
+	Child    Child
+	Contacts []Contact
+	Cards    []string
+}
