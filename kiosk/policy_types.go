@@ -40,6 +40,9 @@ type Policy struct {
 	Hours Hours
 	// Limit is the default per-call limit (5 min when zero).
 	Limit time.Duration
+	// HelpLimit is the per-call limit of help calls (30 min when zero);
+	// child and contact overrides and quotas do not shorten it.
+	HelpLimit time.Duration
 	// Warnings are the times before the limit at which the child hears a
 	// warning (120 s and 60 s by default).
 	Warnings []time.Duration

@@ -1,0 +1,188 @@
+// Command kioskctl is the technician's and manager's tool for Qinqing
+// Station. It talks to kioskd's loopback admin API (status, tap, dial,
+// hangup), and opens the station's database directly for offline work
+// (roster import/export, ledger export/verify) and checks config files.
+//
+// Exit codes: 0 ok, 1 refused or failed, 2 usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+)
+
+const usage = `usage: kioskctl [--addr URL] [--data DIR] COMMAND [ARGS]
+
+Commands talking to the running kioskd (admin API on loopback):
+  status [--json]                 daemon health, booths, lights
+  tap [--booth ID] UID            present a card at a booth's simulated reader
+  dial [--booth ID] N             the identified child picks contact N (1..5)
+  hangup [--booth ID]             end the booth's call, queue wait or session
+  help [--booth ID]               the help tile: call the duty teacher
+
+Commands working on the database in --data (daemon may be running):
+  roster import FILE.csv [--dry-run] [--card-format hex|8h10d|reversed]
+  roster export [--format csv] [-o FILE]
+  ledger export calls [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json] [-o FILE]
+  ledger verify
+
+Other:
+  config check FILE               validate a kioskd config (exit 2 if invalid)
+
+Global flags (before or after the command):
+  --addr URL   daemon address (default $KIOSK_ADDR, else http://127.0.0.1:8080)
+  --data DIR   data directory with admin.token and kiosk.db (default ./kiosk-data)
+`
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// globals are the flags every command accepts.
+type globals struct {
+	addr string
+	data string
+}
+
+// register defines --addr and --data on fs, defaulting to what was given
+// before the command, else to $KIOSK_ADDR and ./kiosk-data.
+func (g *globals) register(fs *flag.FlagSet) {
+	addr, data := g.addr, g.data
+	if addr == "" {
+		addr = os.Getenv("KIOSK_ADDR")
+	}
+	if addr == "" {
+		addr = "http://127.0.0.1:8080"
+	}
+	if data == "" {
+		data = "./kiosk-data"
+	}
+	fs.StringVar(&g.addr, "addr", addr, "daemon address")
+	fs.StringVar(&g.data, "data", data, "data directory")
+}
+
+// run executes one kioskctl invocation and returns its exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var g globals
+	fs := flag.NewFlagSet("kioskctl", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	g.register(fs)
+	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	err := dispatch(ctx, &g, fs.Args(), stdout)
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "kioskctl: %v\n", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.code == 2 {
+			fmt.Fprint(stderr, "run 'kioskctl help' for usage\n")
+		}
+		return ee.code
+	}
+	return 1
+}
+
+func dispatch(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "status":
+		return cmdStatus(ctx, g, rest, stdout)
+	case "tap":
+		return cmdTap(ctx, g, rest, stdout)
+	case "dial":
+		return cmdDial(ctx, g, rest, stdout)
+	case "hangup":
+		return cmdBoothAction(ctx, g, "hangup", rest, stdout)
+	case "help":
+		if len(rest) == 0 {
+			return flag.ErrHelp
+		}
+		return cmdBoothAction(ctx, g, "help", rest, stdout)
+	case "-h", "--help":
+		return flag.ErrHelp
+	case "roster":
+		if len(rest) == 0 {
+			return usageErr("roster: want import or export")
+		}
+		switch rest[0] {
+		case "import":
+			return cmdRosterImport(ctx, g, rest[1:], stdout)
+		case "export":
+			return cmdRosterExport(ctx, g, rest[1:], stdout)
+		}
+		return usageErr("roster: unknown subcommand %q", rest[0])
+	case "ledger":
+		if len(rest) == 0 {
+			return usageErr("ledger: want export or verify")
+		}
+		switch rest[0] {
+		case "export":
+			return cmdLedgerExport(ctx, g, rest[1:], stdout)
+		case "verify":
+			return cmdLedgerVerify(ctx, g, rest[1:], stdout)
+		}
+		return usageErr("ledger: unknown subcommand %q", rest[0])
+	case "config":
+		if len(rest) == 0 || rest[0] != "check" {
+			return usageErr("config: want check FILE")
+		}
+		return cmdConfigCheck(rest[1:], stdout)
+	}
+	return usageErr("unknown command %q", cmd)
+}
+
+// parse parses a command's flags, with the globals accepted too, and
+// checks the number of positional arguments.
+func parse(g *globals, name string, args []string, min, max int, define func(fs *flag.FlagSet)) ([]string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	g.register(fs)
+	if define != nil {
+		define(fs)
+	}
+	// Allow flags after positional arguments: kioskctl tap UID --booth b1.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageErr("%s: %v", name, err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) < min || (max >= 0 && len(pos) > max) {
+		return nil, usageErr("%s: wrong number of arguments (%s)", name, strings.Join(pos, " "))
+	}
+	return pos, nil
+}

@@ -1,0 +1,641 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/kiosk/register"
+)
+
+var _ kiosk.Journal = (*DB)(nil)
+
+// Kind is the kind of a journal entry.
+type Kind string
+
+const (
+	KindCallStart  Kind = "call_start"
+	KindCallEnd    Kind = "call_end"
+	KindCallDenied Kind = "call_denied"
+	KindRoster     Kind = "roster"
+	KindAudit      Kind = "audit"
+	KindSystem     Kind = "system"
+)
+
+// genesisHash is the prev_hash of the first entry: 32 zero bytes, in hex.
+var genesisHash = hex.EncodeToString(make([]byte, sha256.Size))
+
+// Entry is one journal entry as stored.
+type Entry struct {
+	Seq         int64
+	ID          string // 32 hex digits, random; stable across replication
+	Kind        Kind
+	CallID      string // "" unless a call entry
+	At          time.Time
+	ClockSynced bool
+	Body        json.RawMessage
+	PrevHash    string // hex SHA-256 of the previous entry; genesisHash for seq 1
+	Hash        string // hex SHA-256, see canonical
+}
+
+// canonical returns the bytes an entry's hash covers: the fields seq, id,
+// kind, call_id, at, clock_synced and body, in that order, each as a
+// netstring (its length in bytes as ASCII decimal, ":", the bytes, ","):
+//
+//	seq           ASCII decimal, no sign or leading zeros ("42")
+//	id            32 lowercase hex digits
+//	kind          e.g. "call_end"
+//	call_id       "" when none
+//	at            UTC, "2006-01-02T15:04:05.000000000Z"
+//	clock_synced  "1" or "0"
+//	body          the body's JSON bytes exactly as stored
+//
+// An entry's hash is hex(SHA-256(prev || canonical)), where prev is the 32
+// raw bytes of the previous entry's hash, or 32 zero bytes for the first
+// entry.
+func canonical(seq int64, id string, kind Kind, callID, at string, synced bool, body []byte) []byte {
+	var b bytes.Buffer
+	field := func(s []byte) {
+		b.WriteString(strconv.Itoa(len(s)))
+		b.WriteByte(':')
+		b.Write(s)
+		b.WriteByte(',')
+	}
+	field([]byte(strconv.FormatInt(seq, 10)))
+	field([]byte(id))
+	field([]byte(kind))
+	field([]byte(callID))
+	field([]byte(at))
+	if synced {
+		field([]byte("1"))
+	} else {
+		field([]byte("0"))
+	}
+	field(body)
+	return b.Bytes()
+}
+
+// chainHash computes an entry's hash from the previous hash (hex) and the
+// entry's canonical bytes.
+func chainHash(prevHex string, canon []byte) (string, error) {
+	prev, err := hex.DecodeString(prevHex)
+	if err != nil || len(prev) != sha256.Size {
+		return "", fmt.Errorf("bad prev_hash %q", prevHex)
+	}
+	h := sha256.New()
+	h.Write(prev)
+	h.Write(canon)
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// appendTx appends one entry inside tx, which must be a write transaction
+// (BEGIN IMMEDIATE), so that the tail read here is still the tail at
+// commit. It returns the new entry's seq.
+func (db *DB) appendTx(ctx context.Context, tx *sql.Tx, kind Kind, callID string, body []byte) (int64, error) {
+	var (
+		last     int64
+		prevHash = genesisHash
+	)
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1`).Scan(&last, &prevHash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("journal append: read tail: %w", err)
+	}
+	var rnd [16]byte
+	if _, err := io.ReadFull(db.rand, rnd[:]); err != nil {
+		return 0, fmt.Errorf("journal append: entry id: %w", err)
+	}
+	id := hex.EncodeToString(rnd[:])
+	seq := last + 1
+	at := fmtTime(db.now())
+	synced := db.synced()
+	hash, err := chainHash(prevHash, canonical(seq, id, kind, callID, at, synced, body))
+	if err != nil {
+		return 0, fmt.Errorf("journal append: tail %d: %w", last, err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO journal (seq, id, kind, call_id, at, clock_synced, body, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, seq, id, string(kind), callID, at, synced, string(body), prevHash, hash)
+	if err != nil {
+		return 0, fmt.Errorf("journal append %s: %w", kind, err)
+	}
+	return seq, nil
+}
+
+// appendOne appends one entry in its own write transaction; then, in the
+// same transaction, runs after (if not nil).
+func (db *DB) appendOne(ctx context.Context, kind Kind, callID string, body []byte, after func(*sql.Tx) error) (int64, error) {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("journal append %s: begin: %w", kind, err)
+	}
+	defer tx.Rollback()
+	seq, err := db.appendTx(ctx, tx, kind, callID, body)
+	if err != nil {
+		return 0, err
+	}
+	if after != nil {
+		if err := after(tx); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("journal append %s: commit: %w", kind, err)
+	}
+	return seq, nil
+}
+
+// callBody is the stored JSON of a call entry. Field names are part of the
+// journal format and must not change. Times are UTC in timeFormat ("" when
+// unknown), so that they sort as strings; durations are given both as
+// integer milliseconds and as whole seconds rounded by register.Seconds.
+type callBody struct {
+	CallID      string `json:"call_id"`
+	Booth       string `json:"booth"`
+	ChildID     int64  `json:"child_id"`
+	ChildName   string `json:"child_name"`
+	Class       string `json:"class"`
+	ContactID   int64  `json:"contact_id"`
+	ContactName string `json:"contact_name"`
+	Relation    string `json:"relation"`
+	Number      string `json:"number"`
+	Mode        string `json:"mode"`
+	Started     string `json:"started"`
+	Ring        string `json:"ring"`
+	Answered    string `json:"answered"`
+	Ended       string `json:"ended"`
+	ClockSynced bool   `json:"clock_synced"`
+	DurationMS  int64  `json:"duration_ms"`
+	BillsecMS   int64  `json:"billsec_ms"`
+	Duration    int64  `json:"duration"`
+	Billsec     int64  `json:"billsec"`
+	Disposition string `json:"disposition"`
+	Cause       string `json:"cause"`
+	SIPCode     int    `json:"sip_code"`
+	LimitMS     int64  `json:"limit_ms"`
+	Help        bool   `json:"help"`
+	Reason      string `json:"reason"`
+	Screen      string `json:"screen"`
+}
+
+func encodeCall(r kiosk.CallRecord) ([]byte, error) {
+	b, err := json.Marshal(callBody{
+		CallID:      r.CallID,
+		Booth:       r.Booth,
+		ChildID:     int64(r.ChildID),
+		ChildName:   r.ChildName,
+		Class:       r.Class,
+		ContactID:   int64(r.ContactID),
+		ContactName: r.ContactName,
+		Relation:    r.Relation,
+		Number:      r.Number,
+		Mode:        string(r.Mode),
+		Started:     fmtTime(r.Started),
+		Ring:        fmtTime(r.Ring),
+		Answered:    fmtTime(r.Answered),
+		Ended:       fmtTime(r.Ended),
+		ClockSynced: r.ClockSynced,
+		DurationMS:  r.Duration.Milliseconds(),
+		BillsecMS:   r.Billsec.Milliseconds(),
+		Duration:    register.Seconds(r.Duration),
+		Billsec:     register.Seconds(r.Billsec),
+		Disposition: string(r.Disposition),
+		Cause:       string(r.Cause),
+		SIPCode:     r.SIPCode,
+		LimitMS:     r.Limit.Milliseconds(),
+		Help:        r.Help,
+		Reason:      string(r.Reason),
+		Screen:      r.Screen,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode call %s: %w", r.CallID, err)
+	}
+	return b, nil
+}
+
+func decodeCall(body []byte) (kiosk.CallRecord, error) {
+	var c callBody
+	if err := json.Unmarshal(body, &c); err != nil {
+		return kiosk.CallRecord{}, fmt.Errorf("decode call: %w", err)
+	}
+	r := kiosk.CallRecord{
+		CallID:      c.CallID,
+		Booth:       c.Booth,
+		ChildID:     kiosk.ChildID(c.ChildID),
+		ChildName:   c.ChildName,
+		Class:       c.Class,
+		ContactID:   kiosk.ContactID(c.ContactID),
+		ContactName: c.ContactName,
+		Relation:    c.Relation,
+		Number:      c.Number,
+		Mode:        kiosk.Mode(c.Mode),
+		ClockSynced: c.ClockSynced,
+		Duration:    time.Duration(c.DurationMS) * time.Millisecond,
+		Billsec:     time.Duration(c.BillsecMS) * time.Millisecond,
+		Disposition: kiosk.Disposition(c.Disposition),
+		Cause:       kiosk.EndCause(c.Cause),
+		SIPCode:     c.SIPCode,
+		Limit:       time.Duration(c.LimitMS) * time.Millisecond,
+		Help:        c.Help,
+		Reason:      kiosk.Reason(c.Reason),
+		Screen:      c.Screen,
+	}
+	var err error
+	for _, f := range []struct {
+		dst *time.Time
+		s   string
+	}{{&r.Started, c.Started}, {&r.Ring, c.Ring}, {&r.Answered, c.Answered}, {&r.Ended, c.Ended}} {
+		if *f.dst, err = parseTime(f.s); err != nil {
+			return kiosk.CallRecord{}, fmt.Errorf("decode call %s: %w", c.CallID, err)
+		}
+	}
+	return r, nil
+}
+
+// CallStarted appends the start entry of r (Ended zero) and starts its
+// heartbeat row at r.Started, so that a crash before the first heartbeat
+// still closes the call. r.CallID must be set (EINVALID); a second start of
+// the same call is an ECONFLICT *kiosk.Error.
+func (db *DB) CallStarted(ctx context.Context, r kiosk.CallRecord) error {
+	if r.CallID == "" {
+		return kiosk.Errorf(kiosk.EINVALID, "call start without a call id")
+	}
+	body, err := encodeCall(r)
+	if err != nil {
+		return err
+	}
+	_, err = db.appendOne(ctx, KindCallStart, r.CallID, body, func(tx *sql.Tx) error {
+		at := r.Started
+		if at.IsZero() {
+			at = db.now()
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO call_heartbeats (call_id, at, answered_at) VALUES (?, ?, ?)
+			ON CONFLICT (call_id) DO UPDATE SET at = excluded.at, answered_at = excluded.answered_at`,
+			r.CallID, fmtTime(at), fmtTime(r.Answered))
+		if err != nil {
+			return fmt.Errorf("call started: heartbeat: %w", err)
+		}
+		return nil
+	})
+	if isUniqueViolation(err) {
+		return kiosk.Errorf(kiosk.ECONFLICT, "call %s already started", r.CallID)
+	}
+	return err
+}
+
+// CallEnded appends the end entry of r and drops its heartbeat row, in one
+// transaction. r.CallID must be set (EINVALID). A call ends once: a second
+// end (for example after RecoverInterrupted closed it) is an ECONFLICT
+// *kiosk.Error and appends nothing. An end without a start is accepted.
+func (db *DB) CallEnded(ctx context.Context, r kiosk.CallRecord) error {
+	_, err := db.callEnded(ctx, r)
+	return err
+}
+
+func (db *DB) callEnded(ctx context.Context, r kiosk.CallRecord) (int64, error) {
+	if r.CallID == "" {
+		return 0, kiosk.Errorf(kiosk.EINVALID, "call end without a call id")
+	}
+	body, err := encodeCall(r)
+	if err != nil {
+		return 0, err
+	}
+	seq, err := db.appendOne(ctx, KindCallEnd, r.CallID, body, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM call_heartbeats WHERE call_id = ?`, r.CallID); err != nil {
+			return fmt.Errorf("call ended: drop heartbeat: %w", err)
+		}
+		return nil
+	})
+	if isUniqueViolation(err) {
+		return 0, kiosk.Errorf(kiosk.ECONFLICT, "call %s already ended", r.CallID)
+	}
+	return seq, err
+}
+
+// CallDenied appends a denied attempt. r.Disposition is set to DENIED; a
+// zero r.Started is set to the current wall clock so that the attempt has
+// its place in the register.
+func (db *DB) CallDenied(ctx context.Context, r kiosk.CallRecord) error {
+	r.Disposition = kiosk.DispDenied
+	if r.Started.IsZero() {
+		r.Started = db.now()
+	}
+	body, err := encodeCall(r)
+	if err != nil {
+		return err
+	}
+	_, err = db.appendOne(ctx, KindCallDenied, r.CallID, body, nil)
+	return err
+}
+
+// CallHeartbeat records that the call is still in progress at t (not
+// journaled: one row per open call, updated in place). It returns an
+// ENOTFOUND *kiosk.Error if the call has no start entry or has ended.
+func (db *DB) CallHeartbeat(ctx context.Context, callID string, t time.Time) error {
+	res, err := db.db.ExecContext(ctx, `UPDATE call_heartbeats SET at = ? WHERE call_id = ?`, fmtTime(t), callID)
+	if err != nil {
+		return fmt.Errorf("call heartbeat: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return kiosk.Errorf(kiosk.ENOTFOUND, "no call %s in progress", callID)
+	}
+	return nil
+}
+
+// CallProgress records, for a call in progress, the wall-clock time the
+// callee answered, so that RecoverInterrupted can close it as ANSWERED
+// with a billsec after a crash. Call it when the callee answers. It returns
+// an ENOTFOUND *kiosk.Error if the call has no start entry or has ended.
+func (db *DB) CallProgress(ctx context.Context, callID string, answered time.Time) error {
+	res, err := db.db.ExecContext(ctx, `UPDATE call_heartbeats SET answered_at = ?, at = MAX(at, ?) WHERE call_id = ?`,
+		fmtTime(answered), fmtTime(answered), callID)
+	if err != nil {
+		return fmt.Errorf("call progress: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return kiosk.Errorf(kiosk.ENOTFOUND, "no call %s in progress", callID)
+	}
+	return nil
+}
+
+// Usage sums the child's answered, non-help calls that started at or after
+// since: their count and their billsec in whole seconds (each call rounded
+// by register.Seconds, then summed).
+func (db *DB) Usage(ctx context.Context, id kiosk.ChildID, since time.Time) (kiosk.Usage, error) {
+	var u kiosk.Usage
+	err := db.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(json_extract(body, '$.billsec')), 0)
+		FROM journal
+		WHERE kind = 'call_end'
+		  AND json_extract(body, '$.child_id') = ?
+		  AND json_extract(body, '$.disposition') = 'ANSWERED'
+		  AND json_extract(body, '$.help') = 0
+		  AND json_extract(body, '$.started') >= ?`,
+		int64(id), fmtTime(since)).Scan(&u.Calls, &u.Seconds)
+	if err != nil {
+		return kiosk.Usage{}, fmt.Errorf("usage of child %d: %w", id, err)
+	}
+	return u, nil
+}
+
+// RecoverInterrupted closes every call that has a start entry and no end
+// entry, as after a crash or power cut, and returns how many it closed.
+// Each gets an end entry with Cause interrupted; Ended is the last
+// heartbeat (or Started if none came later); if the callee's answer is
+// known (from the start record or CallProgress) the disposition is
+// ANSWERED with Billsec from answer to Ended, else FAILED. Duration and
+// Billsec are wall-clock differences here, the only measure left after a
+// crash. It is idempotent: a second run appends nothing. Only the daemon
+// calls it, at start, before it places calls: in another process it would
+// close the daemon's live calls.
+func (db *DB) RecoverInterrupted(ctx context.Context) (int, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT s.body, COALESCE(h.at, ''), COALESCE(h.answered_at, '')
+		FROM journal s LEFT JOIN call_heartbeats h ON h.call_id = s.call_id
+		WHERE s.kind = 'call_start'
+		  AND NOT EXISTS (SELECT 1 FROM journal e WHERE e.kind = 'call_end' AND e.call_id = s.call_id)
+		ORDER BY s.seq`)
+	if err != nil {
+		return 0, fmt.Errorf("recover interrupted: query: %w", err)
+	}
+	type open struct {
+		rec      kiosk.CallRecord
+		hb, answ string
+	}
+	var opens []open
+	for rows.Next() {
+		var body, hb, answ string
+		if err := rows.Scan(&body, &hb, &answ); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("recover interrupted: scan: %w", err)
+		}
+		rec, err := decodeCall([]byte(body))
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("recover interrupted: %w", err)
+		}
+		opens = append(opens, open{rec, hb, answ})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("recover interrupted: rows: %w", err)
+	}
+	closed := 0
+	for _, o := range opens {
+		r := o.rec
+		last, err := parseTime(o.hb)
+		if err != nil {
+			return closed, fmt.Errorf("recover interrupted: call %s: %w", r.CallID, err)
+		}
+		answered, err := parseTime(o.answ)
+		if err != nil {
+			return closed, fmt.Errorf("recover interrupted: call %s: %w", r.CallID, err)
+		}
+		if answered.IsZero() {
+			answered = r.Answered
+		}
+		r.Answered = answered
+		r.Ended = r.Started
+		if last.After(r.Ended) {
+			r.Ended = last
+		}
+		if !r.Answered.IsZero() && r.Answered.After(r.Ended) {
+			r.Ended = r.Answered
+		}
+		r.Cause = kiosk.CauseInterrupted
+		r.Duration = r.Ended.Sub(r.Started)
+		if r.Started.IsZero() {
+			r.Duration = 0
+		}
+		r.Billsec = 0
+		if r.Answered.IsZero() {
+			r.Disposition = kiosk.DispFailed
+		} else {
+			r.Disposition = kiosk.DispAnswered
+			r.Billsec = r.Ended.Sub(r.Answered)
+		}
+		_, err = db.callEnded(ctx, r)
+		if kiosk.ErrorCode(err) == kiosk.ECONFLICT {
+			continue // ended meanwhile, by another process or a late CallEnded
+		}
+		if err != nil {
+			return closed, fmt.Errorf("recover interrupted: %w", err)
+		}
+		closed++
+	}
+	if closed > 0 {
+		db.log.Info("closed interrupted calls", "count", closed)
+	}
+	return closed, nil
+}
+
+// Audit appends an 'audit' entry: who (actor: a user name or "kioskctl"),
+// did what (action, e.g. "export_calls", "reveal_phone") and a free-text
+// detail.
+func (db *DB) Audit(ctx context.Context, actor, action, detail string) error {
+	body, err := json.Marshal(struct {
+		Actor  string `json:"actor"`
+		Action string `json:"action"`
+		Detail string `json:"detail"`
+	}{actor, action, detail})
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	_, err = db.appendOne(ctx, KindAudit, "", body, nil)
+	return err
+}
+
+// VerifyResult is the outcome of Verify.
+type VerifyResult struct {
+	// Entries is how many entries were checked (up to and including the
+	// broken one).
+	Entries int
+	// OK is true when every entry's prev_hash and hash match.
+	OK bool
+	// BrokenSeq is the seq of the first entry that does not match (0 when
+	// OK), and Problem says how.
+	BrokenSeq int64
+	Problem   string
+}
+
+// Verify walks the whole journal in seq order and recomputes the chain
+// (see canonical). It stops at the first entry whose prev_hash is not the
+// previous entry's hash or whose hash does not match its content. An error
+// is returned only when the journal cannot be read.
+func (db *DB) Verify(ctx context.Context) (VerifyResult, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT seq, id, kind, call_id, at, clock_synced, CAST(body AS BLOB), prev_hash, hash
+		FROM journal ORDER BY seq`)
+	if err != nil {
+		return VerifyResult{}, fmt.Errorf("verify: query: %w", err)
+	}
+	defer rows.Close()
+	var (
+		res      VerifyResult
+		prev     = genesisHash
+		prevSeq  int64
+		seq      int64
+		synced   bool
+		body     []byte
+		id, kind string
+		callID   string
+		at       string
+		ph, hash string
+	)
+	fail := func(problem string) (VerifyResult, error) {
+		res.BrokenSeq = seq
+		res.Problem = problem
+		return res, nil
+	}
+	for rows.Next() {
+		if err := rows.Scan(&seq, &id, &kind, &callID, &at, &synced, &body, &ph, &hash); err != nil {
+			return VerifyResult{}, fmt.Errorf("verify: scan after seq %d: %w", prevSeq, err)
+		}
+		res.Entries++
+		if seq != prevSeq+1 {
+			return fail(fmt.Sprintf("seq %d follows %d: entries missing", seq, prevSeq))
+		}
+		if ph != prev {
+			return fail("prev_hash does not match the previous entry's hash")
+		}
+		want, err := chainHash(ph, canonical(seq, id, Kind(kind), callID, at, synced, body))
+		if err != nil {
+			return fail(err.Error())
+		}
+		if want != hash {
+			return fail("hash does not match the entry's content")
+		}
+		prev, prevSeq = hash, seq
+	}
+	if err := rows.Err(); err != nil {
+		return VerifyResult{}, fmt.Errorf("verify: rows after seq %d: %w", prevSeq, err)
+	}
+	res.OK = true
+	return res, nil
+}
+
+// Entries returns up to limit entries with seq > afterSeq, in seq order
+// (limit <= 0 means 1000), for the JSON export of everything and, later,
+// replication.
+func (db *DB) Entries(ctx context.Context, afterSeq int64, limit int) ([]Entry, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT seq, id, kind, call_id, at, clock_synced, body, prev_hash, hash
+		FROM journal WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("entries after %d: %w", afterSeq, err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var (
+			e        Entry
+			kind, at string
+			body     string
+		)
+		if err := rows.Scan(&e.Seq, &e.ID, &kind, &e.CallID, &at, &e.ClockSynced, &body, &e.PrevHash, &e.Hash); err != nil {
+			return nil, fmt.Errorf("entries after %d: scan: %w", afterSeq, err)
+		}
+		e.Kind = Kind(kind)
+		e.Body = json.RawMessage(body)
+		if e.At, err = parseTime(at); err != nil {
+			return nil, fmt.Errorf("entries after %d: seq %d: %w", afterSeq, e.Seq, err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("entries after %d: %w", afterSeq, err)
+	}
+	return out, nil
+}
+
+// CallRow is one row of the calls register with the seq of the journal
+// entry it came from; it is register.Call, so Calls' result goes straight
+// to register.WriteCallsCSV.
+type CallRow = register.Call
+
+// Calls returns the calls register for calls that started in [from, to):
+// one row per call (its end entry; its start entry while it is still
+// open) and one per denied attempt, ordered by Started then seq. A zero
+// from or to leaves that side open. Times come back in UTC.
+func (db *DB) Calls(ctx context.Context, from, to time.Time) ([]CallRow, error) {
+	lo, hi := fmtTime(from), "~" // "~" sorts after every stored time
+	if !to.IsZero() {
+		hi = fmtTime(to)
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT j.seq, j.body FROM journal j
+		WHERE (j.kind IN ('call_end', 'call_denied')
+		       OR (j.kind = 'call_start' AND NOT EXISTS (
+		           SELECT 1 FROM journal e WHERE e.kind = 'call_end' AND e.call_id = j.call_id)))
+		  AND json_extract(j.body, '$.started') >= ?
+		  AND json_extract(j.body, '$.started') < ?
+		ORDER BY json_extract(j.body, '$.started'), j.seq`, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("calls register: query: %w", err)
+	}
+	defer rows.Close()
+	var out []CallRow
+	for rows.Next() {
+		var (
+			seq  int64
+			body string
+		)
+		if err := rows.Scan(&seq, &body); err != nil {
+			return nil, fmt.Errorf("calls register: scan: %w", err)
+		}
+		rec, err := decodeCall([]byte(body))
+		if err != nil {
+			return nil, fmt.Errorf("calls register: seq %d: %w", seq, err)
+		}
+		out = append(out, CallRow{Seq: seq, CallRecord: rec})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("calls register: rows: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,906 @@
+package kiosk
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+)
+
+// StationOpts are the station's optional settings; the zero value of each
+// field means its default.
+type StationOpts struct {
+	// Now is the wall clock (time.Now). Durations are taken from the
+	// monotonic reading that time.Now carries.
+	Now func() time.Time
+	// ClockSynced reports whether the wall clock is synchronised (NTP);
+	// it is stored with every ledger entry. Default: always true.
+	ClockSynced func() bool
+	Logger      *slog.Logger
+	// Identified is how long a tapped card stays identified at a booth
+	// (30 s). Speed dial on the handset accepts it for HandsetWindow (60 s).
+	Identified    time.Duration
+	HandsetWindow time.Duration
+	// Linger is how long the ended, denied and unknown screens stay
+	// before the booth returns to idle or identified (5 s).
+	Linger time.Duration
+	// Heartbeat is the period of call heartbeats in the journal (5 s).
+	Heartbeat time.Duration
+	// Lines is the number of concurrent non-help calls the trunks carry;
+	// further calls wait in the fair queue. 0 means unlimited.
+	Lines int
+	// NewID returns a fresh call id (random 128-bit hex by default).
+	NewID func() string
+}
+
+// Station is the state machine of the calling room: one state per booth,
+// driven by card taps, the child's picks on the screen or handset, and the
+// dialer's call events. It applies the Policy, journals every call and
+// denied attempt, drives the booths' lights and pushes a Screen to every
+// subscriber of a booth on each change.
+//
+// Station is safe for concurrent use. Attach a Dialer before the first
+// call; Run drives heartbeats; Close hangs up what is in progress.
+type Station struct {
+	policy  Policy
+	roster  Roster
+	journal Journal
+	lights  map[string]Light
+	opts    StationOpts
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	dialer  Dialer
+	booths  map[string]*boothState
+	order   []Booth
+	byExt   map[string]string // SIP extension -> booth id
+	queue   *Queue
+	calls   map[string]*activeCall // call id -> call
+	closing bool
+	seq     uint64
+}
+
+type boothState struct {
+	booth  Booth
+	screen Screen
+	subs   map[chan Screen]struct{}
+	light  LightState
+
+	// The identified child, if any, and when the card was tapped.
+	child      Child
+	contacts   []Contact
+	card       Card
+	identified time.Time
+
+	call  *activeCall
+	timer *time.Timer
+	gen   uint64 // bumps on every state change; stale timers check it
+}
+
+type activeCall struct {
+	rec      CallRecord
+	booth    *boothState
+	start    time.Time // monotonic
+	answered time.Time // monotonic, zero until answered
+	ended    bool
+}
+
+// NewStation returns a station for the given booths. lights maps booth id
+// to the booth's light; a booth without one has no light.
+func NewStation(p Policy, booths []Booth, roster Roster, journal Journal, lights map[string]Light, opts StationOpts) *Station {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ClockSynced == nil {
+		opts.ClockSynced = func() bool { return true }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Identified <= 0 {
+		opts.Identified = 30 * time.Second
+	}
+	if opts.HandsetWindow <= 0 {
+		opts.HandsetWindow = 60 * time.Second
+	}
+	if opts.Linger <= 0 {
+		opts.Linger = 5 * time.Second
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 5 * time.Second
+	}
+	if opts.NewID == nil {
+		opts.NewID = randomID
+	}
+	s := &Station{
+		policy:  p,
+		roster:  roster,
+		journal: journal,
+		lights:  lights,
+		opts:    opts,
+		log:     opts.Logger.With("component", "station"),
+		booths:  map[string]*boothState{},
+		byExt:   map[string]string{},
+		calls:   map[string]*activeCall{},
+		queue:   NewQueue(QueueOpts{Now: opts.Now}),
+	}
+	for _, b := range booths {
+		bs := &boothState{booth: b, subs: map[chan Screen]struct{}{}}
+		s.booths[b.ID] = bs
+		s.order = append(s.order, b)
+		if b.Extension != "" {
+			s.byExt[b.Extension] = b.ID
+		}
+		s.toIdle(bs)
+	}
+	return s
+}
+
+func randomID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// Attach sets the dialer that places calls. It must be called before the
+// first call; the dialer usually needs the station itself (as
+// HandsetAuthorizer), hence not a constructor argument.
+func (s *Station) Attach(d Dialer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dialer = d
+}
+
+// Booths returns the configured booths in configuration order.
+func (s *Station) Booths() []Booth {
+	return append([]Booth(nil), s.order...)
+}
+
+// Screen returns what booth's screen shows now. Returns an ENOTFOUND
+// *Error for an unknown booth.
+func (s *Station) Screen(booth string) (Screen, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bs, err := s.booth(booth)
+	if err != nil {
+		return Screen{}, err
+	}
+	return s.current(bs), nil
+}
+
+// Lights returns each booth's light state.
+func (s *Station) Lights() map[string]LightState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]LightState, len(s.booths))
+	for id, bs := range s.booths {
+		m[id] = bs.light
+	}
+	return m
+}
+
+// Subscribe returns a channel that receives booth's current screen, then
+// every change, and a function that ends the subscription. A subscriber
+// that falls 8 screens behind is dropped: its channel is closed.
+func (s *Station) Subscribe(booth string) (<-chan Screen, func(), error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bs, err := s.booth(booth)
+	if err != nil {
+		return nil, nil, err
+	}
+	ch := make(chan Screen, 8)
+	ch <- s.current(bs)
+	bs.subs[ch] = struct{}{}
+	cancel := func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if _, ok := bs.subs[ch]; ok {
+			delete(bs.subs, ch)
+			close(ch)
+		}
+	}
+	return ch, cancel, nil
+}
+
+func (s *Station) booth(id string) (*boothState, error) {
+	if id == "" && len(s.order) > 0 {
+		id = s.order[0].ID
+	}
+	bs, ok := s.booths[id]
+	if !ok {
+		return nil, Errorf(ENOTFOUND, "no booth %q", id)
+	}
+	return bs, nil
+}
+
+// current returns bs's screen with the countdown brought up to date.
+func (s *Station) current(bs *boothState) Screen {
+	sc := bs.screen
+	sc.Tiles = append([]Tile(nil), sc.Tiles...)
+	if c := bs.call; c != nil && !c.answered.IsZero() {
+		left := c.rec.Limit - s.opts.Now().Sub(c.answered)
+		if left < 0 {
+			left = 0
+		}
+		sc.RemainingMS = left.Milliseconds()
+	}
+	return sc
+}
+
+// show sets bs's screen and light and pushes the screen to subscribers.
+// Called with s.mu held.
+func (s *Station) show(bs *boothState, sc Screen, light LightState) {
+	s.seq++
+	bs.gen++
+	sc.Booth = bs.booth.ID
+	sc.Seq = s.seq
+	if sc.Reason != "" && sc.Words == nil {
+		w := sc.Reason.Words()
+		sc.Words = &w
+	}
+	bs.screen = sc
+	if bs.timer != nil {
+		bs.timer.Stop()
+		bs.timer = nil
+	}
+	s.setLight(bs, light)
+	for ch := range bs.subs {
+		select {
+		case ch <- sc:
+		default:
+			delete(bs.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+func (s *Station) setLight(bs *boothState, st LightState) {
+	if bs.light == st {
+		return
+	}
+	bs.light = st
+	if l := s.lights[bs.booth.ID]; l != nil {
+		if err := l.Set(st); err != nil {
+			s.log.Warn("light failed", "booth", bs.booth.ID, "state", st, "err", err)
+		}
+	}
+}
+
+// after runs f with s.mu held after d, unless bs changed state meanwhile.
+// Called with s.mu held.
+func (s *Station) after(bs *boothState, d time.Duration, f func()) {
+	gen := bs.gen
+	bs.timer = time.AfterFunc(d, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if bs.gen == gen {
+			f()
+		}
+	})
+}
+
+func (s *Station) toIdle(bs *boothState) {
+	bs.child, bs.contacts, bs.card, bs.identified = Child{}, nil, Card{}, time.Time{}
+	now := s.opts.Now()
+	sc := Screen{Kind: ScreenIdle, Hours: strings.Join(s.policy.Hours.Today(now), " ")}
+	if !s.policy.Hours.Open(now) {
+		sc.NextOpening = s.nextOpening(now)
+	}
+	s.show(bs, sc, LightIdle)
+}
+
+func (s *Station) nextOpening(now time.Time) string {
+	t, ok := s.policy.Hours.NextOpening(now)
+	if !ok {
+		return ""
+	}
+	return t.In(s.loc()).Format(time.RFC3339)
+}
+
+// lingerThen shows sc for the linger time, then the identified screen if
+// the child is still identified, else idle.
+func (s *Station) lingerThen(bs *boothState, sc Screen, light LightState) {
+	s.show(bs, sc, light)
+	s.after(bs, s.opts.Linger, func() {
+		if bs.call != nil {
+			return
+		}
+		if bs.child.ID != 0 && s.opts.Now().Sub(bs.identified) < s.opts.Identified {
+			s.showIdentified(context.Background(), bs)
+			return
+		}
+		s.toIdle(bs)
+	})
+}
+
+// Tap handles a card presented at booth's reader. uid may be in any form
+// NormalizeUID accepts. An unknown or refused card shows its reason on
+// the screen and is not an error; errors are EINVALID (bad UID), ENOTFOUND
+// (no booth) and ECONFLICT (the booth is in a call).
+func (s *Station) Tap(ctx context.Context, booth, uid string) error {
+	norm, err := NormalizeUID(uid)
+	if err != nil {
+		return err
+	}
+	card, cerr := s.roster.CardByUID(ctx, norm)
+	if cerr != nil && ErrorCode(cerr) != ENOTFOUND {
+		return fmt.Errorf("look up card: %w", cerr)
+	}
+	var child Child
+	var contacts []Contact
+	var usage Usage
+	if cerr == nil {
+		if child, err = s.roster.Child(ctx, card.ChildID); err != nil {
+			return fmt.Errorf("look up child: %w", err)
+		}
+		if contacts, err = s.roster.Contacts(ctx, card.ChildID); err != nil {
+			return fmt.Errorf("look up contacts: %w", err)
+		}
+		if usage, err = s.journal.Usage(ctx, child.ID, WeekStart(s.opts.Now(), s.loc())); err != nil {
+			return fmt.Errorf("read usage: %w", err)
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bs, err := s.booth(booth)
+	if err != nil {
+		return err
+	}
+	if bs.call != nil {
+		return &Error{Code: ECONFLICT, Message: "the booth is in a call", Reason: ReasonBoothBusy}
+	}
+	if pos := s.queue.Position(bs.child.ID); pos > 0 && bs.child.ID != 0 {
+		s.queue.Remove(bs.child.ID)
+	}
+	now := s.opts.Now()
+	switch {
+	case cerr != nil:
+		s.log.Info("unknown card", "booth", bs.booth.ID)
+		s.log.Debug("unknown card uid", "booth", bs.booth.ID, "uid", norm)
+		s.lingerThen(bs, Screen{Kind: ScreenUnknown, Reason: ReasonCardUnknown}, LightDenied)
+		return nil
+	case !card.Enabled:
+		s.lingerThen(bs, Screen{Kind: ScreenDenied, Reason: ReasonCardDisabled}, LightDenied)
+		return nil
+	case child.Status != ChildActive:
+		s.lingerThen(bs, Screen{Kind: ScreenDenied, Reason: ReasonChildInactive}, LightDenied)
+		return nil
+	}
+	bs.child, bs.contacts, bs.card, bs.identified = child, contacts, card, now
+	if !s.policy.Hours.Open(now) {
+		sc := Screen{Kind: ScreenClosed, Reason: ReasonClosed, Child: child.Name,
+			Hours: strings.Join(s.policy.Hours.Today(now), " "), NextOpening: s.nextOpening(now)}
+		s.show(bs, sc, LightDenied)
+		s.after(bs, s.opts.Linger, func() { s.toIdle(bs) })
+		return nil
+	}
+	s.showIdentifiedUsage(bs, usage)
+	return nil
+}
+
+func (s *Station) showIdentified(ctx context.Context, bs *boothState) {
+	// Called with s.mu held; the usage read is a quick indexed query.
+	u, err := s.journal.Usage(ctx, bs.child.ID, WeekStart(s.opts.Now(), s.loc()))
+	if err != nil {
+		s.log.Error("read usage", "err", err)
+	}
+	s.showIdentifiedUsage(bs, u)
+}
+
+func (s *Station) showIdentifiedUsage(bs *boothState, u Usage) {
+	mins, calls := s.policy.QuotaLeft(u)
+	sc := Screen{Kind: ScreenIdentified, Child: bs.child.Name, QuotaMinutesLeft: mins, QuotaCallsLeft: calls}
+	for _, c := range bs.contacts {
+		sc.Tiles = append(sc.Tiles, Tile{Slot: c.Slot, Name: c.Name, Relation: c.Relation,
+			Masked: MaskPhone(c.Phone), Phone: c.Allows(ModePhone), Video: c.Allows(ModeVideo)})
+	}
+	s.show(bs, sc, LightIdentified)
+	left := s.opts.Identified - s.opts.Now().Sub(bs.identified)
+	s.after(bs, left, func() { s.toIdle(bs) })
+}
+
+// Pick places a call from booth to the identified child's contact in
+// slot (1..5), as if the child tapped its tile. A refusal is shown on the
+// screen, journaled, and returned as an EDENIED *Error with its Reason;
+// a call that must wait for a line is queued (and returns nil).
+func (s *Station) Pick(ctx context.Context, booth string, slot int) error {
+	s.mu.Lock()
+	bs, err := s.booth(booth)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	child, contacts, card, at := bs.child, bs.contacts, bs.card, bs.identified
+	busy := bs.call != nil
+	s.mu.Unlock()
+	if busy {
+		return &Error{Code: ECONFLICT, Message: "the booth is in a call", Reason: ReasonBoothBusy}
+	}
+	if child.ID == 0 || s.opts.Now().Sub(at) >= s.opts.Identified {
+		return &Error{Code: EDENIED, Message: "tap a card first", Reason: ReasonNotIdentified}
+	}
+	contact, found := contactBySlot(contacts, slot)
+	_, err = s.place(ctx, bs, card, child, contact, found, false, "", true)
+	return err
+}
+
+func contactBySlot(cs []Contact, slot int) (Contact, bool) {
+	for _, c := range cs {
+		if c.Slot == slot {
+			return c, true
+		}
+	}
+	return Contact{}, false
+}
+
+// Help places a help call from booth to the first help number. Help is
+// never refused by the policy; it fails only when the booth is already in
+// a call or nothing is configured to call.
+func (s *Station) Help(ctx context.Context, booth string) error {
+	s.mu.Lock()
+	bs, err := s.booth(booth)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	child, card, busy := bs.child, bs.card, bs.call != nil
+	s.mu.Unlock()
+	if busy {
+		return &Error{Code: ECONFLICT, Message: "the booth is in a call", Reason: ReasonBoothBusy}
+	}
+	if len(s.policy.HelpNumbers) == 0 {
+		return Errorf(EINVALID, "no help number is configured")
+	}
+	_, err = s.place(ctx, bs, card, child, Contact{Name: "求助", Relation: "老师", Phone: s.policy.HelpNumbers[0]}, true, true, s.policy.HelpNumbers[0], true)
+	return err
+}
+
+// place decides and, when allowed, starts a call. With dial set the
+// station dials (click-to-call); otherwise it returns the request for the
+// SIP bridge, which already has the booth's leg (handset).
+func (s *Station) place(ctx context.Context, bs *boothState, card Card, child Child, contact Contact, found, help bool, number string, dial bool) (CallRequest, error) {
+	now := s.opts.Now()
+	var usage Usage
+	if child.ID != 0 {
+		var err error
+		if usage, err = s.journal.Usage(ctx, child.ID, WeekStart(now, s.loc())); err != nil {
+			return CallRequest{}, fmt.Errorf("read usage: %w", err)
+		}
+	}
+	if number == "" {
+		number = contact.Phone
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return CallRequest{}, Errorf(ECONFLICT, "the station is shutting down")
+	}
+	if bs.call != nil {
+		return CallRequest{}, &Error{Code: ECONFLICT, Message: "the booth is in a call", Reason: ReasonBoothBusy}
+	}
+	ask := Ask{Now: now, Card: card, CardFound: child.ID != 0, Child: child, Contact: contact,
+		ContactFound: found, Mode: ModePhone, Help: help, Usage: usage, InCall: s.inCall(child.ID)}
+	d := s.policy.Decide(ask)
+	rec := CallRecord{
+		CallID: s.opts.NewID(), Booth: bs.booth.ID, ChildID: child.ID, ChildName: child.Name, Class: child.Class,
+		ContactID: contact.ID, ContactName: contact.Name, Relation: contact.Relation, Number: number,
+		Mode: ModePhone, Started: now, ClockSynced: s.opts.ClockSynced(), Limit: d.Limit, Help: help, Reason: d.Reason,
+	}
+	if !d.Allowed {
+		rec.Ended, rec.Disposition = now, DispDenied
+		if err := s.journal.CallDenied(ctx, rec); err != nil {
+			s.log.Error("journal denied call", "err", err)
+		}
+		s.lingerThen(bs, Screen{Kind: ScreenDenied, Reason: d.Reason, Child: child.Name}, LightDenied)
+		return CallRequest{}, &Error{Code: EDENIED, Message: string(d.Reason.Words().EN), Reason: d.Reason}
+	}
+	if !help && dial && s.opts.Lines > 0 && s.linesInUse() >= s.opts.Lines {
+		s.queueUp(ctx, bs, child, contact)
+		return CallRequest{}, nil
+	}
+	if s.dialer == nil && dial {
+		return CallRequest{}, Errorf(EINTERNAL, "no dialer attached")
+	}
+	if err := s.journal.CallStarted(ctx, rec); err != nil {
+		s.lingerThen(bs, Screen{Kind: ScreenDenied, Reason: ReasonDeviceFault}, LightFault)
+		return CallRequest{}, fmt.Errorf("journal call start: %w", err)
+	}
+	c := &activeCall{rec: rec, booth: bs, start: now}
+	s.calls[rec.CallID] = c
+	bs.call = c
+	s.show(bs, Screen{Kind: ScreenCalling, Child: child.Name, Contact: contactWord(contact), Help: help,
+		LimitMS: d.Limit.Milliseconds()}, LightRinging)
+	req := CallRequest{CallID: rec.CallID, Booth: bs.booth, Number: number, Help: help, Limit: d.Limit,
+		Warnings: s.policy.WarningsFor(d.Limit), Observer: observer{s, rec.CallID}}
+	if dial {
+		d := s.dialer
+		go func() {
+			// Dial may block on I/O; the station's lock is not held.
+			if err := d.Dial(context.WithoutCancel(ctx), req); err != nil {
+				s.log.Error("dial", "call", req.CallID, "err", err)
+				s.CallEvent(CallEvent{CallID: req.CallID, Kind: EventEnded, At: s.opts.Now(),
+					Disposition: DispFailed, Cause: CauseFailed})
+			}
+		}()
+	}
+	return req, nil
+}
+
+func contactWord(c Contact) string {
+	if c.Relation != "" {
+		return c.Relation
+	}
+	return c.Name
+}
+
+func (s *Station) inCall(id ChildID) bool {
+	if id == 0 {
+		return false
+	}
+	for _, c := range s.calls {
+		if c.rec.ChildID == id && !c.ended {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Station) linesInUse() int {
+	n := 0
+	for _, c := range s.calls {
+		if !c.rec.Help && !c.ended {
+			n++
+		}
+	}
+	return n
+}
+
+// queued remembers what a queued child asked for.
+type queued struct {
+	booth   *boothState
+	child   Child
+	contact Contact
+}
+
+func (s *Station) queueUp(ctx context.Context, bs *boothState, child Child, contact Contact) {
+	answered := 0
+	if u, err := s.journal.Usage(ctx, child.ID, s.opts.Now().Add(-7*24*time.Hour)); err == nil {
+		answered = u.Calls
+	}
+	pos := s.queue.Push(QueueEntry{Booth: bs.booth.ID, Child: child.ID, Answered7d: answered, Arrived: s.opts.Now()})
+	bs.contacts = reorderFirst(bs.contacts, contact.Slot)
+	s.show(bs, Screen{Kind: ScreenQueued, Child: child.Name, Contact: contactWord(contact), Position: pos,
+		Reason: ReasonLineBusy}, LightRinging)
+	s.refreshQueue()
+}
+
+// reorderFirst moves the contact in slot to the front, so that when the
+// queue reaches the child the station knows whom it wanted.
+func reorderFirst(cs []Contact, slot int) []Contact {
+	out := make([]Contact, 0, len(cs))
+	for _, c := range cs {
+		if c.Slot == slot {
+			out = append([]Contact{c}, out...)
+		} else {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// refreshQueue updates the position shown at every queued booth.
+func (s *Station) refreshQueue() {
+	for _, e := range s.queue.Snapshot() {
+		bs := s.booths[e.Booth]
+		if bs == nil || bs.screen.Kind != ScreenQueued {
+			continue
+		}
+		if pos := s.queue.Position(e.Child); pos != bs.screen.Position {
+			sc := bs.screen
+			sc.Position = pos
+			s.show(bs, sc, LightRinging)
+		}
+	}
+}
+
+// serveQueue starts the call of the first queued child when a line is
+// free. Called with s.mu held.
+func (s *Station) serveQueue() {
+	if s.closing || (s.opts.Lines > 0 && s.linesInUse() >= s.opts.Lines) {
+		return
+	}
+	e, ok := s.queue.Pop()
+	if !ok {
+		return
+	}
+	bs := s.booths[e.Booth]
+	if bs == nil || bs.screen.Kind != ScreenQueued || bs.child.ID != e.Child || len(bs.contacts) == 0 {
+		s.serveQueue()
+		return
+	}
+	child, contact, card := bs.child, bs.contacts[0], bs.card
+	bs.screen.Kind = ScreenCalling // leave the queued state before unlocking
+	go func() {
+		if _, err := s.place(context.Background(), bs, card, child, contact, true, false, "", true); err != nil {
+			s.log.Warn("queued call", "booth", bs.booth.ID, "err", err)
+		}
+	}()
+	s.refreshQueue()
+}
+
+// Hangup ends whatever booth is doing: the call in progress (cause
+// caller_hangup), the queue wait, or the identified state.
+func (s *Station) Hangup(ctx context.Context, booth string) error {
+	s.mu.Lock()
+	bs, err := s.booth(booth)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	c, d := bs.call, s.dialer
+	if c == nil {
+		s.queue.Remove(bs.child.ID)
+		s.refreshQueue()
+		s.toIdle(bs)
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	if err := d.Hangup(c.rec.CallID, CauseCallerHangup); err != nil && ErrorCode(err) != ENOTFOUND {
+		return fmt.Errorf("hang up: %w", err)
+	}
+	return nil
+}
+
+// AuthorizeHandset implements HandsetAuthorizer: the booth phone at ext
+// dialled a speed-dial digit, an approved number or the help code.
+func (s *Station) AuthorizeHandset(ctx context.Context, ext, dialled string) (CallRequest, error) {
+	s.mu.Lock()
+	id, ok := s.byExt[ext]
+	var bs *boothState
+	if ok {
+		bs = s.booths[id]
+	}
+	var child Child
+	var contacts []Contact
+	var card Card
+	if bs != nil && bs.child.ID != 0 && s.opts.Now().Sub(bs.identified) < s.opts.HandsetWindow {
+		child, contacts, card = bs.child, bs.contacts, bs.card
+	}
+	s.mu.Unlock()
+	if bs == nil {
+		return CallRequest{}, Errorf(ENOTFOUND, "no booth has extension %q", ext)
+	}
+	if s.policy.IsHelpNumber(dialled) {
+		number := dialled
+		if dialled == s.policy.HelpCode && len(s.policy.HelpNumbers) > 0 {
+			number = s.policy.HelpNumbers[0]
+		}
+		return s.place(ctx, bs, card, child, Contact{Name: "求助", Relation: "老师", Phone: number}, true, true, number, false)
+	}
+	if child.ID == 0 {
+		now := s.opts.Now()
+		rec := CallRecord{CallID: s.opts.NewID(), Booth: bs.booth.ID, Number: dialled, Mode: ModePhone,
+			Started: now, Ended: now, ClockSynced: s.opts.ClockSynced(), Disposition: DispDenied, Reason: ReasonNotIdentified}
+		if err := s.journal.CallDenied(ctx, rec); err != nil {
+			s.log.Error("journal denied call", "err", err)
+		}
+		return CallRequest{}, &Error{Code: EDENIED, Message: "tap a card first", Reason: ReasonNotIdentified}
+	}
+	var contact Contact
+	found := false
+	if len(dialled) == 1 && dialled[0] >= '1' && dialled[0] <= '5' {
+		contact, found = contactBySlot(contacts, int(dialled[0]-'0'))
+	} else if e164, err := ParsePhone(dialled); err == nil {
+		for _, c := range contacts {
+			if c.Phone == e164 {
+				contact, found = c, true
+			}
+		}
+	}
+	number := contact.Phone
+	if !found {
+		number = dialled
+	}
+	return s.place(ctx, bs, card, child, contact, found, false, number, false)
+}
+
+// observer routes a dialer's events to the station.
+type observer struct {
+	s  *Station
+	id string
+}
+
+func (o observer) CallEvent(ev CallEvent) {
+	ev.CallID = o.id
+	o.s.CallEvent(ev)
+}
+
+// CallEvent applies a call's progress to its booth and the journal. It
+// implements CallObserver for the dialer's events; events for unknown or
+// ended calls are ignored.
+func (s *Station) CallEvent(ev CallEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.calls[ev.CallID]
+	if c == nil || c.ended {
+		return
+	}
+	bs := c.booth
+	now := s.opts.Now()
+	if ev.At.IsZero() {
+		ev.At = now
+	}
+	switch ev.Kind {
+	case EventBoothUp:
+		// The booth phone answered a click-to-call; the parent is next.
+	case EventRinging:
+		if c.rec.Ring.IsZero() {
+			c.rec.Ring = ev.At
+		}
+		s.show(bs, Screen{Kind: ScreenCalling, Child: c.rec.ChildName, Contact: bs.screen.Contact, Help: c.rec.Help,
+			LimitMS: c.rec.Limit.Milliseconds()}, LightRinging)
+	case EventAnswered:
+		c.rec.Answered = ev.At
+		c.answered = now
+		if err := s.journal.CallHeartbeat(context.Background(), c.rec.CallID, now); err != nil {
+			s.log.Error("journal heartbeat", "err", err)
+		}
+		if p, ok := s.journal.(interface {
+			CallAnswered(ctx context.Context, callID string, at time.Time) error
+		}); ok {
+			if err := p.CallAnswered(context.Background(), c.rec.CallID, ev.At); err != nil {
+				s.log.Error("journal answer", "err", err)
+			}
+		}
+		s.show(bs, Screen{Kind: ScreenConnected, Child: c.rec.ChildName, Contact: bs.screen.Contact, Help: c.rec.Help,
+			LimitMS: c.rec.Limit.Milliseconds(), RemainingMS: c.rec.Limit.Milliseconds()}, LightConnected)
+	case EventWarning:
+		sc := bs.screen
+		sc.Kind = ScreenWarning
+		sc.RemainingMS = ev.Remaining.Milliseconds()
+		s.show(bs, sc, LightWarning)
+	case EventEnded:
+		s.endCall(c, ev)
+	}
+}
+
+// endCall closes c in the journal and returns its booth to rest. Called
+// with s.mu held.
+func (s *Station) endCall(c *activeCall, ev CallEvent) {
+	c.ended = true
+	delete(s.calls, c.rec.CallID)
+	bs := c.booth
+	bs.call = nil
+	now := s.opts.Now()
+	c.rec.Ended = ev.At
+	c.rec.ClockSynced = c.rec.ClockSynced && s.opts.ClockSynced()
+	c.rec.Duration = now.Sub(c.start)
+	if ev.Duration > 0 {
+		c.rec.Duration = ev.Duration
+	}
+	c.rec.Disposition, c.rec.Cause, c.rec.SIPCode = ev.Disposition, ev.Cause, ev.SIPCode
+	switch {
+	case ev.Billsec > 0:
+		c.rec.Billsec = ev.Billsec
+	case !c.answered.IsZero():
+		c.rec.Billsec = now.Sub(c.answered)
+	}
+	if c.rec.Disposition == "" {
+		c.rec.Disposition = DispFailed
+	}
+	if err := s.journal.CallEnded(context.Background(), c.rec); err != nil {
+		s.log.Error("journal call end", "call", c.rec.CallID, "err", err)
+	}
+	s.log.Info("call ended", "call", c.rec.CallID, "booth", bs.booth.ID, "disposition", c.rec.Disposition,
+		"cause", c.rec.Cause, "billsec", c.rec.Billsec.Round(time.Second).Seconds())
+	sc := Screen{Kind: ScreenEnded, Child: c.rec.ChildName, Contact: bs.screen.Contact, Help: c.rec.Help,
+		DurationMS: c.rec.Billsec.Milliseconds(), Disposition: string(c.rec.Disposition)}
+	if s.closing {
+		s.show(bs, sc, LightOff)
+	} else {
+		// The child is done: back to idle after the ended screen.
+		bs.identified = time.Time{}
+		s.lingerThen(bs, sc, LightIdle)
+	}
+	s.serveQueue()
+}
+
+// Run writes call heartbeats until ctx ends.
+func (s *Station) Run(ctx context.Context) error {
+	t := time.NewTicker(s.opts.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.heartbeat(ctx)
+		}
+	}
+}
+
+func (s *Station) heartbeat(ctx context.Context) {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.calls))
+	for id := range s.calls {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	now := s.opts.Now()
+	for _, id := range ids {
+		if err := s.journal.CallHeartbeat(ctx, id, now); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("journal heartbeat", "call", id, "err", err)
+		}
+	}
+}
+
+// Close ends the calls still in progress with cause shutdown (asking the
+// dialer to hang up, then closing in the journal whatever the dialer did
+// not report by ctx's deadline), stops the booths' timers and turns the
+// lights off.
+func (s *Station) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	d := s.dialer
+	ids := make([]string, 0, len(s.calls))
+	for id := range s.calls {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		if d != nil {
+			if err := d.Hangup(id, CauseShutdown); err != nil && ErrorCode(err) != ENOTFOUND {
+				s.log.Warn("hang up at shutdown", "call", id, "err", err)
+			}
+		}
+	}
+	// Wait for the dialer's EventEnded, bounded by ctx.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		n := len(s.calls)
+		s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-tick.C:
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.calls {
+		disp := DispCancelled
+		if !c.answered.IsZero() {
+			disp = DispAnswered
+		}
+		s.endCall(c, CallEvent{CallID: c.rec.CallID, Kind: EventEnded, At: s.opts.Now(), Disposition: disp, Cause: CauseShutdown})
+	}
+	for _, bs := range s.booths {
+		if bs.timer != nil {
+			bs.timer.Stop()
+		}
+		bs.gen++
+		s.setLight(bs, LightOff)
+	}
+	return nil
+}
+
+// loc is the station's time zone.
+func (s *Station) loc() *time.Location { return s.policy.Hours.Location() }
