@@ -155,7 +155,7 @@ func ParsePhone(s string) (string, error) {
 		return "", Errorf(EINVALID, "phone: %d digits: a short service number, not a phone", len(d))
 	case d[0] == '0':
 		if landlineArea(d[1:]) == 0 {
-			return "", Errorf(EINVALID, "phone: %d digits starting 0: want a landline with area code (010-12345678, 0755-12345678)", len(d))
+			return "", Errorf(EINVALID, "phone: %d digits starting 0: want a landline with area code (0xx-xxxxxxxx or 0xxx-xxxxxxx)", len(d))
 		}
 		return "+86" + d[1:], nil
 	case d[0] == '1':
@@ -204,7 +204,7 @@ func NationalNumber(e164 string) string {
 //   - +86 mobiles: national form, middle four hidden: "138****5678";
 //   - +86 landlines: trunk 0 and area code, then the last 4: "010****5678",
 //     "0755****5678";
-//   - other numbers: "+", the first 3 and the last 4 digits: "+447****0958",
+//   - other numbers: "+", the first 3 and the last 4 digits: "+442****0958",
 //     keeping fewer so that at least 4 digits stay hidden;
 //   - short service numbers (12355) are returned as they are.
 //

@@ -175,7 +175,7 @@ func (s *Server) Close() error {
 	for c := range s.conns {
 		_ = c.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server closing"),
-			s.now().Add(time.Second))
+			time.Now().Add(time.Second))
 		_ = c.Close()
 	}
 	s.mu.Unlock()

@@ -230,33 +230,33 @@ func maskPhone(n string) string {
 
 // callJSON is one call in the JSON export. Field names are stable.
 type callJSON struct {
-	Seq         int64  `json:"seq"`
-	CallID      string `json:"call_id"`
-	Booth       string `json:"booth"`
-	ChildID     int64  `json:"child_id"`
-	ChildName   string `json:"child_name"`
-	Class       string `json:"class"`
-	ContactID   int64  `json:"contact_id"`
-	ContactName string `json:"contact_name"`
-	Relation    string `json:"relation"`
-	Number      string `json:"number"`
-	Mode        string `json:"mode"`
+	Seq         int64      `json:"seq"`
+	CallID      string     `json:"call_id"`
+	Booth       string     `json:"booth"`
+	ChildID     int64      `json:"child_id"`
+	ChildName   string     `json:"child_name"`
+	Class       string     `json:"class"`
+	ContactID   int64      `json:"contact_id"`
+	ContactName string     `json:"contact_name"`
+	Relation    string     `json:"relation"`
+	Number      string     `json:"number"`
+	Mode        string     `json:"mode"`
 	Started     *time.Time `json:"started"`
 	Ring        *time.Time `json:"ring"`
 	Answered    *time.Time `json:"answered"`
 	Ended       *time.Time `json:"ended"`
-	ClockSynced bool   `json:"clock_synced"`
-	DurationMS  int64  `json:"duration_ms"`
-	BillsecMS   int64  `json:"billsec_ms"`
-	Duration    int64  `json:"duration"`
-	Billsec     int64  `json:"billsec"`
-	Disposition string `json:"disposition"`
-	Cause       string `json:"cause"`
-	SIPCode     int    `json:"sip_code"`
-	LimitMS     int64  `json:"limit_ms"`
-	Help        bool   `json:"help"`
-	Reason      string `json:"reason"`
-	Screen      string `json:"screen"`
+	ClockSynced bool       `json:"clock_synced"`
+	DurationMS  int64      `json:"duration_ms"`
+	BillsecMS   int64      `json:"billsec_ms"`
+	Duration    int64      `json:"duration"`
+	Billsec     int64      `json:"billsec"`
+	Disposition string     `json:"disposition"`
+	Cause       string     `json:"cause"`
+	SIPCode     int        `json:"sip_code"`
+	LimitMS     int64      `json:"limit_ms"`
+	Help        bool       `json:"help"`
+	Reason      string     `json:"reason"`
+	Screen      string     `json:"screen"`
 }
 
 func timePtr(t time.Time) *time.Time {

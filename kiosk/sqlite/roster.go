@@ -1,0 +1,593 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/qinqing/station/kiosk"
+)
+
+var _ kiosk.Roster = (*DB)(nil)
+
+// CardByUID returns the card with the given normalised UID, enabled or
+// not; ENOTFOUND *kiosk.Error if no child has it.
+func (db *DB) CardByUID(ctx context.Context, uid string) (kiosk.Card, error) {
+	c := kiosk.Card{UID: uid}
+	err := db.db.QueryRowContext(ctx, `SELECT child_id, enabled FROM cards WHERE uid = ?`, uid).Scan(&c.ChildID, &c.Enabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return kiosk.Card{}, kiosk.Errorf(kiosk.ENOTFOUND, "card not found")
+	} else if err != nil {
+		return kiosk.Card{}, fmt.Errorf("card by uid: %w", err)
+	}
+	return c, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Child returns the child with the given id; ENOTFOUND *kiosk.Error if
+// none.
+func (db *DB) Child(ctx context.Context, id kiosk.ChildID) (kiosk.Child, error) {
+	return child(ctx, db.db, id)
+}
+
+func child(ctx context.Context, q querier, id kiosk.ChildID) (kiosk.Child, error) {
+	var (
+		c       kiosk.Child
+		status  string
+		limitMS int64
+	)
+	err := q.QueryRowContext(ctx, `SELECT id, external_id, name, gender, class, status, call_limit_ms FROM children WHERE id = ?`, int64(id)).
+		Scan(&c.ID, &c.ExternalID, &c.Name, &c.Gender, &c.Class, &status, &limitMS)
+	if errors.Is(err, sql.ErrNoRows) {
+		return kiosk.Child{}, kiosk.Errorf(kiosk.ENOTFOUND, "child %d not found", id)
+	} else if err != nil {
+		return kiosk.Child{}, fmt.Errorf("child %d: %w", id, err)
+	}
+	c.Status = kiosk.ChildStatus(status)
+	c.CallLimit = time.Duration(limitMS) * time.Millisecond
+	return c, nil
+}
+
+// Contacts returns the child's approved contacts ordered by Slot; an
+// ENOTFOUND *kiosk.Error if the child does not exist. A child with no
+// contacts gets an empty slice.
+func (db *DB) Contacts(ctx context.Context, id kiosk.ChildID) ([]kiosk.Contact, error) {
+	if _, err := db.Child(ctx, id); err != nil {
+		return nil, err
+	}
+	return contacts(ctx, db.db, id)
+}
+
+func contacts(ctx context.Context, q querier, id kiosk.ChildID) ([]kiosk.Contact, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, child_id, slot, name, relation, phone, modes, call_limit_ms
+		FROM contacts WHERE child_id = ? ORDER BY slot`, int64(id))
+	if err != nil {
+		return nil, fmt.Errorf("contacts of child %d: %w", id, err)
+	}
+	defer rows.Close()
+	out := []kiosk.Contact{}
+	for rows.Next() {
+		var (
+			c       kiosk.Contact
+			modes   string
+			limitMS int64
+		)
+		if err := rows.Scan(&c.ID, &c.ChildID, &c.Slot, &c.Name, &c.Relation, &c.Phone, &modes, &limitMS); err != nil {
+			return nil, fmt.Errorf("contacts of child %d: scan: %w", id, err)
+		}
+		c.Modes = parseModes(modes)
+		c.CallLimit = time.Duration(limitMS) * time.Millisecond
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("contacts of child %d: %w", id, err)
+	}
+	return out, nil
+}
+
+func parseModes(s string) []kiosk.Mode {
+	var out []kiosk.Mode
+	for _, m := range strings.Split(s, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			out = append(out, kiosk.Mode(m))
+		}
+	}
+	return out
+}
+
+func formatModes(ms []kiosk.Mode) string {
+	s := make([]string, len(ms))
+	for i, m := range ms {
+		s[i] = string(m)
+	}
+	return strings.Join(s, ",")
+}
+
+// Counts is how many things a roster import added, updated, left
+// unchanged and removed.
+type Counts struct {
+	Added, Updated, Unchanged, Removed int
+}
+
+// RosterChanges is what ApplyRoster did (or, in a dry run, would do).
+// Removed is only used for contacts (a slot no longer in the file).
+type RosterChanges struct {
+	Children Counts
+	Contacts Counts
+	Cards    Counts
+}
+
+// rosterBody is the stored JSON of a 'roster' journal entry.
+type rosterBody struct {
+	Op         string `json:"op"`
+	ChildID    int64  `json:"child_id"`
+	ExternalID string `json:"external_id,omitempty"`
+	Name       string `json:"name,omitempty"`
+	Gender     string `json:"gender,omitempty"`
+	Class      string `json:"class,omitempty"`
+	Status     string `json:"status,omitempty"`
+	LimitMS    int64  `json:"call_limit_ms,omitempty"`
+	Slot       int    `json:"slot,omitempty"`
+	Relation   string `json:"relation,omitempty"`
+	Phone      string `json:"phone,omitempty"`
+	Modes      string `json:"modes,omitempty"`
+	Card       string `json:"card,omitempty"`
+	Line       int    `json:"line,omitempty"`
+}
+
+func (db *DB) journalRoster(ctx context.Context, tx *sql.Tx, b rosterBody) error {
+	body, err := json.Marshal(b)
+	if err != nil {
+		return fmt.Errorf("journal roster %s: %w", b.Op, err)
+	}
+	_, err = db.appendTx(ctx, tx, KindRoster, "", body)
+	return err
+}
+
+// ApplyRoster applies a roster import in one transaction: all of it or
+// nothing. Children are matched by ExternalID when set (falling back to
+// name and class among children without an external id, which then get
+// it), else by name and class. A matched child's fields are updated; a
+// zero Child.Status keeps the stored status (new children are active). A
+// child's contacts are replaced slot by slot (Contact.Slot, or its
+// position 1..5 when zero): a slot missing from the entry is removed. Cards
+// are added; a card already bound to the child is left as it is (a
+// disabled card stays disabled); cards not in the entries are never
+// touched, nor are children not in the entries.
+//
+// Every change is journaled as a 'roster' entry in the same transaction;
+// re-applying the same entries changes and journals nothing. With dryRun
+// the transaction is rolled back and the result says what would change.
+//
+// Problems (a card bound to another child, two entries for one child, more
+// than 5 contacts, an ambiguous name and class) are returned together as
+// one EINVALID *kiosk.Error whose message has one "line N: column:
+// problem" line per problem.
+func (db *DB) ApplyRoster(ctx context.Context, entries []kiosk.RosterEntry, dryRun bool) (RosterChanges, error) {
+	var ch RosterChanges
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return ch, fmt.Errorf("apply roster: begin: %w", err)
+	}
+	defer tx.Rollback()
+	now := fmtTime(db.now())
+	var problems []string
+	seen := map[kiosk.ChildID]int{}
+	for _, e := range entries {
+		id, added, probs, err := db.applyChild(ctx, tx, e, now, &ch)
+		if err != nil {
+			return RosterChanges{}, err
+		}
+		if len(probs) > 0 {
+			problems = append(problems, probs...)
+			continue
+		}
+		if line, ok := seen[id]; ok && !added {
+			problems = append(problems, fmt.Sprintf("line %d: 姓名: same child as line %d", e.Line, line))
+			continue
+		}
+		seen[id] = e.Line
+		probs, err = db.applyContacts(ctx, tx, id, e, now, &ch)
+		if err != nil {
+			return RosterChanges{}, err
+		}
+		problems = append(problems, probs...)
+		probs, err = db.applyCards(ctx, tx, id, e, now, &ch)
+		if err != nil {
+			return RosterChanges{}, err
+		}
+		problems = append(problems, probs...)
+	}
+	if len(problems) > 0 {
+		return RosterChanges{}, kiosk.Errorf(kiosk.EINVALID, "%s", strings.Join(problems, "\n"))
+	}
+	if dryRun {
+		return ch, nil
+	}
+	if err := tx.Commit(); err != nil {
+		return RosterChanges{}, fmt.Errorf("apply roster: commit: %w", err)
+	}
+	db.log.Info("roster applied", "children_added", ch.Children.Added, "children_updated", ch.Children.Updated,
+		"contacts_changed", ch.Contacts.Added+ch.Contacts.Updated+ch.Contacts.Removed, "cards_added", ch.Cards.Added)
+	return ch, nil
+}
+
+// applyChild finds or creates the entry's child and updates its fields.
+func (db *DB) applyChild(ctx context.Context, tx *sql.Tx, e kiosk.RosterEntry, now string, ch *RosterChanges) (id kiosk.ChildID, added bool, problems []string, err error) {
+	want := e.Child
+	if want.Name == "" {
+		return 0, false, []string{fmt.Sprintf("line %d: 姓名: empty", e.Line)}, nil
+	}
+	if want.Status != "" && want.Status != kiosk.ChildActive && want.Status != kiosk.ChildLeft {
+		return 0, false, []string{fmt.Sprintf("line %d: status: %q is not active or left", e.Line, want.Status)}, nil
+	}
+	var ids []kiosk.ChildID
+	find := func(q string, args ...any) error {
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("apply roster: line %d: find child: %w", e.Line, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id kiosk.ChildID
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("apply roster: line %d: find child: %w", e.Line, err)
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	}
+	if want.ExternalID != "" {
+		if err := find(`SELECT id FROM children WHERE external_id = ?`, want.ExternalID); err != nil {
+			return 0, false, nil, err
+		}
+		if len(ids) == 0 {
+			if err := find(`SELECT id FROM children WHERE external_id = '' AND name = ? AND class = ?`, want.Name, want.Class); err != nil {
+				return 0, false, nil, err
+			}
+		}
+	} else {
+		if err := find(`SELECT id FROM children WHERE name = ? AND class = ?`, want.Name, want.Class); err != nil {
+			return 0, false, nil, err
+		}
+	}
+	if len(ids) > 1 {
+		return 0, false, []string{fmt.Sprintf("line %d: 姓名: %d children have this name in this class; add an id column", e.Line, len(ids))}, nil
+	}
+	limitMS := want.CallLimit.Milliseconds()
+	if len(ids) == 0 {
+		status := want.Status
+		if status == "" {
+			status = kiosk.ChildActive
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO children (external_id, name, gender, class, status, call_limit_ms, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, want.ExternalID, want.Name, want.Gender, want.Class, string(status), limitMS, now, now)
+		if err != nil {
+			return 0, false, nil, fmt.Errorf("apply roster: line %d: add child: %w", e.Line, err)
+		}
+		n, err := res.LastInsertId()
+		if err != nil {
+			return 0, false, nil, fmt.Errorf("apply roster: line %d: add child: %w", e.Line, err)
+		}
+		ch.Children.Added++
+		return kiosk.ChildID(n), true, nil, db.journalRoster(ctx, tx, rosterBody{
+			Op: "child_added", ChildID: n, ExternalID: want.ExternalID, Name: want.Name, Gender: want.Gender,
+			Class: want.Class, Status: string(status), LimitMS: limitMS, Line: e.Line})
+	}
+	cur, err := child(ctx, tx, ids[0])
+	if err != nil {
+		return 0, false, nil, fmt.Errorf("apply roster: line %d: %w", e.Line, err)
+	}
+	next := cur
+	if want.ExternalID != "" {
+		next.ExternalID = want.ExternalID
+	}
+	next.Name, next.Gender, next.Class, next.CallLimit = want.Name, want.Gender, want.Class, want.CallLimit
+	if want.Status != "" {
+		next.Status = want.Status
+	}
+	if next == cur {
+		ch.Children.Unchanged++
+		return cur.ID, false, nil, nil
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE children SET external_id = ?, name = ?, gender = ?, class = ?, status = ?, call_limit_ms = ?, updated_at = ?
+		WHERE id = ?`, next.ExternalID, next.Name, next.Gender, next.Class, string(next.Status), next.CallLimit.Milliseconds(), now, int64(cur.ID))
+	if err != nil {
+		return 0, false, nil, fmt.Errorf("apply roster: line %d: update child: %w", e.Line, err)
+	}
+	ch.Children.Updated++
+	return cur.ID, false, nil, db.journalRoster(ctx, tx, rosterBody{
+		Op: "child_updated", ChildID: int64(cur.ID), ExternalID: next.ExternalID, Name: next.Name, Gender: next.Gender,
+		Class: next.Class, Status: string(next.Status), LimitMS: next.CallLimit.Milliseconds(), Line: e.Line})
+}
+
+func (db *DB) applyContacts(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e kiosk.RosterEntry, now string, ch *RosterChanges) ([]string, error) {
+	var problems []string
+	if len(e.Contacts) > 5 {
+		return []string{fmt.Sprintf("line %d: 联系人: %d contacts, at most 5", e.Line, len(e.Contacts))}, nil
+	}
+	want := map[int]kiosk.Contact{}
+	for i, c := range e.Contacts {
+		if c.Slot == 0 {
+			c.Slot = i + 1
+		}
+		switch {
+		case c.Slot < 1 || c.Slot > 5:
+			problems = append(problems, fmt.Sprintf("line %d: 联系人%d: slot out of 1..5", e.Line, c.Slot))
+		case want[c.Slot].Slot != 0:
+			problems = append(problems, fmt.Sprintf("line %d: 联系人%d: slot given twice", e.Line, c.Slot))
+		case c.Phone == "":
+			problems = append(problems, fmt.Sprintf("line %d: 电话%d: empty", e.Line, c.Slot))
+		}
+		if len(c.Modes) == 0 {
+			c.Modes = []kiosk.Mode{kiosk.ModePhone}
+		}
+		want[c.Slot] = c
+	}
+	if len(problems) > 0 {
+		return problems, nil
+	}
+	cur, err := contacts(ctx, tx, id)
+	if err != nil {
+		return nil, fmt.Errorf("apply roster: line %d: %w", e.Line, err)
+	}
+	body := func(op string, c kiosk.Contact) rosterBody {
+		return rosterBody{Op: op, ChildID: int64(id), Slot: c.Slot, Name: c.Name, Relation: c.Relation,
+			Phone: c.Phone, Modes: formatModes(c.Modes), LimitMS: c.CallLimit.Milliseconds(), Line: e.Line}
+	}
+	for _, c := range cur {
+		w, ok := want[c.Slot]
+		if !ok {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM contacts WHERE id = ?`, int64(c.ID)); err != nil {
+				return nil, fmt.Errorf("apply roster: line %d: remove contact %d: %w", e.Line, c.Slot, err)
+			}
+			ch.Contacts.Removed++
+			if err := db.journalRoster(ctx, tx, body("contact_removed", c)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		delete(want, c.Slot)
+		if c.Name == w.Name && c.Relation == w.Relation && c.Phone == w.Phone &&
+			slices.Equal(c.Modes, w.Modes) && c.CallLimit == w.CallLimit {
+			ch.Contacts.Unchanged++
+			continue
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE contacts SET name = ?, relation = ?, phone = ?, modes = ?, call_limit_ms = ?, updated_at = ?
+			WHERE id = ?`, w.Name, w.Relation, w.Phone, formatModes(w.Modes), w.CallLimit.Milliseconds(), now, int64(c.ID))
+		if err != nil {
+			return nil, fmt.Errorf("apply roster: line %d: update contact %d: %w", e.Line, c.Slot, err)
+		}
+		ch.Contacts.Updated++
+		if err := db.journalRoster(ctx, tx, body("contact_updated", w)); err != nil {
+			return nil, err
+		}
+	}
+	for slot := 1; slot <= 5; slot++ {
+		w, ok := want[slot]
+		if !ok {
+			continue
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO contacts (child_id, slot, name, relation, phone, modes, call_limit_ms, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, int64(id), slot, w.Name, w.Relation, w.Phone, formatModes(w.Modes), w.CallLimit.Milliseconds(), now, now)
+		if err != nil {
+			return nil, fmt.Errorf("apply roster: line %d: add contact %d: %w", e.Line, slot, err)
+		}
+		ch.Contacts.Added++
+		if err := db.journalRoster(ctx, tx, body("contact_added", w)); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+func (db *DB) applyCards(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e kiosk.RosterEntry, now string, ch *RosterChanges) ([]string, error) {
+	var problems []string
+	for _, uid := range e.Cards {
+		if uid == "" {
+			continue
+		}
+		var owner kiosk.ChildID
+		err := tx.QueryRowContext(ctx, `SELECT child_id FROM cards WHERE uid = ?`, uid).Scan(&owner)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := tx.ExecContext(ctx, `INSERT INTO cards (uid, child_id, enabled, created_at, updated_at) VALUES (?, ?, 1, ?, ?)`,
+				uid, int64(id), now, now); err != nil {
+				return nil, fmt.Errorf("apply roster: line %d: add card: %w", e.Line, err)
+			}
+			ch.Cards.Added++
+			if err := db.journalRoster(ctx, tx, rosterBody{Op: "card_added", ChildID: int64(id), Card: uid, Line: e.Line}); err != nil {
+				return nil, err
+			}
+		case err != nil:
+			return nil, fmt.Errorf("apply roster: line %d: find card: %w", e.Line, err)
+		case owner != id:
+			problems = append(problems, fmt.Sprintf("line %d: 卡号: card %s belongs to another child", e.Line, uid))
+		default:
+			ch.Cards.Unchanged++
+		}
+	}
+	return problems, nil
+}
+
+// RosterEntries returns the whole roster for export, ordered by class,
+// name and id: every child (active or left) with its contacts by slot and
+// its enabled cards by UID. Line is 0.
+func (db *DB) RosterEntries(ctx context.Context) ([]kiosk.RosterEntry, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT id FROM children ORDER BY class, name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("roster entries: %w", err)
+	}
+	var ids []kiosk.ChildID
+	for rows.Next() {
+		var id kiosk.ChildID
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("roster entries: scan: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("roster entries: %w", err)
+	}
+	out := make([]kiosk.RosterEntry, 0, len(ids))
+	for _, id := range ids {
+		c, err := child(ctx, db.db, id)
+		if err != nil {
+			return nil, fmt.Errorf("roster entries: %w", err)
+		}
+		cs, err := contacts(ctx, db.db, id)
+		if err != nil {
+			return nil, fmt.Errorf("roster entries: %w", err)
+		}
+		cards, err := db.cards(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, kiosk.RosterEntry{Child: c, Contacts: cs, Cards: cards})
+	}
+	return out, nil
+}
+
+func (db *DB) cards(ctx context.Context, id kiosk.ChildID) ([]string, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT uid FROM cards WHERE child_id = ? AND enabled = 1 ORDER BY uid`, int64(id))
+	if err != nil {
+		return nil, fmt.Errorf("cards of child %d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var uid string
+		if err := rows.Scan(&uid); err != nil {
+			return nil, fmt.Errorf("cards of child %d: %w", id, err)
+		}
+		out = append(out, uid)
+	}
+	return out, rows.Err()
+}
+
+// AddCard binds a new card to a child, or enables again a disabled card of
+// the same child (both journaled); a card already enabled for the child is
+// a no-op. Errors: ENOTFOUND if the child does not exist, ECONFLICT if the
+// card belongs to another child.
+func (db *DB) AddCard(ctx context.Context, uid string, id kiosk.ChildID) error {
+	if uid == "" {
+		return kiosk.Errorf(kiosk.EINVALID, "empty card uid")
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("add card: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := child(ctx, tx, id); err != nil {
+		return err
+	}
+	now := fmtTime(db.now())
+	var (
+		owner   kiosk.ChildID
+		enabled bool
+	)
+	err = tx.QueryRowContext(ctx, `SELECT child_id, enabled FROM cards WHERE uid = ?`, uid).Scan(&owner, &enabled)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.ExecContext(ctx, `INSERT INTO cards (uid, child_id, enabled, created_at, updated_at) VALUES (?, ?, 1, ?, ?)`,
+			uid, int64(id), now, now); err != nil {
+			return fmt.Errorf("add card: %w", err)
+		}
+		if err := db.journalRoster(ctx, tx, rosterBody{Op: "card_added", ChildID: int64(id), Card: uid}); err != nil {
+			return err
+		}
+	case err != nil:
+		return fmt.Errorf("add card: find: %w", err)
+	case owner != id:
+		return kiosk.Errorf(kiosk.ECONFLICT, "card belongs to another child")
+	case enabled:
+		return nil
+	default:
+		if _, err := tx.ExecContext(ctx, `UPDATE cards SET enabled = 1, updated_at = ? WHERE uid = ?`, now, uid); err != nil {
+			return fmt.Errorf("add card: enable: %w", err)
+		}
+		if err := db.journalRoster(ctx, tx, rosterBody{Op: "card_enabled", ChildID: int64(id), Card: uid}); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("add card: commit: %w", err)
+	}
+	return nil
+}
+
+// DisableCard disables a card (lost or stolen), journaled; it stays bound
+// to its child and is never deleted. Disabling a disabled card is a no-op;
+// an unknown card is ENOTFOUND.
+func (db *DB) DisableCard(ctx context.Context, uid string) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("disable card: begin: %w", err)
+	}
+	defer tx.Rollback()
+	var (
+		owner   kiosk.ChildID
+		enabled bool
+	)
+	err = tx.QueryRowContext(ctx, `SELECT child_id, enabled FROM cards WHERE uid = ?`, uid).Scan(&owner, &enabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return kiosk.Errorf(kiosk.ENOTFOUND, "card not found")
+	} else if err != nil {
+		return fmt.Errorf("disable card: find: %w", err)
+	}
+	if !enabled {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE cards SET enabled = 0, updated_at = ? WHERE uid = ?`, fmtTime(db.now()), uid); err != nil {
+		return fmt.Errorf("disable card: %w", err)
+	}
+	if err := db.journalRoster(ctx, tx, rosterBody{Op: "card_disabled", ChildID: int64(owner), Card: uid}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("disable card: commit: %w", err)
+	}
+	return nil
+}
+
+// SetChildStatus sets a child active or left (journaled; a no-op when
+// unchanged). Errors: EINVALID for another status, ENOTFOUND for an
+// unknown child.
+func (db *DB) SetChildStatus(ctx context.Context, id kiosk.ChildID, status kiosk.ChildStatus) error {
+	if status != kiosk.ChildActive && status != kiosk.ChildLeft {
+		return kiosk.Errorf(kiosk.EINVALID, "status %q is not active or left", status)
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("set child status: begin: %w", err)
+	}
+	defer tx.Rollback()
+	c, err := child(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if c.Status == status {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE children SET status = ?, updated_at = ? WHERE id = ?`, string(status), fmtTime(db.now()), int64(id)); err != nil {
+		return fmt.Errorf("set child status: %w", err)
+	}
+	if err := db.journalRoster(ctx, tx, rosterBody{Op: "child_status", ChildID: int64(id), Status: string(status)}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("set child status: commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,343 @@
+// Kiosk screen for one booth. It renders the kiosk.Screen values that
+// the daemon pushes over the websocket /ws?booth=ID (protocol v1, see
+// ui.WSMessage) and sends pick, help and hangup messages back. No build
+// step, no dependencies: plain ES2017 for the Chromium of Debian.
+'use strict';
+(function () {
+  var PROTO = 1;
+  var TEXT = {
+    zh: {
+      title: '亲情电话', loading: '正在连接…', reconnecting: '正在重新连接…',
+      tap: '请刷卡', tapHint: '把你的卡放到读卡器上', pick: '你想给谁打电话？点一下',
+      hoursToday: function (h) { return '今天开放时间：' + h; },
+      hello: function (n) { return '你好，' + n + '！'; },
+      quotaMinutes: function (n) { return '这周还能打 ' + n + ' 分钟'; },
+      quotaCalls: function (n) { return '还能打 ' + n + ' 次'; },
+      call: '打电话', noPhone: '暂不能打',
+      unknown: '这张卡还不认识，请找老师', closed: '现在不是开放时间',
+      nextOpening: function (t) { return '下次开放：' + t; },
+      queued: '请稍等，马上轮到你', position: function (n) { return '你排在第 ' + n + ' 位'; },
+      calling: function (c) { return '正在给' + c + '打电话…'; }, ringing: '电话在响，请拿起听筒',
+      talking: function (c) { return '正在和' + c + '通话'; }, left: '剩余时间', elapsed: '通话时间',
+      oneMinute: '还有1分钟', ended: '通话结束', duration: function (d) { return '通话时长 ' + d; },
+      bye: '谢谢，再见！', denied: '请找老师帮忙', help: '找老师帮忙', hangup: '挂断',
+      error: '出了点问题，请再试一次', offline: '还没连上，请稍等', langSwitch: 'English', family: '家人'
+    },
+    en: {
+      title: 'Family Phone', loading: 'Connecting…', reconnecting: 'Reconnecting…',
+      tap: 'Tap your card', tapHint: 'Hold your card on the reader', pick: 'Who do you want to call? Tap one',
+      hoursToday: function (h) { return 'Open today: ' + h; },
+      hello: function (n) { return 'Hello, ' + n + '!'; },
+      quotaMinutes: function (n) { return n + ' minutes left this week'; },
+      quotaCalls: function (n) { return n + ' calls left'; },
+      call: 'Call', noPhone: 'Not yet',
+      unknown: "We don't know this card. Please see your teacher", closed: 'The phone room is closed now',
+      nextOpening: function (t) { return 'Opens again: ' + t; },
+      queued: 'Please wait, your turn is coming', position: function (n) { return 'You are number ' + n + ' in line'; },
+      calling: function (c) { return 'Calling ' + c + '…'; }, ringing: 'The phone is ringing. Pick up the handset',
+      talking: function (c) { return 'Talking with ' + c; }, left: 'Time left', elapsed: 'Call time',
+      oneMinute: '1 minute left', ended: 'Call ended', duration: function (d) { return 'Call time ' + d; },
+      bye: 'Thank you, bye!', denied: 'Please see your teacher', help: 'Ask a teacher', hangup: 'Hang up',
+      error: 'Something went wrong. Please try again', offline: 'Not connected yet, please wait', langSwitch: '中文', family: 'family'
+    }
+  };
+  // Relationship words as schools write them, in English.
+  var RELATION_EN = {
+    '爸爸': 'Dad', '父亲': 'Dad', '妈妈': 'Mum', '母亲': 'Mum',
+    '爷爷': 'Grandpa', '奶奶': 'Grandma', '外公': 'Grandpa', '姥爷': 'Grandpa', '外婆': 'Grandma', '姥姥': 'Grandma',
+    '哥哥': 'Brother', '弟弟': 'Brother', '姐姐': 'Sister', '妹妹': 'Sister',
+    '叔叔': 'Uncle', '伯伯': 'Uncle', '舅舅': 'Uncle', '姑姑': 'Aunt', '阿姨': 'Aunt', '婶婶': 'Aunt', '舅妈': 'Aunt',
+    '老师': 'Teacher'
+  };
+  var CALL_STATES = { calling: true, connected: true, warning: true };
+
+  var body = document.body;
+  var booth = body.getAttribute('data-booth') || '';
+  var st = {
+    lang: 'zh', screen: null, kind: '', ws: null, backoff: 500, retry: 0,
+    deadline: 0, countUpFrom: 0, busy: false, audio: null
+  };
+
+  function $(id) { return document.getElementById(id); }
+  function t(key) {
+    var v = TEXT[st.lang][key];
+    if (typeof v === 'function') { return v.apply(null, Array.prototype.slice.call(arguments, 1)); }
+    return v;
+  }
+  function firstChar(s) { var a = Array.from(s || ''); return a.length ? a[0] : '?'; }
+  function relationWord(rel) {
+    if (!rel) { return t('family'); }
+    return st.lang === 'en' ? (RELATION_EN[rel] || rel) : rel;
+  }
+  function contactWord(s) {
+    var c = s.contact || '';
+    return st.lang === 'en' ? (RELATION_EN[c] || c || t('family')) : (c || t('family'));
+  }
+  function mmss(totalSeconds) {
+    var s = Math.max(0, totalSeconds | 0);
+    var m = Math.floor(s / 60);
+    return (m < 10 ? '0' : '') + m + ':' + (s % 60 < 10 ? '0' : '') + (s % 60);
+  }
+  function words(w, fallback) {
+    if (w && w[st.lang]) { return w[st.lang]; }
+    return fallback;
+  }
+
+  // ---- sounds (WebAudio, no files) ----
+  function audio() {
+    if (!st.audio) {
+      var AC = window.AudioContext || window.webkitAudioContext;
+      if (!AC) { return null; }
+      try { st.audio = new AC(); } catch (e) { return null; }
+    }
+    if (st.audio.state === 'suspended') { st.audio.resume().catch(function () {}); }
+    return st.audio;
+  }
+  function tone(freq, start, dur, vol) {
+    var ac = audio();
+    if (!ac) { return; }
+    var t0 = ac.currentTime + start;
+    var o = ac.createOscillator();
+    var g = ac.createGain();
+    o.type = 'sine';
+    o.frequency.value = freq;
+    g.gain.setValueAtTime(0.0001, t0);
+    g.gain.exponentialRampToValueAtTime(vol, t0 + 0.02);
+    g.gain.exponentialRampToValueAtTime(0.0001, t0 + dur);
+    o.connect(g); g.connect(ac.destination);
+    o.start(t0); o.stop(t0 + dur + 0.05);
+  }
+  function play(name) {
+    body.setAttribute('data-sound', name);
+    try {
+      if (name === 'chime') { tone(880, 0, 0.25, 0.3); tone(1320, 0.18, 0.4, 0.3); }
+      if (name === 'beep') { tone(1000, 0, 0.15, 0.4); tone(1000, 0.3, 0.15, 0.4); tone(1000, 0.6, 0.15, 0.4); }
+    } catch (e) { /* no audio device: the screen still works */ }
+  }
+  // Browsers start audio suspended until a touch; the first touch unlocks it.
+  document.addEventListener('pointerdown', function () { audio(); }, { once: true });
+
+  // ---- rendering ----
+  function applyStatic() {
+    document.documentElement.lang = st.lang === 'zh' ? 'zh-CN' : 'en';
+    var els = document.querySelectorAll('[data-i18n]');
+    for (var i = 0; i < els.length; i++) { els[i].textContent = t(els[i].getAttribute('data-i18n')); }
+    $('lang').textContent = t('langSwitch');
+    $('lang').setAttribute('data-lang', st.lang);
+    document.title = t('title');
+  }
+
+  function show(view) {
+    var secs = document.querySelectorAll('main section');
+    for (var i = 0; i < secs.length; i++) { secs[i].hidden = secs[i].getAttribute('data-view') !== view; }
+  }
+
+  function renderTiles(s) {
+    var box = $('tiles');
+    box.textContent = '';
+    (s.tiles || []).forEach(function (tile) {
+      var b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'tile';
+      b.setAttribute('data-slot', tile.slot);
+      b.setAttribute('data-test', 'tile-' + tile.slot);
+      b.disabled = !tile.phone || st.busy;
+      var av = document.createElement('div');
+      av.className = 'avatar slot-' + tile.slot;
+      av.textContent = firstChar(tile.relation || tile.name);
+      var rel = document.createElement('div');
+      rel.className = 'relation';
+      rel.textContent = relationWord(tile.relation);
+      var name = document.createElement('div');
+      name.className = 'name';
+      name.textContent = tile.name || tile.masked || '';
+      var ph = document.createElement('div');
+      ph.className = 'phone';
+      ph.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2c.3-.3.7-.4 1-.2 1.1.4 2.3.6 3.6.6.6 0 1 .4 1 1V20c0 .6-.4 1-1 1A17 17 0 0 1 3 4c0-.6.4-1 1-1h3.5c.6 0 1 .4 1 1 0 1.3.2 2.5.6 3.6.1.3 0 .7-.2 1z"/></svg>';
+      var lbl = document.createElement('span');
+      lbl.textContent = tile.phone ? t('call') : t('noPhone');
+      ph.appendChild(lbl);
+      b.appendChild(av); b.appendChild(rel); b.appendChild(name); b.appendChild(ph);
+      b.addEventListener('click', function () {
+        if (send({ v: PROTO, type: 'pick', slot: tile.slot })) {
+          st.busy = true;
+          var all = box.querySelectorAll('button');
+          for (var i = 0; i < all.length; i++) { all[i].disabled = true; }
+        }
+      });
+      box.appendChild(b);
+    });
+  }
+
+  function render() {
+    var s = st.screen;
+    var main = $('state');
+    if (!s) { show('loading'); return; }
+    var kind = s.state;
+    main.setAttribute('data-state', kind);
+    main.setAttribute('data-seq', s.seq || 0);
+    var inCall = !!CALL_STATES[kind];
+    $('hangup').hidden = !inCall;
+    $('help').hidden = inCall;
+    $('banner').hidden = kind !== 'warning';
+    $('banner').textContent = t('oneMinute');
+
+    switch (kind) {
+      case 'idle':
+        show('idle');
+        $('hours').textContent = s.hours ? t('hoursToday', s.hours) : '';
+        break;
+      case 'identified':
+        show('identified');
+        $('child').textContent = t('hello', s.child || '');
+        var q = [];
+        if (s.quota_minutes_left >= 0) { q.push(t('quotaMinutes', s.quota_minutes_left)); }
+        if (s.quota_calls_left >= 0) { q.push(t('quotaCalls', s.quota_calls_left)); }
+        $('quota').textContent = q.join(st.lang === 'zh' ? '，' : ', ');
+        renderTiles(s);
+        break;
+      case 'unknown':
+        show('unknown');
+        $('unknown-words').textContent = words(s.words, t('unknown'));
+        break;
+      case 'closed':
+        show('closed');
+        $('closed-words').textContent = words(s.words, t('closed'));
+        $('next-opening').textContent = s.next_opening ? t('nextOpening', s.next_opening) : '';
+        break;
+      case 'queued':
+        show('queued');
+        $('position').textContent = s.position || '';
+        $('position-words').textContent = s.position ? t('position', s.position) : '';
+        break;
+      case 'calling':
+        show('calling');
+        $('calling-contact').textContent = t('calling', contactWord(s));
+        break;
+      case 'connected':
+      case 'warning':
+        show('talk');
+        $('talk-contact').textContent = t('talking', contactWord(s));
+        $('countdown-label').textContent = st.deadline ? t('left') : t('elapsed');
+        tick();
+        break;
+      case 'ended':
+        show('ended');
+        $('duration').textContent = t('duration', mmss(Math.round((s.duration_ms || 0) / 1000)));
+        break;
+      case 'denied':
+        show('denied');
+        $('denied-words').textContent = words(s.words, t('denied'));
+        break;
+      default:
+        show('loading');
+    }
+  }
+
+  // tick redraws the countdown from the browser's monotonic clock, so a
+  // wall-clock jump on the kiosk never changes what the child sees.
+  function tick() {
+    if (!st.screen || (st.kind !== 'connected' && st.kind !== 'warning')) { return; }
+    var now = performance.now();
+    var secs = st.deadline ? Math.ceil((st.deadline - now) / 1000) : Math.floor((now - st.countUpFrom) / 1000);
+    secs = Math.max(0, secs);
+    var el = $('countdown');
+    var text = mmss(secs);
+    if (el.textContent !== text) {
+      el.textContent = text;
+      el.setAttribute('data-seconds', secs);
+    }
+  }
+  setInterval(tick, 200);
+
+  function onScreen(s) {
+    var prev = st.kind;
+    var now = performance.now();
+    st.screen = s;
+    st.kind = s.state;
+    st.busy = false;
+    if (s.remaining_ms > 0) {
+      st.deadline = now + s.remaining_ms;
+    } else {
+      st.deadline = 0;
+      if (!CALL_STATES[prev] || prev === 'calling') { st.countUpFrom = now; }
+    }
+    if (s.state === 'identified' && prev !== 'identified') { play('chime'); }
+    if (s.state === 'warning' && prev !== 'warning') { play('beep'); }
+    render();
+  }
+
+  // ---- messages ----
+  var toastTimer = 0;
+  function toast(text) {
+    var el = $('toast');
+    el.textContent = text;
+    el.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { el.hidden = true; }, 5000);
+  }
+
+  function onError(m) {
+    st.busy = false;
+    if (st.screen && st.kind === 'identified') { renderTiles(st.screen); }
+    var text = words(m.words, m.code === 'denied' ? t('denied') : t('error'));
+    var el = $('toast');
+    el.setAttribute('data-code', m.code || '');
+    toast(text);
+  }
+
+  function send(m) {
+    if (!st.ws || st.ws.readyState !== WebSocket.OPEN) { toast(t('offline')); return false; }
+    st.ws.send(JSON.stringify(m));
+    return true;
+  }
+
+  // ---- connection, reconnecting with capped exponential backoff ----
+  function setConn(state) {
+    var el = $('conn');
+    el.setAttribute('data-conn', state);
+    el.hidden = state === 'open';
+  }
+
+  function connect() {
+    var proto = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    var ws;
+    try {
+      ws = new WebSocket(proto + location.host + '/ws?booth=' + encodeURIComponent(booth));
+    } catch (e) { reconnect(); return; }
+    st.ws = ws;
+    ws.onopen = function () { st.backoff = 500; setConn('open'); };
+    ws.onmessage = function (ev) {
+      var m;
+      try { m = JSON.parse(ev.data); } catch (e) { return; }
+      if (!m || m.v !== PROTO) { return; }
+      if (m.type === 'screen' && m.screen) { onScreen(m.screen); }
+      if (m.type === 'error') { onError(m); }
+    };
+    ws.onclose = function () { if (st.ws === ws) { st.ws = null; reconnect(); } };
+    ws.onerror = function () { /* onclose follows */ };
+  }
+
+  function reconnect() {
+    setConn('reconnecting');
+    clearTimeout(st.retry);
+    var wait = st.backoff + Math.random() * st.backoff / 2;
+    st.backoff = Math.min(st.backoff * 2, 10000);
+    st.retry = setTimeout(connect, wait);
+  }
+
+  // ---- buttons ----
+  $('lang').addEventListener('click', function () {
+    st.lang = st.lang === 'zh' ? 'en' : 'zh';
+    applyStatic();
+    render();
+  });
+  $('help').addEventListener('click', function () { send({ v: PROTO, type: 'help' }); });
+  $('hangup').addEventListener('click', function () { send({ v: PROTO, type: 'hangup' }); });
+
+  applyStatic();
+  render();
+  setConn('connecting');
+  $('conn').hidden = true;
+  connect();
+})();
