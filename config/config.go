@@ -65,12 +65,12 @@ const (
 // Hours is the [hours] section: weekly opening windows and closures, in
 // the station's time zone. Help calls ignore them.
 type Hours struct {
-	// Windows are weekly opening windows, each "DAYS HH:MM-HH:MM": DAYS is
-	// a day (mon, tue, wed, thu, fri, sat, sun), a range ("mon-fri",
-	// "sat-sun", "fri-mon") or a comma list of them, or "daily". An end
-	// not after the start crosses midnight ("fri 20:00-01:00" closes at
-	// 01:00 on Saturday); "24:00" is the end of the day. Default
-	// ["mon-fri 16:30-18:00", "sat-sun 09:00-11:00"].
+	// Windows are weekly opening windows in kiosk.ParseWindow's form,
+	// "DAYS HH:MM-HH:MM[,HH:MM-HH:MM]": DAYS is a day (mon..sun), a range
+	// ("mon-fri", "fri-mon"), a comma list ("mon,wed"), "daily",
+	// "weekdays" or "weekends". An end before the start crosses midnight
+	// ("fri 20:00-01:00" closes at 01:00 on Saturday); "24:00" is the end
+	// of the day. Default ["mon-fri 16:30-18:00", "sat-sun 09:00-11:00"].
 	Windows []string `toml:"windows"`
 	// Closures are [[hours.closure]] tables. Default none.
 	Closures []Closure `toml:"closure"`
@@ -115,6 +115,9 @@ type Help struct {
 	// national number. With no DutyTeacher the first is dialled for Code.
 	// Default ["12355"].
 	Numbers []string `toml:"numbers"`
+	// Limit is the per-call limit of help calls, which no child or
+	// contact override changes. Default 30m; at most 2h.
+	Limit Duration `toml:"limit"`
 }
 
 // SIP is the [sip] section.
@@ -239,6 +242,7 @@ const (
 	DefaultDataDir     = "./kiosk-data"
 	DefaultHTTPListen  = "127.0.0.1:8080"
 	DefaultHelpCode    = "0"
+	DefaultHelpLimit   = 30 * time.Minute
 	DefaultDialPattern = "{national}"
 )
 
@@ -262,6 +266,7 @@ func Default() Config {
 		Help: Help{
 			Code:    DefaultHelpCode,
 			Numbers: []string{"12355"},
+			Limit:   D(DefaultHelpLimit),
 		},
 		SIP: SIP{
 			Listen:      []string{"udp:127.0.0.1:5060", "tcp:127.0.0.1:5060"},

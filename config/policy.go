@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +24,7 @@ func (c Config) Policy() (kiosk.Policy, error) {
 	var p kiosk.Policy
 	p.Hours.Loc = loc
 	for _, s := range c.Hours.Windows {
-		ws, err := ParseWindow(s)
+		ws, err := kiosk.ParseWindow(s)
 		if err != nil {
 			return kiosk.Policy{}, fmt.Errorf("policy: %w", err)
 		}
@@ -53,6 +52,7 @@ func (c Config) Policy() (kiosk.Policy, error) {
 		return kiosk.Policy{}, errors.New("policy: quotas must not be negative")
 	}
 	p.Quota = kiosk.Quota{Minutes: c.Limits.QuotaMinutes, Calls: c.Limits.QuotaCalls}
+	p.HelpLimit = c.Help.Limit.Duration
 	p.HelpCode = c.Help.Code
 	p.HelpNumbers = c.Help.All()
 	return p, nil
@@ -76,105 +76,6 @@ func (h Help) All() []string {
 		}
 	}
 	return out
-}
-
-var dayNames = map[string]time.Weekday{
-	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
-	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
-	"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday,
-	"wednesday": time.Wednesday, "thursday": time.Thursday, "friday": time.Friday,
-	"saturday": time.Saturday,
-}
-
-// ParseWindow parses an opening window "DAYS HH:MM-HH:MM" (see
-// Hours.Windows) into one kiosk.Window per day, in week order from Monday.
-// An end not after the start crosses midnight; "24:00" is allowed as an
-// end only. A start equal to the end is refused (use 00:00-24:00).
-func ParseWindow(s string) ([]kiosk.Window, error) {
-	f := strings.Fields(strings.ToLower(s))
-	if len(f) != 2 {
-		return nil, fmt.Errorf("window %q: want \"DAYS HH:MM-HH:MM\", such as \"mon-fri 16:30-18:00\"", s)
-	}
-	days, err := parseDays(f[0])
-	if err != nil {
-		return nil, fmt.Errorf("window %q: %w", s, err)
-	}
-	a, b, ok := strings.Cut(f[1], "-")
-	if !ok {
-		return nil, fmt.Errorf("window %q: want a time range HH:MM-HH:MM", s)
-	}
-	start, err := parseClock(a, false)
-	if err != nil {
-		return nil, fmt.Errorf("window %q: start: %w", s, err)
-	}
-	end, err := parseClock(b, true)
-	if err != nil {
-		return nil, fmt.Errorf("window %q: end: %w", s, err)
-	}
-	if start == end {
-		return nil, fmt.Errorf("window %q: starts and ends at the same time (a whole day is 00:00-24:00)", s)
-	}
-	var out []kiosk.Window
-	for _, d := range []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday} {
-		if days[d] {
-			out = append(out, kiosk.Window{Day: d, Start: kiosk.Minute(start), End: kiosk.Minute(end)})
-		}
-	}
-	return out, nil
-}
-
-func parseDays(s string) (map[time.Weekday]bool, error) {
-	days := map[time.Weekday]bool{}
-	if s == "daily" || s == "*" {
-		for d := time.Sunday; d <= time.Saturday; d++ {
-			days[d] = true
-		}
-		return days, nil
-	}
-	for _, item := range strings.Split(s, ",") {
-		a, b, isRange := strings.Cut(item, "-")
-		da, ok := dayNames[a]
-		if !ok {
-			return nil, fmt.Errorf("unknown day %q (want mon, tue, wed, thu, fri, sat, sun)", a)
-		}
-		if !isRange {
-			days[da] = true
-			continue
-		}
-		db, ok := dayNames[b]
-		if !ok {
-			return nil, fmt.Errorf("unknown day %q (want mon, tue, wed, thu, fri, sat, sun)", b)
-		}
-		for d := da; ; d = (d + 1) % 7 {
-			days[d] = true
-			if d == db {
-				break
-			}
-		}
-	}
-	return days, nil
-}
-
-// parseClock parses "HH:MM" into minutes after midnight; "24:00" only if
-// end.
-func parseClock(s string, end bool) (int, error) {
-	h, m, ok := strings.Cut(s, ":")
-	if !ok || len(h) < 1 || len(h) > 2 || len(m) != 2 {
-		return 0, fmt.Errorf("%q: want HH:MM", s)
-	}
-	hh, err1 := strconv.Atoi(h)
-	mm, err2 := strconv.Atoi(m)
-	if err1 != nil || err2 != nil || hh < 0 || mm < 0 || mm > 59 {
-		return 0, fmt.Errorf("%q: want HH:MM", s)
-	}
-	v := hh*60 + mm
-	switch {
-	case end && v == 24*60:
-		return v, nil
-	case hh > 23:
-		return 0, fmt.Errorf("%q: hour must be 00..23 (24:00 only as an end)", s)
-	}
-	return v, nil
 }
 
 // stripPhone removes spaces, dashes and parentheses from a number.

@@ -145,6 +145,10 @@ type Journal interface {
 	// after a crash the call is closed as interrupted at its last
 	// heartbeat.
 	CallHeartbeat(ctx context.Context, callID string, t time.Time) error
+	// CallProgress records, for a call in progress, when the callee
+	// answered, so that a call interrupted by a crash is closed as
+	// ANSWERED with its billsec.
+	CallProgress(ctx context.Context, callID string, answered time.Time) error
 	// CallEnded appends the end entry of a call.
 	CallEnded(ctx context.Context, r CallRecord) error
 	// CallDenied appends a denied attempt (Disposition DENIED, Reason set).

@@ -99,19 +99,18 @@ func (p Policy) HelpCallLimit() time.Duration {
 }
 
 // LimitFor returns the per-call limit for child calling contact, before
-// the quota cap: the smallest of the contact's override, the child's
-// override and DefaultLimit(), ignoring overrides that are zero. An
-// override can thus shorten calls but never lengthen them past the
-// station default; the strictest setting wins.
+// the quota cap: the contact's override if set, else the child's, else
+// DefaultLimit(). An override set by a manager is meant to apply both
+// ways: a longer call for a parent who is abroad, a shorter one where a
+// guardian asked for it.
 func (p Policy) LimitFor(child Child, contact Contact) time.Duration {
-	limit := p.DefaultLimit()
-	if child.CallLimit > 0 {
-		limit = min(limit, child.CallLimit)
+	switch {
+	case contact.CallLimit > 0:
+		return contact.CallLimit
+	case child.CallLimit > 0:
+		return child.CallLimit
 	}
-	if contact.CallLimit > 0 {
-		limit = min(limit, contact.CallLimit)
-	}
-	return limit
+	return p.DefaultLimit()
 }
 
 // QuotaLeft returns what is left of the weekly quota after u, for the

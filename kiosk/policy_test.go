@@ -106,12 +106,12 @@ func TestPolicyDecide(t *testing.T) {
 			kiosk.Decision{Allowed: true, Reason: kiosk.ReasonOK, Limit: 60 * time.Second}},
 		{"child override shorter", nil, func(a *kiosk.Ask) { a.Child.CallLimit = 3 * time.Minute },
 			kiosk.Decision{Allowed: true, Reason: kiosk.ReasonOK, Limit: 3 * time.Minute}},
-		{"child override longer than default is capped", nil, func(a *kiosk.Ask) { a.Child.CallLimit = 10 * time.Minute },
-			kiosk.Decision{Allowed: true, Reason: kiosk.ReasonOK, Limit: 5 * time.Minute}},
-		{"contact override shortest", nil, func(a *kiosk.Ask) { a.Child.CallLimit = 3 * time.Minute; a.Contact.CallLimit = 2 * time.Minute },
+		{"child override longer than default applies", nil, func(a *kiosk.Ask) { a.Child.CallLimit = 10 * time.Minute },
+			kiosk.Decision{Allowed: true, Reason: kiosk.ReasonOK, Limit: 10 * time.Minute}},
+		{"contact override wins over child's", nil, func(a *kiosk.Ask) { a.Child.CallLimit = 3 * time.Minute; a.Contact.CallLimit = 2 * time.Minute },
 			kiosk.Decision{Allowed: true, Reason: kiosk.ReasonOK, Limit: 2 * time.Minute}},
-		{"child override shortest", nil, func(a *kiosk.Ask) { a.Child.CallLimit = time.Minute; a.Contact.CallLimit = 2 * time.Minute },
-			kiosk.Decision{Allowed: true, Reason: kiosk.ReasonOK, Limit: time.Minute}},
+		{"contact override longer than child's wins", nil, func(a *kiosk.Ask) { a.Child.CallLimit = time.Minute; a.Contact.CallLimit = 2 * time.Minute },
+			kiosk.Decision{Allowed: true, Reason: kiosk.ReasonOK, Limit: 2 * time.Minute}},
 		{"quota cap below overrides", nil, func(a *kiosk.Ask) { a.Contact.CallLimit = 2 * time.Minute; a.Usage.Seconds = 20*60 - 90 },
 			kiosk.Decision{Allowed: true, Reason: kiosk.ReasonOK, Limit: 90 * time.Second}},
 
@@ -205,7 +205,8 @@ func TestPolicyLimits(t *testing.T) {
 	p := kiosk.Policy{Limit: time.Minute, HelpLimit: 10 * time.Minute}
 	assert.Equal(t, time.Minute, p.DefaultLimit())
 	assert.Equal(t, 10*time.Minute, p.HelpCallLimit())
-	assert.Equal(t, 30*time.Second, p.LimitFor(kiosk.Child{CallLimit: 30 * time.Second}, kiosk.Contact{CallLimit: 45 * time.Second}))
+	assert.Equal(t, 45*time.Second, p.LimitFor(kiosk.Child{CallLimit: 30 * time.Second}, kiosk.Contact{CallLimit: 45 * time.Second}))
+	assert.Equal(t, 30*time.Second, p.LimitFor(kiosk.Child{CallLimit: 30 * time.Second}, kiosk.Contact{}))
 }
 
 func TestPolicyQuotaLeft(t *testing.T) {

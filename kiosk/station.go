@@ -757,12 +757,8 @@ func (s *Station) CallEvent(ev CallEvent) {
 		if err := s.journal.CallHeartbeat(context.Background(), c.rec.CallID, now); err != nil {
 			s.log.Error("journal heartbeat", "err", err)
 		}
-		if p, ok := s.journal.(interface {
-			CallAnswered(ctx context.Context, callID string, at time.Time) error
-		}); ok {
-			if err := p.CallAnswered(context.Background(), c.rec.CallID, ev.At); err != nil {
-				s.log.Error("journal answer", "err", err)
-			}
+		if err := s.journal.CallProgress(context.Background(), c.rec.CallID, ev.At); err != nil {
+			s.log.Error("journal answer", "err", err)
 		}
 		s.show(bs, Screen{Kind: ScreenConnected, Child: c.rec.ChildName, Contact: bs.screen.Contact, Help: c.rec.Help,
 			LimitMS: c.rec.Limit.Milliseconds(), RemainingMS: c.rec.Limit.Milliseconds()}, LightConnected)

@@ -103,6 +103,14 @@ func (s *Server) adminMux() http.Handler {
 		var req BoothRequest
 		s.apiAction(w, r, &req, func() string { return req.Booth }, s.station.Help)
 	})
+	// Other methods on a known path get a JSON 405 rather than the mux's
+	// plain-text one.
+	for path, allow := range map[string]string{"/api/status": "GET, HEAD", "/api/tap": "POST", "/api/dial": "POST", "/api/hangup": "POST", "/api/help": "POST"} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, ErrorResponse{Code: kiosk.EINVALID, Message: "method " + r.Method + " not allowed"})
+		})
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.httpError(w, r, kiosk.Errorf(kiosk.ENOTFOUND, "no such admin endpoint"))
 	})

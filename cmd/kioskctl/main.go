@@ -33,7 +33,7 @@ Commands working on the database in --data (daemon may be running):
   ledger verify
 
 Other:
-  config check FILE               validate a kioskd config (exit 2 if invalid)
+  config check FILE               validate a kioskd config (exit 1 if invalid, every problem listed)
 
 Global flags (before or after the command):
   --addr URL   daemon address (default $KIOSK_ADDR, else http://127.0.0.1:8080)

@@ -119,6 +119,14 @@ func (j *Journal) CallHeartbeat(_ context.Context, id string, t time.Time) error
 	return nil
 }
 
+// CallProgress records the answer time as a heartbeat.
+func (j *Journal) CallProgress(_ context.Context, id string, t time.Time) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.Heartbeats[id] = t
+	return nil
+}
+
 func (j *Journal) CallEnded(_ context.Context, r kiosk.CallRecord) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -318,8 +318,11 @@
     ws.onerror = function () { /* onclose follows */ };
   }
 
+  var reconnects = 0;
   function reconnect() {
     setConn('reconnecting');
+    reconnects++;
+    body.setAttribute('data-reconnects', reconnects);
     clearTimeout(st.retry);
     var wait = st.backoff + Math.random() * st.backoff / 2;
     st.backoff = Math.min(st.backoff * 2, 10000);

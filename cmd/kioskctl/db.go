@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"time"
+
+	"github.com/qinqing/station/config"
+	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/kiosk/register"
+	"github.com/qinqing/station/kiosk/rostercsv"
+	"github.com/qinqing/station/kiosk/sqlite"
+)
+
+// openDB opens the station's database in --data. The daemon may be
+// running: SQLite in WAL mode lets both work on it.
+func openDB(ctx context.Context, g *globals) (*sqlite.DB, error) {
+	path := filepath.Join(g.data, "kiosk.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no station database at %s (is --data right?): %w", path, err)
+	}
+	return sqlite.Open(ctx, path, sqlite.Opts{})
+}
+
+// actor names who runs kioskctl, for the audit entries.
+func actor() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return "kioskctl:" + name
+}
+
+// output returns the -o file (or stdout) and a function to close it.
+func output(path string, stdout io.Writer) (io.Writer, func() error, error) {
+	if path == "" || path == "-" {
+		return stdout, func() error { return nil }, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
+}
+
+func cmdRosterImport(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
+	var dryRun bool
+	var format string
+	pos, err := parse(g, "roster import", args, 1, 1, func(fs *flag.FlagSet) {
+		fs.BoolVar(&dryRun, "dry-run", false, "validate only, write nothing")
+		fs.StringVar(&format, "card-format", "hex", "how 10-digit card numbers map to UIDs: hex, 8h10d, reversed")
+	})
+	if err != nil {
+		return err
+	}
+	cf, err := kiosk.ParseCardFormat(format)
+	if err != nil {
+		return usageErr("roster import: %v", err)
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	entries, err := rostercsv.Parse(f, rostercsv.Opts{CardFormat: cf})
+	if err != nil {
+		return fmt.Errorf("%s: nothing imported:\n%w", pos[0], err)
+	}
+	db, err := openDB(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ch, err := db.ApplyRoster(ctx, entries, dryRun)
+	if err != nil {
+		return fmt.Errorf("%s: nothing imported: %w", pos[0], err)
+	}
+	verb := "imported"
+	if dryRun {
+		verb = "valid (dry run, nothing written)"
+	} else if err := db.Audit(ctx, actor(), "roster import", filepath.Base(pos[0])); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d rows %s\n", pos[0], len(entries), verb)
+	fmt.Fprintf(stdout, "  children: %d added, %d updated, %d unchanged\n", ch.Children.Added, ch.Children.Updated, ch.Children.Unchanged)
+	fmt.Fprintf(stdout, "  contacts: %d added, %d updated, %d unchanged, %d removed\n", ch.Contacts.Added, ch.Contacts.Updated, ch.Contacts.Unchanged, ch.Contacts.Removed)
+	fmt.Fprintf(stdout, "  cards:    %d added, %d unchanged\n", ch.Cards.Added, ch.Cards.Unchanged)
+	return nil
+}
+
+func cmdRosterExport(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
+	var format, out string
+	if _, err := parse(g, "roster export", args, 0, 0, func(fs *flag.FlagSet) {
+		fs.StringVar(&format, "format", "csv", "csv (UTF-8 with BOM, the import's columns)")
+		fs.StringVar(&out, "o", "", "output file (default stdout)")
+	}); err != nil {
+		return err
+	}
+	if format != "csv" {
+		return usageErr("roster export: unknown format %q (want csv)", format)
+	}
+	db, err := openDB(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	entries, err := db.RosterEntries(ctx)
+	if err != nil {
+		return err
+	}
+	if err := db.Audit(ctx, actor(), "roster export", fmt.Sprintf("%d children", len(entries))); err != nil {
+		return err
+	}
+	w, closeFn, err := output(out, stdout)
+	if err != nil {
+		return err
+	}
+	if err := rostercsv.Write(w, entries, rostercsv.Opts{}); err != nil {
+		closeFn()
+		return err
+	}
+	return closeFn()
+}
+
+func cmdLedgerExport(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
+	var from, to, format, out, tz string
+	pos, err := parse(g, "ledger export", args, 1, 1, func(fs *flag.FlagSet) {
+		fs.StringVar(&from, "from", "", "first day, YYYY-MM-DD (default: everything)")
+		fs.StringVar(&to, "to", "", "last day, YYYY-MM-DD, inclusive (default: everything)")
+		fs.StringVar(&format, "format", "csv", "csv (the register, numbers masked) or json (every field)")
+		fs.StringVar(&out, "o", "", "output file (default stdout)")
+		fs.StringVar(&tz, "tz", config.DefaultTimezone, "time zone of the dates")
+	})
+	if err != nil {
+		return err
+	}
+	if pos[0] != "calls" {
+		return usageErr("ledger export: unknown register %q (want calls)", pos[0])
+	}
+	if format != "csv" && format != "json" {
+		return usageErr("ledger export: unknown format %q (want csv or json)", format)
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return usageErr("ledger export: --tz: %v", err)
+	}
+	start, end := time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	if from != "" {
+		if start, err = time.ParseInLocation("2006-01-02", from, loc); err != nil {
+			return usageErr("ledger export: --from: want YYYY-MM-DD")
+		}
+	}
+	if to != "" {
+		t, err := time.ParseInLocation("2006-01-02", to, loc)
+		if err != nil {
+			return usageErr("ledger export: --to: want YYYY-MM-DD")
+		}
+		end = t.AddDate(0, 0, 1)
+	}
+	db, err := openDB(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.Calls(ctx, start, end)
+	if err != nil {
+		return err
+	}
+	if err := db.Audit(ctx, actor(), "ledger export calls "+format,
+		fmt.Sprintf("from=%s to=%s rows=%d", from, to, len(rows))); err != nil {
+		return err
+	}
+	w, closeFn, err := output(out, stdout)
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		err = register.WriteCallsJSON(w, rows)
+	} else {
+		err = register.WriteCallsCSV(w, rows, loc)
+	}
+	return errors.Join(err, closeFn())
+}
+
+func cmdLedgerVerify(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
+	if _, err := parse(g, "ledger verify", args, 0, 0, nil); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	res, err := db.Verify(ctx)
+	if err != nil {
+		return err
+	}
+	if !res.OK {
+		return fmt.Errorf("ledger broken at entry %d (of %d checked): %s", res.BrokenSeq, res.Entries, res.Problem)
+	}
+	fmt.Fprintf(stdout, "ledger ok: %d entries, hash chain intact\n", res.Entries)
+	return nil
+}
+
+func cmdConfigCheck(args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return usageErr("config check: want one FILE")
+	}
+	if _, err := config.Load(args[0]); err != nil {
+		return fmt.Errorf("invalid config:\n%w", err)
+	}
+	fmt.Fprintf(stdout, "%s: valid\n", args[0])
+	return nil
+}

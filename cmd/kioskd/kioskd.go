@@ -1,0 +1,462 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/qinqing/station/callbridge/sip"
+	"github.com/qinqing/station/config"
+	"github.com/qinqing/station/devices/sim"
+	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/kiosk/sqlite"
+	"github.com/qinqing/station/ui"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+var errHelp = errors.New("help requested")
+
+// Main is the daemon: flags, config and the running components. Tests
+// create one, set its fields, and call Run and Close themselves.
+type Main struct {
+	// Flags.
+	ConfigPath   string
+	DataDir      string
+	HTTPAddr     string
+	SIPAddr      string
+	Demo         bool
+	ValidateOnly bool
+	Version      bool
+
+	// Stdout gets the start banner; Logger the logs (stderr, text).
+	Stdout io.Writer
+	Logger *slog.Logger
+	// Ready, if set, is closed when Run has started everything.
+	Ready chan struct{}
+
+	Config  config.Config
+	started time.Time
+
+	db      *sqlite.DB
+	station *kiosk.Station
+	bridge  *sip.Bridge
+	ui      *ui.Server
+	http    *http.Server
+	httpLn  net.Listener
+	lights  map[string]*sim.Light
+	readers map[string]*sim.Reader
+	demo    *demoPeers
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// NewMain returns a Main with the defaults of the flags.
+func NewMain() *Main {
+	return &Main{
+		Stdout: os.Stdout,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+}
+
+// ParseFlags reads the command line into m.
+func (m *Main) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("kioskd", flag.ContinueOnError)
+	fs.StringVar(&m.ConfigPath, "config", "", "config `FILE` (TOML); see firmware-config/kiosk.example.toml")
+	fs.StringVar(&m.DataDir, "data", "", "data `DIR` (default from config, else ./kiosk-data)")
+	fs.StringVar(&m.HTTPAddr, "http", "", "HTTP listen `ADDR` (default from config, else 127.0.0.1:8080)")
+	fs.StringVar(&m.SIPAddr, "sip", "", "SIP listen `ADDR` for UDP and TCP (default from config, else 127.0.0.1:5060)")
+	fs.BoolVar(&m.Demo, "demo", false, "run the demo: simulated devices, booth phone and trunk, demo roster")
+	fs.BoolVar(&m.ValidateOnly, "validate", false, "check the config and exit: 0 valid, 2 invalid")
+	fs.BoolVar(&m.Version, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if !m.Demo && m.ConfigPath == "" && !m.Version {
+		return errors.New("need -config FILE or -demo")
+	}
+	return nil
+}
+
+// loadConfig reads the config (or the demo's) and applies the flags.
+func (m *Main) loadConfig() error {
+	var cfg config.Config
+	if m.ConfigPath != "" {
+		var err error
+		if cfg, err = config.Load(m.ConfigPath); err != nil {
+			return err
+		}
+	} else {
+		cfg = config.Demo()
+	}
+	if m.DataDir != "" {
+		cfg.Storage.DataDir = m.DataDir
+	}
+	if m.HTTPAddr != "" {
+		cfg.HTTP.Listen = m.HTTPAddr
+	}
+	if m.SIPAddr != "" {
+		cfg.SIP.Listen = []string{"udp:" + m.SIPAddr, "tcp:" + m.SIPAddr}
+	}
+	m.Config = cfg
+	return nil
+}
+
+// validate implements -validate: every problem as file:line: message.
+func (m *Main) validate() int {
+	if m.ConfigPath == "" && !m.Demo {
+		fmt.Fprintln(os.Stderr, "kioskd: -validate needs -config FILE")
+		return 2
+	}
+	if err := m.loadConfig(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	fmt.Fprintf(m.Stdout, "%s: valid\n", m.Config.File())
+	return 0
+}
+
+// Run loads the config and starts every component in order: ledger,
+// devices, station, SIP bridge, HTTP (and in -demo the demo trunk and booth
+// phone). If a step fails, the started ones are stopped in reverse and
+// the error returned. Run returns once everything is started.
+func (m *Main) Run(ctx context.Context) (err error) {
+	m.started = time.Now()
+	if err := m.loadConfig(); err != nil {
+		return err
+	}
+	cfg := &m.Config
+	log := m.Logger
+	ctx, m.cancel = context.WithCancel(ctx)
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			m.Close(cctx)
+		}
+	}()
+
+	if err := os.MkdirAll(cfg.Storage.DataDir, 0o750); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	token, err := adminToken(cfg.Storage.DataDir)
+	if err != nil {
+		return err
+	}
+
+	// Ledger first: a crash left calls open, close them before any new one.
+	m.db, err = sqlite.Open(ctx, filepath.Join(cfg.Storage.DataDir, "kiosk.db"), sqlite.Opts{
+		ClockSynced: clockSynced, Logger: log})
+	if err != nil {
+		return fmt.Errorf("open ledger: %w", err)
+	}
+	if n, err := m.db.RecoverInterrupted(ctx); err != nil {
+		return fmt.Errorf("recover interrupted calls: %w", err)
+	} else if n > 0 {
+		log.Warn("closed calls interrupted by a crash", "count", n)
+	}
+	if m.Demo {
+		if err := seedDemoRoster(ctx, m.db); err != nil {
+			return err
+		}
+	}
+
+	policy, err := cfg.Policy()
+	if err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+
+	// Devices: this issue has simulated ones only.
+	m.lights = map[string]*sim.Light{}
+	m.readers = map[string]*sim.Reader{}
+	lights := map[string]kiosk.Light{}
+	var booths []kiosk.Booth
+	for _, b := range cfg.Booths {
+		booths = append(booths, kiosk.Booth{ID: b.ID, Name: b.Name, Extension: b.Extension})
+		if b.Light != "" {
+			l := sim.NewLight(b.Light)
+			m.lights[b.ID] = l
+			lights[b.ID] = l
+		}
+	}
+	lines := 0
+	for _, t := range cfg.SIP.Trunks {
+		if t.Channels == 0 {
+			lines = 0
+			break
+		}
+		lines += t.Channels
+	}
+	m.station = kiosk.NewStation(policy, booths, m.db, m.db, lights, kiosk.StationOpts{
+		ClockSynced: clockSynced, Logger: log, Lines: lines})
+	for _, b := range cfg.Booths {
+		if b.Reader != "" {
+			m.readers[b.ID] = sim.NewReader(b.Reader, b.ID, m.station.Tap)
+		}
+	}
+
+	if m.Demo {
+		if m.demo, err = startDemoTrunk(ctx, log); err != nil {
+			return err
+		}
+		for i := range cfg.SIP.Trunks {
+			if cfg.SIP.Trunks[i].Name == config.DemoTrunk {
+				cfg.SIP.Trunks[i].URI = m.demo.trunkURI
+			}
+		}
+	}
+	if m.bridge, err = m.newBridge(); err != nil {
+		return err
+	}
+	m.station.Attach(m.bridge)
+	m.wg.Add(2)
+	go func() {
+		defer m.wg.Done()
+		if err := m.bridge.Run(ctx); err != nil {
+			log.Error("sip stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.station.Run(ctx)
+	}()
+	select {
+	case <-m.bridge.Ready():
+	case <-time.After(5 * time.Second):
+		return errors.New("sip: not listening after 5 s")
+	}
+
+	m.ui, err = ui.New(ui.Opts{Station: stationUI{m}, Health: m.health, AdminToken: token,
+		Version: version, Logger: log})
+	if err != nil {
+		return err
+	}
+	m.httpLn, err = net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	m.http = &http.Server{Handler: m.ui.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := m.http.Serve(m.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http stopped", "err", err)
+		}
+	}()
+
+	if m.Demo {
+		if err := m.demo.startPhones(ctx, m, log); err != nil {
+			return err
+		}
+	}
+	m.banner()
+	if m.Ready != nil {
+		close(m.Ready)
+	}
+	return nil
+}
+
+func (m *Main) newBridge() (*sip.Bridge, error) {
+	cfg := &m.Config
+	sc := sip.Config{
+		Listen:      cfg.SIP.Listen,
+		RTPPortMin:  cfg.SIP.RTPPorts.Min,
+		RTPPortMax:  cfg.SIP.RTPPorts.Max,
+		Extensions:  map[string]string{},
+		Booths:      map[string]kiosk.Booth{},
+		RingTimeout: cfg.SIP.RingTimeout.Duration,
+		RTPTimeout:  cfg.SIP.RTPTimeout.Duration,
+	}
+	if cfg.SIP.MediaIP != "" {
+		ip, err := netip.ParseAddr(cfg.SIP.MediaIP)
+		if err != nil {
+			return nil, fmt.Errorf("sip media_ip: %w", err)
+		}
+		sc.MediaIP = ip
+	}
+	for _, e := range cfg.SIP.Extensions {
+		sc.Extensions[e.User] = e.Password
+	}
+	for _, b := range cfg.Booths {
+		if b.Extension != "" {
+			sc.Booths[b.Extension] = kiosk.Booth{ID: b.ID, Name: b.Name, Extension: b.Extension}
+		}
+	}
+	for _, t := range cfg.SIP.Trunks {
+		var codecs []string
+		for _, c := range t.Codecs {
+			if c != "telephone-event" {
+				codecs = append(codecs, c)
+			}
+		}
+		sc.Trunks = append(sc.Trunks, sip.Trunk{Name: t.Name, URI: t.URI, User: t.User, Password: t.Password,
+			DialPattern: t.DialPattern, Codecs: codecs, Channels: t.Channels})
+	}
+	b, err := sip.New(sc, m.station, sip.Opts{Logger: m.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	return b, nil
+}
+
+// HTTPAddr returns the address the HTTP server listens on.
+func (m *Main) HTTPURL() string {
+	if m.httpLn == nil {
+		return ""
+	}
+	return "http://" + m.httpLn.Addr().String()
+}
+
+func (m *Main) banner() {
+	w := m.Stdout
+	fmt.Fprintf(w, "kioskd %s: %s\n", version, m.Config.Station.Name)
+	fmt.Fprintf(w, "  kiosk screen:  %s/\n", m.HTTPURL())
+	fmt.Fprintf(w, "  health:        %s/healthz\n", m.HTTPURL())
+	fmt.Fprintf(w, "  SIP:           %s\n", strings.Join(m.Config.SIP.Listen, ", "))
+	fmt.Fprintf(w, "  data:          %s\n", m.Config.Storage.DataDir)
+	if m.Demo {
+		fmt.Fprintf(w, "  demo trunk:    %s (answers after 2 s with a tone)\n", m.demo.trunkURI)
+		fmt.Fprintln(w, "  demo cards (tap one with: go run ./cmd/kioskctl tap UID):")
+		for _, c := range demoRoster {
+			fmt.Fprintf(w, "    %s  %s (%s)\n", c.Cards[0], c.Child.Name, c.Child.Class)
+		}
+		fmt.Fprintln(w, "  then: go run ./cmd/kioskctl dial 1    (call contact 1; the demo limit is 60 s)")
+	}
+	fmt.Fprintf(w, "started in %d ms\n", time.Since(m.started).Milliseconds())
+}
+
+// health is /healthz's report: store, sip and each device.
+func (m *Main) health() ui.HealthReport {
+	r := ui.HealthReport{Version: version, Started: m.started, ClockSynced: clockSynced(),
+		Components: map[string]kiosk.Health{}, Lights: m.station.Lights()}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := m.db.Ping(ctx); err != nil {
+		r.Components["store"] = kiosk.Health{Status: kiosk.HealthFault, Reason: err.Error()}
+	} else {
+		r.Components["store"] = kiosk.Health{Status: kiosk.HealthOK}
+	}
+	r.Components["sip"] = m.bridge.Health()
+	for _, l := range m.lights {
+		r.Components["light:"+l.Name()] = l.Health()
+	}
+	for _, rd := range m.readers {
+		r.Components["reader:"+rd.Name()] = rd.Health()
+	}
+	return r
+}
+
+// Close stops everything in reverse order within ctx: calls are hung up
+// and closed in the ledger, lights turned off, HTTP and SIP stopped, the
+// ledger closed.
+func (m *Main) Close(ctx context.Context) error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	var errs []error
+	if m.station != nil {
+		errs = append(errs, m.station.Close(ctx))
+	}
+	if m.demo != nil {
+		m.demo.close()
+	}
+	if m.http != nil {
+		errs = append(errs, m.http.Shutdown(ctx))
+	}
+	if m.ui != nil {
+		errs = append(errs, m.ui.Close())
+	}
+	if m.bridge != nil {
+		errs = append(errs, m.bridge.Close())
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	done := make(chan struct{})
+	go func() { m.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, errors.New("components still running at the shutdown deadline"))
+	}
+	for _, l := range m.lights {
+		errs = append(errs, l.Halt())
+	}
+	if m.db != nil {
+		errs = append(errs, m.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// adminToken returns the admin API token from DIR/admin.token, creating
+// it (128 random bits, hex, mode 0600) if missing.
+func adminToken(dir string) (string, error) {
+	path := filepath.Join(dir, "admin.token")
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		if err := os.Chmod(path, 0o600); err != nil {
+			return "", fmt.Errorf("admin token: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	var raw [16]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(raw[:])
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	return tok, nil
+}
+
+// stationUI routes the screen's and admin API's actions: taps go through
+// the booth's reader, as a real card would.
+type stationUI struct{ m *Main }
+
+func (s stationUI) Booths() []kiosk.Booth                  { return s.m.station.Booths() }
+func (s stationUI) Screen(b string) (kiosk.Screen, error) { return s.m.station.Screen(b) }
+func (s stationUI) Subscribe(b string) (<-chan kiosk.Screen, func(), error) {
+	return s.m.station.Subscribe(b)
+}
+func (s stationUI) Pick(ctx context.Context, b string, slot int) error {
+	return s.m.station.Pick(ctx, b, slot)
+}
+func (s stationUI) Help(ctx context.Context, b string) error   { return s.m.station.Help(ctx, b) }
+func (s stationUI) Hangup(ctx context.Context, b string) error { return s.m.station.Hangup(ctx, b) }
+
+func (s stationUI) Tap(ctx context.Context, booth, uid string) error {
+	if booth == "" {
+		if bs := s.m.station.Booths(); len(bs) > 0 {
+			booth = bs[0].ID
+		}
+	}
+	r, ok := s.m.readers[booth]
+	if !ok {
+		return kiosk.Errorf(kiosk.ENOTFOUND, "booth %q has no card reader", booth)
+	}
+	return r.Present(ctx, uid)
+}

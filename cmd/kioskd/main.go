@@ -1,0 +1,57 @@
+// Command kioskd is the Qinqing Station daemon: it runs the family phones
+// and the kiosk screen of a Children's Home calling room, and keeps the
+// call ledger (台账).
+//
+//	kioskd -demo                 everything simulated, on loopback
+//	kioskd -config kiosk.toml    a real station
+//	kioskd -config kiosk.toml -validate
+//
+// This package only wires the adapters together; see Main.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	m := NewMain()
+	if err := m.ParseFlags(os.Args[1:]); err != nil {
+		if errors.Is(err, errHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "kioskd:", err)
+		os.Exit(2)
+	}
+	switch {
+	case m.Version:
+		fmt.Println("kioskd", version)
+		return
+	case m.ValidateOnly:
+		os.Exit(m.validate())
+	}
+	if err := m.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "kioskd:", err)
+		var ps interface{ Unwrap() []error }
+		if errors.As(err, &ps) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+	<-ctx.Done()
+	stop() // a second signal kills at once
+	closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.Close(closeCtx); err != nil {
+		fmt.Fprintln(os.Stderr, "kioskd: shutdown:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,254 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/qinqing/station/kiosk"
+)
+
+// findChromium returns the Chromium to drive: $KIOSK_CHROMIUM, Debian's
+// /usr/bin/chromium, or chromium, chromium-browser or google-chrome on
+// PATH; "" when there is none.
+func findChromium() string {
+	if p := os.Getenv("KIOSK_CHROMIUM"); p != "" {
+		return p
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// TestScreenChrome drives the kiosk page in headless Chromium through
+// every screen state, with the fake station standing in for the daemon,
+// and saves a screenshot of each state.
+func TestScreenChrome(t *testing.T) {
+	if testing.Short() {
+		t.Skip("screen suite drives Chromium; skipped under -short")
+	}
+	chromium := findChromium()
+	if chromium == "" {
+		if os.Getenv("KIOSK_REQUIRE_PEERS") == "1" {
+			t.Fatal("chromium not found and KIOSK_REQUIRE_PEERS=1: install Debian package chromium")
+		}
+		t.Skip("chromium not found: install Debian package chromium")
+	}
+
+	_, st, ts := newTestServer(t, Opts{Version: "test"})
+	st.push(kiosk.Screen{Booth: "b1", Kind: kiosk.ScreenIdle, Hours: "16:30-18:00", QuotaMinutesLeft: -1, QuotaCallsLeft: -1})
+	shots := t.TempDir()
+	t.Logf("screenshots in %s", shots)
+
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1024, 600),
+	)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	defer cancelBrowser()
+	ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
+	defer cancel()
+
+	run := func(what string, actions ...chromedp.Action) {
+		t.Helper()
+		require.NoError(t, chromedp.Run(ctx, actions...), what)
+	}
+	text := func(sel string) string {
+		t.Helper()
+		var s string
+		run("read "+sel, chromedp.Text(sel, &s, chromedp.ByQuery))
+		return strings.TrimSpace(s)
+	}
+	eval := func(js string, out any) {
+		t.Helper()
+		run("eval "+js, chromedp.Evaluate(js, out))
+	}
+	state := func(kind kiosk.ScreenKind) {
+		t.Helper()
+		run("wait for state "+string(kind), chromedp.WaitReady(fmt.Sprintf(`main[data-state=%q]`, kind), chromedp.ByQuery))
+	}
+	shot := func(name string) {
+		t.Helper()
+		var png []byte
+		run("screenshot "+name, chromedp.CaptureScreenshot(&png))
+		p := filepath.Join(shots, name+".png")
+		require.NoError(t, os.WriteFile(p, png, 0o644))
+		require.Greater(t, len(png), 1000, "screenshot %s has content", name)
+		t.Logf("screenshot %s", p)
+	}
+	push := func(sc kiosk.Screen) {
+		sc.Booth = "b1"
+		st.push(sc)
+	}
+
+	run("open page",
+		chromedp.EmulateViewport(1024, 600),
+		chromedp.Navigate(ts.URL+"/?booth=b1"),
+	)
+
+	// idle
+	state(kiosk.ScreenIdle)
+	run("connected mark", chromedp.WaitReady(`#conn[data-conn="open"]`, chromedp.ByQuery), chromedp.WaitNotVisible(`#conn`, chromedp.ByQuery))
+	assert.Equal(t, "请刷卡", text(`[data-test="idle-prompt"]`))
+	assert.Contains(t, text(`#hours`), "16:30-18:00")
+	run("help tile visible", chromedp.WaitVisible(`#help`, chromedp.ByQuery), chromedp.WaitNotVisible(`#hangup`, chromedp.ByQuery))
+	shot("01-idle")
+
+	// tap through the admin API, as kioskctl does
+	status, body := adminRequest(t, ts, "POST", "/api/tap", testToken, `{"uid":"04A1B2C3"}`)
+	require.Equal(t, 200, status, "tap: %s", body)
+	assert.Equal(t, call{Op: "tap", Booth: "b1", UID: "04A1B2C3"}, waitCall(t, st))
+	push(kiosk.Screen{Kind: kiosk.ScreenIdentified, Child: "王小明", QuotaMinutesLeft: 20, QuotaCallsLeft: 3,
+		Tiles: []kiosk.Tile{
+			{Slot: 1, Name: "王大明", Relation: "爸爸", Masked: "138****5678", Phone: true},
+			{Slot: 2, Name: "李丽", Relation: "妈妈", Masked: "139****1234", Phone: true},
+			{Slot: 3, Name: "张芳", Relation: "奶奶", Masked: "0731****88", Phone: true},
+		}})
+	state(kiosk.ScreenIdentified)
+	assert.Equal(t, "你好，王小明！", text(`#child`))
+	var tiles int
+	eval(`document.querySelectorAll('#tiles .tile').length`, &tiles)
+	assert.Equal(t, 3, tiles)
+	assert.Equal(t, "妈", text(`[data-test="tile-2"] .avatar`), "the avatar shows the relation's first character")
+	assert.Equal(t, "妈妈", text(`[data-test="tile-2"] .relation`))
+	assert.Contains(t, text(`#quota`), "20 分钟")
+	var sound string
+	eval(`document.body.dataset.sound || ''`, &sound)
+	assert.Equal(t, "chime", sound, "identified plays the chime")
+	shot("02-identified")
+
+	// English switch
+	run("switch to English", chromedp.Click(`#lang`, chromedp.ByQuery))
+	assert.Equal(t, "Hello, 王小明!", text(`#child`))
+	assert.Equal(t, "Mum", text(`[data-test="tile-2"] .relation`))
+	assert.Equal(t, "中文", text(`#lang`))
+	shot("03-identified-en")
+	run("switch back to Chinese", chromedp.Click(`#lang`, chromedp.ByQuery))
+	assert.Equal(t, "请刷卡", func() string { var s string; eval(`document.getElementById('idle-prompt').textContent`, &s); return s }())
+
+	// pick contact 2 on the screen
+	run("tap tile 2", chromedp.Click(`[data-test="tile-2"]`, chromedp.ByQuery))
+	assert.Equal(t, call{Op: "pick", Booth: "b1", Slot: 2}, waitCall(t, st), "the tile sends a pick of its slot")
+
+	// calling
+	push(kiosk.Screen{Kind: kiosk.ScreenCalling, Contact: "妈妈", QuotaMinutesLeft: 20, QuotaCallsLeft: 3})
+	state(kiosk.ScreenCalling)
+	assert.Contains(t, text(`#calling-contact`), "妈妈")
+	run("hang-up instead of help", chromedp.WaitVisible(`#hangup`, chromedp.ByQuery), chromedp.WaitNotVisible(`#help`, chromedp.ByQuery))
+	shot("04-calling")
+
+	// connected: the countdown runs by itself
+	push(kiosk.Screen{Kind: kiosk.ScreenConnected, Contact: "妈妈", LimitMS: 300_000, RemainingMS: 125_000})
+	state(kiosk.ScreenConnected)
+	var first int
+	eval(`Number(document.getElementById('countdown').dataset.seconds)`, &first)
+	assert.True(t, first >= 120 && first <= 125, "countdown starts near 125 s, got %d", first)
+	assert.Regexp(t, `^0[12]:[0-5]\d$`, text(`#countdown`))
+	run("countdown decreases", chromedp.Poll(fmt.Sprintf(`Number(document.getElementById('countdown').dataset.seconds) < %d`, first), nil,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	run("no banner yet", chromedp.WaitNotVisible(`#banner`, chromedp.ByQuery))
+	shot("05-connected")
+
+	// warning
+	push(kiosk.Screen{Kind: kiosk.ScreenWarning, Contact: "妈妈", LimitMS: 300_000, RemainingMS: 60_000})
+	state(kiosk.ScreenWarning)
+	run("banner visible", chromedp.WaitVisible(`#banner`, chromedp.ByQuery))
+	assert.Equal(t, "还有1分钟", text(`#banner`))
+	var left int
+	eval(`Number(document.getElementById('countdown').dataset.seconds)`, &left)
+	assert.LessOrEqual(t, left, 60)
+	eval(`document.body.dataset.sound || ''`, &sound)
+	assert.Equal(t, "beep", sound, "the warning beeps")
+	shot("06-warning")
+
+	// hang up from the screen
+	run("tap hang-up", chromedp.Click(`#hangup`, chromedp.ByQuery))
+	assert.Equal(t, call{Op: "hangup", Booth: "b1"}, waitCall(t, st))
+
+	// ended
+	push(kiosk.Screen{Kind: kiosk.ScreenEnded, Contact: "妈妈", DurationMS: 245_000})
+	state(kiosk.ScreenEnded)
+	assert.Equal(t, "通话时长 04:05", text(`#duration`))
+	run("banner gone, help back", chromedp.WaitNotVisible(`#banner`, chromedp.ByQuery), chromedp.WaitVisible(`#help`, chromedp.ByQuery))
+	shot("07-ended")
+
+	// denied, in the child's words
+	w := kiosk.ReasonQuotaCalls.Words()
+	push(kiosk.Screen{Kind: kiosk.ScreenDenied, Reason: kiosk.ReasonQuotaCalls, Words: &w})
+	state(kiosk.ScreenDenied)
+	assert.Equal(t, w.ZH, text(`#denied-words`))
+	shot("08-denied")
+	run("English", chromedp.Click(`#lang`, chromedp.ByQuery))
+	assert.Equal(t, w.EN, text(`#denied-words`))
+	run("Chinese", chromedp.Click(`#lang`, chromedp.ByQuery))
+
+	// closed
+	w = kiosk.ReasonClosed.Words()
+	push(kiosk.Screen{Kind: kiosk.ScreenClosed, Reason: kiosk.ReasonClosed, Words: &w, NextOpening: "周一 16:30"})
+	state(kiosk.ScreenClosed)
+	assert.Equal(t, w.ZH, text(`#closed-words`))
+	assert.Equal(t, "下次开放：周一 16:30", text(`#next-opening`))
+	shot("09-closed")
+
+	// queued
+	push(kiosk.Screen{Kind: kiosk.ScreenQueued, Position: 2})
+	state(kiosk.ScreenQueued)
+	assert.Equal(t, "2", text(`#position`))
+	assert.Equal(t, "你排在第 2 位", text(`#position-words`))
+	shot("10-queued")
+
+	// unknown card
+	w = kiosk.ReasonCardUnknown.Words()
+	push(kiosk.Screen{Kind: kiosk.ScreenUnknown, Reason: kiosk.ReasonCardUnknown, Words: &w})
+	state(kiosk.ScreenUnknown)
+	assert.Equal(t, w.ZH, text(`#unknown-words`))
+	shot("11-unknown")
+
+	// an action error shows as a toast in the child's words
+	push(kiosk.Screen{Kind: kiosk.ScreenIdle, Hours: "16:30-18:00"})
+	state(kiosk.ScreenIdle)
+	st.setErr(&kiosk.Error{Code: kiosk.EDENIED, Message: "device", Reason: kiosk.ReasonDeviceFault})
+	run("tap help", chromedp.Click(`#help`, chromedp.ByQuery))
+	assert.Equal(t, call{Op: "help", Booth: "b1"}, waitCall(t, st))
+	run("toast", chromedp.WaitVisible(`#toast[data-code="denied"]`, chromedp.ByQuery))
+	assert.Equal(t, kiosk.ReasonDeviceFault.Words().ZH, text(`#toast`))
+	shot("12-error")
+	st.setErr(nil)
+
+	// the station drops the page: it reconnects by itself
+	st.dropAll("b1")
+	run("reconnected", chromedp.Poll(`Number(document.body.dataset.reconnects || 0) >= 1`, nil, chromedp.WithPollingTimeout(10*time.Second)))
+	require.Eventually(t, func() bool { return st.subscribers("b1") == 1 }, 10*time.Second, 50*time.Millisecond,
+		"the page subscribes again")
+	push(kiosk.Screen{Kind: kiosk.ScreenQueued, Position: 4})
+	state(kiosk.ScreenQueued)
+	assert.Equal(t, "4", text(`#position`))
+	run("connected mark hidden again", chromedp.WaitNotVisible(`#conn`, chromedp.ByQuery))
+}
