@@ -46,6 +46,7 @@ const (
 	samplesPerTick = 160                   // 20 ms at 8 kHz
 	maxPacket      = 4096                  // larger datagrams are refused as truncated
 	bindAttempts   = 64                    // tries to get an even OS-chosen port
+	idleTicks      = 3                     // silent 20 ms ticks before the relay generates tone packets
 )
 
 // RelayOpts are the optional settings of a Relay; the zero value is usable.
@@ -116,15 +117,36 @@ type relayLeg struct {
 // tone packets continue its numbering. When packets are generated inside a
 // stream, later forwarded packets of the same SSRC have their sequence
 // number shifted by the count of generated ones, so the receiver never sees
-// a sequence number twice.
+// a sequence number twice; their timestamp is shifted only if it would
+// otherwise fall at or before the last generated one (the source stalled
+// rather than paused for silence).
 type outStream struct {
 	have      bool
 	ssrc      uint32
 	seq       uint16
 	ts        uint32
 	forwarded uint64 // packets forwarded (not generated) toward the leg
+	generated bool   // the last packet sent was generated
 	shiftSSRC uint32
 	seqShift  uint16
+	tsShift   uint32
+}
+
+// rewrite applies the stream's shifts to a forwarded packet of SSRC ssrc in
+// place and records it as the last packet sent.
+func (o *outStream) rewrite(pkt []byte, ssrc uint32, seq uint16, ts uint32) {
+	if ssrc == o.shiftSSRC && (o.seqShift != 0 || o.tsShift != 0 || o.generated) {
+		seq += o.seqShift
+		ts += o.tsShift
+		if o.generated && ssrc == o.ssrc && int32(ts-o.ts) <= 0 {
+			o.tsShift += o.ts + samplesPerTick - ts
+			ts = o.ts + samplesPerTick
+		}
+		binary.BigEndian.PutUint16(pkt[2:4], seq)
+		binary.BigEndian.PutUint32(pkt[4:8], ts)
+	}
+	o.have, o.generated, o.ssrc, o.seq, o.ts = true, false, ssrc, seq, ts
+	o.forwarded++
 }
 
 type toneState struct {
@@ -400,14 +422,7 @@ func (r *Relay) forwardRTP(src, dst *relayLeg) {
 				dst.tone = nil
 			}
 		}
-		o := &dst.out
-		seq := h.SequenceNumber
-		if o.seqShift != 0 && h.SSRC == o.shiftSSRC {
-			seq += o.seqShift
-			binary.BigEndian.PutUint16(pkt[2:4], seq)
-		}
-		o.have, o.ssrc, o.seq, o.ts = true, h.SSRC, seq, h.Timestamp
-		o.forwarded++
+		dst.out.rewrite(pkt, h.SSRC, h.SequenceNumber, h.Timestamp)
 		dst.packets++
 		dst.bytes += uint64(n)
 		dst.mu.Unlock()
@@ -481,7 +496,7 @@ func (r *Relay) isClosed(err error) bool {
 // Forwarded PCMU/PCMA packets are decoded, summed with the tone and
 // re-encoded in place, keeping their sequence number, timestamp and SSRC;
 // other payload types pass untouched. If nothing is forwarded toward the leg
-// for 40 ms, the relay sends 20 ms tone packets of its own with payload type
+// for 60 ms, the relay sends 20 ms tone packets of its own with payload type
 // pt (0 = PCMU, 8 = PCMA; anything else is sent as PCMU), continuing the
 // sequence number, timestamp and SSRC of the last packet sent to the leg, or
 // with a fresh random SSRC if there was none. A new PlayTone toward the same
@@ -567,24 +582,29 @@ func (r *Relay) nextTonePacket(dst *relayLeg, ts *toneState, buf []byte, first b
 		return 0, netip.AddrPort{}, true
 	}
 	ts.idle++
-	// Media flowing toward the leg carries the tone; generate only after two
-	// silent ticks, or at once if nothing was ever sent to the leg.
-	if o.have && ts.idle < 2 && !(first && o.forwarded == 0) {
+	// Media flowing toward the leg carries the tone; generate only after
+	// idleTicks silent ticks, or at once if nothing was ever forwarded to the leg.
+	if o.have && ts.idle < idleTicks && !(first && o.forwarded == 0) {
 		return 0, netip.AddrPort{}, true
 	}
-	if !o.have {
+	switch {
+	case !o.have:
 		o.have = true
 		o.ssrc = rand.Uint32()
 		o.seq = uint16(rand.Uint32())
 		o.ts = rand.Uint32()
-	} else {
+	case o.generated:
 		o.seq++
 		o.ts += samplesPerTick
+	default: // the first generated packet after forwarded ones: account for the silent ticks
+		o.seq++
+		o.ts += samplesPerTick * uint32(max(1, ts.idle))
 	}
 	if o.shiftSSRC != o.ssrc {
-		o.shiftSSRC, o.seqShift = o.ssrc, 0
+		o.shiftSSRC, o.seqShift, o.tsShift = o.ssrc, 0, 0
 	}
 	o.seqShift++
+	o.generated = true
 	h := rtp.Header{Version: 2, Marker: ts.marker, PayloadType: ts.pt, SequenceNumber: o.seq, Timestamp: o.ts, SSRC: o.ssrc}
 	ts.marker = false
 	hl, err := h.MarshalTo(buf)

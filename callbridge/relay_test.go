@@ -394,7 +394,11 @@ func TestRelayToneGenerated(t *testing.T) {
 			}
 		}
 		assert.True(t, hdrs[3].Marker, "the first generated packet starts a talkspurt")
-		assert.Equal(t, hdrs[2].Timestamp+160, hdrs[3].Timestamp)
+		gap := hdrs[3].Timestamp - hdrs[2].Timestamp
+		assert.Zero(t, gap%160, "timestamps advance in 20 ms steps")
+		assert.GreaterOrEqual(t, gap, uint32(160), "timestamps move on")
+		assert.Equal(t, hdrs[4].Timestamp+160, hdrs[5].Timestamp, "generated packets are 20 ms apart")
+		assert.Equal(t, hdrs[5].Timestamp+160, hdrs[6].Timestamp, "the resumed stream's timestamp is moved past the tone")
 	})
 }
 

@@ -194,8 +194,34 @@ type Booth struct {
 	// Extension is the SIP user of the booth phone, one of
 	// [[sip.extension]]. Default "" (screen only; then Screen is needed).
 	Extension string `toml:"extension"`
-	// Screen: true, false or a screen id (see Screen). Default false.
-	Screen Screen `toml:"screen"`
+	// Screen is true (the booth has a kiosk screen at /?booth=<id>),
+	// false, or a string: the screen id used in the URL instead of the
+	// booth id. Default false. Read it with HasScreen and ScreenID.
+	Screen any `toml:"screen"`
+}
+
+// HasScreen reports whether the booth has a kiosk screen.
+func (b Booth) HasScreen() bool {
+	switch s := b.Screen.(type) {
+	case bool:
+		return s
+	case string:
+		return s != ""
+	}
+	return false
+}
+
+// ScreenID returns the id the booth's screen page is opened with
+// (/?booth=ID): the screen string if one is set, else the booth id; ""
+// when the booth has no screen.
+func (b Booth) ScreenID() string {
+	if !b.HasScreen() {
+		return ""
+	}
+	if s, ok := b.Screen.(string); ok {
+		return s
+	}
+	return b.ID
 }
 
 // Devices is the [devices] section: named card readers and lights that
@@ -328,7 +354,7 @@ func Demo() Config {
 	c.Devices.Lights = []Device{{Name: DemoLight, Kind: KindSim}}
 	c.Booths = []Booth{{
 		ID: DemoBooth, Name: "Booth 1", Reader: DemoReader, Light: DemoLight,
-		Extension: DemoExtension, Screen: Screen{Enabled: true},
+		Extension: DemoExtension, Screen: true,
 	}}
 	return c
 }

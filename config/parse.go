@@ -89,11 +89,8 @@ func Parse(name string, data []byte) (Config, error) {
 	var c Config
 	badLines := map[int]bool{}
 	for try := 0; ; try++ {
-		c = Default()
-		err := toml.NewDecoder(bytes.NewReader(doc)).
-			DisallowUnknownFields().
-			EnableUnmarshalerInterface().
-			Decode(&c)
+		var err error
+		c, err = decode(doc)
 		if err == nil {
 			break
 		}
@@ -101,26 +98,45 @@ func Parse(name string, data []byte) (Config, error) {
 		if errors.As(err, &sm) {
 			for i := range sm.Errors {
 				e := &sm.Errors[i]
-				line, _ := e.Position()
-				probs = append(probs, Problem{File: name, Line: line, Message: unknownMessage(e)})
+				line, col := e.Position()
+				key := strings.Join(e.Key(), ".")
+				if x, ok := exprAt(exprs, lines.offset(line, col)); ok {
+					key = x.path
+				}
+				probs = append(probs, Problem{File: name, Line: line, Message: unknownMessage(e, key)})
 			}
 			break // strict errors come last: everything else was decoded
 		}
+		var x span
+		var ok bool
 		var de *toml.DecodeError
-		if !errors.As(err, &de) {
-			probs = append(probs, Problem{File: name, Message: fmt.Sprintf("decode: %v", err)})
-			return Config{}, ptr(probs.sorted())
+		if errors.As(err, &de) {
+			line, col := de.Position()
+			x, ok = exprAt(exprs, lines.offset(line, col))
+			msg := decodeMessage(de)
+			if ok && x.line == line && len(de.Key()) > 0 {
+				msg = x.path + ": " + decodeMessage(de)[len(strings.Join(de.Key(), "."))+2:]
+			}
+			probs = append(probs, Problem{File: name, Line: line, Message: msg})
+			badLines[line] = true
+		} else {
+			// Errors from text unmarshalers given a non-string carry no
+			// position: find the first expression whose prefix fails.
+			x, ok = failingExpr(doc, exprs)
+			if !ok {
+				probs = append(probs, Problem{File: name, Message: fmt.Sprintf("decode (no line known): %v", err)})
+				return Config{}, ptr(probs.sorted())
+			}
+			msg := strings.TrimPrefix(err.Error(), "toml: ")
+			probs = append(probs, Problem{File: name, Line: x.line, Message: x.path + ": " + msg})
+			badLines[x.line] = true
 		}
-		line, col := de.Position()
-		probs = append(probs, Problem{File: name, Line: line, Message: decodeMessage(de)})
-		badLines[line] = true
 		// Blank out the top-level expression holding the bad value and
 		// decode again, so that one bad value does not hide the next.
-		r, ok := exprAt(exprs, lines.offset(line, col))
-		if !ok || try >= maxDecodeRetries {
+		if !ok || !x.kv || try >= maxDecodeRetries {
 			return Config{}, ptr(probs.sorted())
 		}
-		blank(doc[r.start:r.end])
+		blank(doc[x.start:x.end])
 	}
 	c.file = name
 	c.lines = lines.keys
@@ -139,6 +155,34 @@ func Parse(name string, data []byte) (Config, error) {
 		return c, ptr(probs.sorted())
 	}
 	return c, nil
+}
+
+// decode decodes doc strictly over Default().
+func decode(doc []byte) (Config, error) {
+	c := Default()
+	err := toml.NewDecoder(bytes.NewReader(doc)).DisallowUnknownFields().Decode(&c)
+	return c, err
+}
+
+// failingExpr returns the first expression such that decoding the document
+// up to its end fails with an error other than unknown keys.
+func failingExpr(doc []byte, all []span) (span, bool) {
+	var exprs []span
+	for _, x := range all {
+		if x.kv {
+			exprs = append(exprs, x)
+		}
+	}
+	fails := func(i int) bool {
+		_, err := decode(doc[:exprs[i].end])
+		var sm *toml.StrictMissingError
+		return err != nil && !errors.As(err, &sm)
+	}
+	i := sort.Search(len(exprs), fails)
+	if i == len(exprs) {
+		return span{}, false
+	}
+	return exprs[i], true
 }
 
 func ptr(ps Problems) *Problems { return &ps }
@@ -227,6 +271,8 @@ func typeWord(goType string) string {
 		return "an integer"
 	case goType == "config.Duration":
 		return `a duration string such as "45s" or "5m"`
+	case goType == "config.Date":
+		return `a quoted date such as "2025-10-01"`
 	case goType == "config.PortRange":
 		return `a port range string such as "10000-10999"`
 	case strings.HasPrefix(goType, "config."), strings.HasPrefix(goType, "struct"):
@@ -235,8 +281,7 @@ func typeWord(goType string) string {
 	return goType
 }
 
-func unknownMessage(e *toml.DecodeError) string {
-	key := strings.Join(e.Key(), ".")
+func unknownMessage(e *toml.DecodeError, key string) string {
 	if strings.Contains(e.Error(), "missing table") {
 		return fmt.Sprintf("unknown table [%s]", key)
 	}
@@ -272,7 +317,15 @@ func (li *lineIndex) offset(line, col int) int {
 	return li.starts[line-1] + col - 1
 }
 
-type span struct{ start, end int }
+// span is one top-level expression: its bytes, first line, key path
+// ("sip.trunk[0].codecs" or the table's path) and whether it is a
+// key-value.
+type span struct {
+	start, end int
+	line       int
+	path       string
+	kv         bool
+}
 
 // exprAt returns the key-value expression holding offset off.
 func exprAt(exprs []span, off int) (span, bool) {
@@ -321,9 +374,12 @@ func scan(doc []byte) (*lineIndex, []span, error) {
 			}
 			li.set(path, line)
 			table = path
+			start := int(e.Child().Raw.Offset)
+			exprs = append(exprs, span{start: start, end: start + 1, line: line, path: path})
 		case unstable.KeyValue:
-			exprs = append(exprs, span{int(e.Raw.Offset), int(e.Raw.Offset + e.Raw.Length)})
-			li.keyValue(table, e, li.lineOf(int(e.Raw.Offset)))
+			line := li.lineOf(int(e.Raw.Offset))
+			path := li.keyValue(table, e, line)
+			exprs = append(exprs, span{int(e.Raw.Offset), int(e.Raw.Offset + e.Raw.Length), line, path, true})
 		}
 	}
 	if err := p.Error(); err != nil {
@@ -359,7 +415,7 @@ func (li *lineIndex) set(path string, line int) {
 	}
 }
 
-func (li *lineIndex) keyValue(table string, kv *unstable.Node, line int) {
+func (li *lineIndex) keyValue(table string, kv *unstable.Node, line int) string {
 	path := table
 	it := kv.Key()
 	for it.Next() {
@@ -371,6 +427,7 @@ func (li *lineIndex) keyValue(table string, kv *unstable.Node, line int) {
 		li.set(path, li.lineOf(int(k.Raw.Offset)))
 	}
 	li.value(path, kv.Value(), line)
+	return path
 }
 
 func (li *lineIndex) value(path string, v *unstable.Node, line int) {

@@ -1,14 +1,10 @@
 package config
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-
-	toml "github.com/pelletier/go-toml/v2"
 )
 
 // Duration is a time.Duration written in the file as a Go duration string
@@ -24,6 +20,9 @@ func D(d time.Duration) Duration { return Duration{d} }
 // UnmarshalText parses a Go duration string such as "5m" or "45s".
 func (d *Duration) UnmarshalText(b []byte) error {
 	s := strings.TrimSpace(string(b))
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return fmt.Errorf("bad duration %s: a number needs a unit and quotes, such as \"%ss\"", s, s)
+	}
 	x, err := time.ParseDuration(s)
 	if err != nil {
 		return fmt.Errorf("bad duration %q: want a number with a unit, such as \"45s\" or \"5m\"", s)
@@ -70,8 +69,8 @@ func (r PortRange) MarshalText() ([]byte, error) {
 // String returns "LO-HI".
 func (r PortRange) String() string { return fmt.Sprintf("%d-%d", r.Min, r.Max) }
 
-// Date is a calendar date without a time zone, written "YYYY-MM-DD" (a
-// quoted string or a bare TOML local date).
+// Date is a calendar date without a time zone, written as a quoted
+// "YYYY-MM-DD".
 type Date struct {
 	Year  int
 	Month time.Month
@@ -87,23 +86,20 @@ func ParseDate(s string) (Date, error) {
 	return Date{t.Year(), t.Month(), t.Day()}, nil
 }
 
-// UnmarshalTOML accepts a bare TOML local date or a quoted "YYYY-MM-DD".
-func (d *Date) UnmarshalTOML(raw []byte) error {
-	s := string(bytes.TrimSpace(raw))
-	if strings.HasPrefix(s, `"`) || strings.HasPrefix(s, `'`) {
-		var v struct{ V string }
-		if err := toml.Unmarshal([]byte("V = "+s), &v); err != nil {
-			return fmt.Errorf("bad date %s: want YYYY-MM-DD", s)
-		}
-		s = v.V
-	}
-	x, err := ParseDate(s)
+// UnmarshalText parses a quoted "YYYY-MM-DD". (A bare TOML date is
+// refused with a message asking for quotes: go-toml gives text unmarshalers
+// strings only.)
+func (d *Date) UnmarshalText(b []byte) error {
+	x, err := ParseDate(string(b))
 	if err != nil {
 		return err
 	}
 	*d = x
 	return nil
 }
+
+// MarshalText writes "YYYY-MM-DD".
+func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // IsZero reports whether d is unset.
 func (d Date) IsZero() bool { return d == Date{} }
@@ -119,37 +115,4 @@ func (d Date) In(loc *time.Location) time.Time {
 // Before reports whether d is strictly before e.
 func (d Date) Before(e Date) bool {
 	return d.In(time.UTC).Before(e.In(time.UTC))
-}
-
-// Screen says whether a booth has a kiosk screen. In the file it is a
-// boolean (true: the screen is at /?booth=<booth id>) or a string, the
-// screen id the page is opened with (/?booth=<screen id>).
-type Screen struct {
-	Enabled bool
-	// ID is the id in the screen URL; "" means the booth id.
-	ID string
-}
-
-var errScreen = errors.New("want true, false or a screen id string")
-
-// UnmarshalTOML accepts true, false or a quoted screen id.
-func (s *Screen) UnmarshalTOML(raw []byte) error {
-	str := string(bytes.TrimSpace(raw))
-	switch str {
-	case "true":
-		*s = Screen{Enabled: true}
-		return nil
-	case "false":
-		*s = Screen{}
-		return nil
-	}
-	if !strings.HasPrefix(str, `"`) && !strings.HasPrefix(str, `'`) {
-		return errScreen
-	}
-	var v struct{ V string }
-	if err := toml.Unmarshal([]byte("V = "+str), &v); err != nil {
-		return errScreen
-	}
-	*s = Screen{Enabled: v.V != "", ID: v.V}
-	return nil
 }

@@ -52,7 +52,8 @@ func (v *validator) add(key, format string, args ...any) {
 // loads; card_format is known; windows parse and closures end on or after
 // they start; the call limit is in (0, 1h] and each warning is positive,
 // unique and shorter than it; quotas are not negative; the help code is
-// 1..6 of 0-9*# and no speed-dial digit, and at least one help number
+// 1..6 of 0-9*# and no speed-dial digit, the help limit is in (0, 2h],
+// and at least one help number
 // exists, each well formed; SIP listen addresses are udp:/tcp:HOST:PORT,
 // media_ip is an IP, timeouts are positive, extensions are unique with
 // passwords of 8+ characters, trunks have unique names, sip: URIs, valid
@@ -406,7 +407,7 @@ func (v *validator) booths() {
 			lights[b.Light] = b.ID
 		}
 		switch {
-		case b.Extension == "" && !b.Screen.Enabled:
+		case b.Extension == "" && !b.HasScreen():
 			v.add(k+".extension", "missing: a booth needs a phone extension or a screen")
 		case b.Extension == "":
 		case !slices.ContainsFunc(c.SIP.Extensions, func(e Extension) bool { return e.User == b.Extension }):
@@ -416,8 +417,14 @@ func (v *validator) booths() {
 		default:
 			exts[b.Extension] = b.ID
 		}
-		if b.Screen.ID != "" && !idRE.MatchString(b.Screen.ID) {
-			v.add(k+".screen", "%q: want 1 to 32 letters, digits, - or _", b.Screen.ID)
+		switch s := b.Screen.(type) {
+		case nil, bool:
+		case string:
+			if s != "" && !idRE.MatchString(s) {
+				v.add(k+".screen", "%q: want 1 to 32 letters, digits, - or _", s)
+			}
+		default:
+			v.add(k+".screen", "want true, false or a screen id string")
 		}
 	}
 }

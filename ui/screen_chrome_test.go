@@ -19,10 +19,14 @@ import (
 
 // findChromium returns the Chromium to drive: $KIOSK_CHROMIUM, Debian's
 // /usr/bin/chromium, or chromium, chromium-browser or google-chrome on
-// PATH; "" when there is none.
+// PATH; "" when there is none. A $KIOSK_CHROMIUM that names no program
+// counts as none (no fallback), so a wrong setting shows.
 func findChromium() string {
 	if p := os.Getenv("KIOSK_CHROMIUM"); p != "" {
-		return p
+		if p, err := exec.LookPath(p); err == nil {
+			return p
+		}
+		return ""
 	}
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
 		return "/usr/bin/chromium"
@@ -52,7 +56,13 @@ func TestScreenChrome(t *testing.T) {
 
 	_, st, ts := newTestServer(t, Opts{Version: "test"})
 	st.push(kiosk.Screen{Booth: "b1", Kind: kiosk.ScreenIdle, Hours: "16:30-18:00", QuotaMinutesLeft: -1, QuotaCallsLeft: -1})
-	shots := t.TempDir()
+	// Screenshots go to the test's temp dir, or to $KIOSK_SCREENSHOT_DIR
+	// (kept after the test, e.g. as CI artifacts).
+	shots := os.Getenv("KIOSK_SCREENSHOT_DIR")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	require.NoError(t, os.MkdirAll(shots, 0o755))
 	t.Logf("screenshots in %s", shots)
 
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
@@ -73,31 +83,47 @@ func TestScreenChrome(t *testing.T) {
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	defer cancelBrowser()
+	// The first run starts the browser; it must not carry a timeout, which
+	// would stop the browser with it. Later steps are bounded.
+	require.NoError(t, chromedp.Do(bctx, chromedp.EmulateViewport(1024, 600)), "start chromium %s", chromium)
 	ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
 	defer cancel()
 
-	run := func(what string, actions ...chromedp.Action) {
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		require.NoError(t, chromedp.Run(ctx, actions...), what)
+		require.NoError(t, chromedp.Do(ctx, actions...), what)
 	}
 	text := func(sel string) string {
 		t.Helper()
-		var s string
-		run("read "+sel, chromedp.Text(sel, &s, chromedp.ByQuery))
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		require.NoError(t, err, "read %s", sel)
 		return strings.TrimSpace(s)
 	}
-	eval := func(js string, out any) {
+	evalInt := func(js string) int {
 		t.Helper()
-		run("eval "+js, chromedp.Evaluate(js, out))
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](js))
+		require.NoError(t, err, "eval %s", js)
+		return n
+	}
+	evalString := func(js string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		require.NoError(t, err, "eval %s", js)
+		return s
+	}
+	poll := func(what, js string) {
+		t.Helper()
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(10*time.Second)))
+		require.NoError(t, err, what)
 	}
 	state := func(kind kiosk.ScreenKind) {
 		t.Helper()
-		run("wait for state "+string(kind), chromedp.WaitReady(fmt.Sprintf(`main[data-state=%q]`, kind), chromedp.ByQuery))
+		run("wait for state "+string(kind), chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`main[data-state=%q]`, kind))))
 	}
 	shot := func(name string) {
 		t.Helper()
-		var png []byte
-		run("screenshot "+name, chromedp.CaptureScreenshot(&png))
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		require.NoError(t, err, "screenshot %s", name)
 		p := filepath.Join(shots, name+".png")
 		require.NoError(t, os.WriteFile(p, png, 0o644))
 		require.Greater(t, len(png), 1000, "screenshot %s has content", name)
@@ -108,17 +134,14 @@ func TestScreenChrome(t *testing.T) {
 		st.push(sc)
 	}
 
-	run("open page",
-		chromedp.EmulateViewport(1024, 600),
-		chromedp.Navigate(ts.URL+"/?booth=b1"),
-	)
+	run("open page", chromedp.Navigate(ts.URL+"/?booth=b1"))
 
 	// idle
 	state(kiosk.ScreenIdle)
-	run("connected mark", chromedp.WaitReady(`#conn[data-conn="open"]`, chromedp.ByQuery), chromedp.WaitNotVisible(`#conn`, chromedp.ByQuery))
+	run("connected mark", chromedp.WaitReady(chromedp.CSS(`#conn[data-conn="open"]`)), chromedp.WaitNotVisible(chromedp.CSS(`#conn`)))
 	assert.Equal(t, "请刷卡", text(`[data-test="idle-prompt"]`))
 	assert.Contains(t, text(`#hours`), "16:30-18:00")
-	run("help tile visible", chromedp.WaitVisible(`#help`, chromedp.ByQuery), chromedp.WaitNotVisible(`#hangup`, chromedp.ByQuery))
+	run("help tile visible", chromedp.WaitVisible(chromedp.CSS(`#help`)), chromedp.WaitNotVisible(chromedp.CSS(`#hangup`)))
 	shot("01-idle")
 
 	// tap through the admin API, as kioskctl does
@@ -133,70 +156,61 @@ func TestScreenChrome(t *testing.T) {
 		}})
 	state(kiosk.ScreenIdentified)
 	assert.Equal(t, "你好，王小明！", text(`#child`))
-	var tiles int
-	eval(`document.querySelectorAll('#tiles .tile').length`, &tiles)
-	assert.Equal(t, 3, tiles)
+	assert.Equal(t, 3, evalInt(`document.querySelectorAll('#tiles .tile').length`))
 	assert.Equal(t, "妈", text(`[data-test="tile-2"] .avatar`), "the avatar shows the relation's first character")
 	assert.Equal(t, "妈妈", text(`[data-test="tile-2"] .relation`))
 	assert.Contains(t, text(`#quota`), "20 分钟")
-	var sound string
-	eval(`document.body.dataset.sound || ''`, &sound)
-	assert.Equal(t, "chime", sound, "identified plays the chime")
+	assert.Equal(t, "chime", evalString(`document.body.dataset.sound || ''`), "identified plays the chime")
 	shot("02-identified")
 
 	// English switch
-	run("switch to English", chromedp.Click(`#lang`, chromedp.ByQuery))
+	run("switch to English", chromedp.Click(chromedp.CSS(`#lang`)))
 	assert.Equal(t, "Hello, 王小明!", text(`#child`))
 	assert.Equal(t, "Mum", text(`[data-test="tile-2"] .relation`))
 	assert.Equal(t, "中文", text(`#lang`))
 	shot("03-identified-en")
-	run("switch back to Chinese", chromedp.Click(`#lang`, chromedp.ByQuery))
-	assert.Equal(t, "请刷卡", func() string { var s string; eval(`document.getElementById('idle-prompt').textContent`, &s); return s }())
+	run("switch back to Chinese", chromedp.Click(chromedp.CSS(`#lang`)))
+	assert.Equal(t, "请刷卡", evalString(`document.getElementById('idle-prompt').textContent`), "hidden text follows the language too")
 
 	// pick contact 2 on the screen
-	run("tap tile 2", chromedp.Click(`[data-test="tile-2"]`, chromedp.ByQuery))
+	run("tap tile 2", chromedp.Click(chromedp.CSS(`[data-test="tile-2"]`)))
 	assert.Equal(t, call{Op: "pick", Booth: "b1", Slot: 2}, waitCall(t, st), "the tile sends a pick of its slot")
 
 	// calling
 	push(kiosk.Screen{Kind: kiosk.ScreenCalling, Contact: "妈妈", QuotaMinutesLeft: 20, QuotaCallsLeft: 3})
 	state(kiosk.ScreenCalling)
 	assert.Contains(t, text(`#calling-contact`), "妈妈")
-	run("hang-up instead of help", chromedp.WaitVisible(`#hangup`, chromedp.ByQuery), chromedp.WaitNotVisible(`#help`, chromedp.ByQuery))
+	run("hang-up instead of help", chromedp.WaitVisible(chromedp.CSS(`#hangup`)), chromedp.WaitNotVisible(chromedp.CSS(`#help`)))
 	shot("04-calling")
 
 	// connected: the countdown runs by itself
 	push(kiosk.Screen{Kind: kiosk.ScreenConnected, Contact: "妈妈", LimitMS: 300_000, RemainingMS: 125_000})
 	state(kiosk.ScreenConnected)
-	var first int
-	eval(`Number(document.getElementById('countdown').dataset.seconds)`, &first)
+	first := evalInt(`Number(document.getElementById('countdown').dataset.seconds)`)
 	assert.True(t, first >= 120 && first <= 125, "countdown starts near 125 s, got %d", first)
 	assert.Regexp(t, `^0[12]:[0-5]\d$`, text(`#countdown`))
-	run("countdown decreases", chromedp.Poll(fmt.Sprintf(`Number(document.getElementById('countdown').dataset.seconds) < %d`, first), nil,
-		chromedp.WithPollingTimeout(10*time.Second)))
-	run("no banner yet", chromedp.WaitNotVisible(`#banner`, chromedp.ByQuery))
+	poll("countdown decreases", fmt.Sprintf(`Number(document.getElementById('countdown').dataset.seconds) < %d`, first))
+	run("no banner yet", chromedp.WaitNotVisible(chromedp.CSS(`#banner`)))
 	shot("05-connected")
 
 	// warning
 	push(kiosk.Screen{Kind: kiosk.ScreenWarning, Contact: "妈妈", LimitMS: 300_000, RemainingMS: 60_000})
 	state(kiosk.ScreenWarning)
-	run("banner visible", chromedp.WaitVisible(`#banner`, chromedp.ByQuery))
+	run("banner visible", chromedp.WaitVisible(chromedp.CSS(`#banner`)))
 	assert.Equal(t, "还有1分钟", text(`#banner`))
-	var left int
-	eval(`Number(document.getElementById('countdown').dataset.seconds)`, &left)
-	assert.LessOrEqual(t, left, 60)
-	eval(`document.body.dataset.sound || ''`, &sound)
-	assert.Equal(t, "beep", sound, "the warning beeps")
+	assert.LessOrEqual(t, evalInt(`Number(document.getElementById('countdown').dataset.seconds)`), 60)
+	assert.Equal(t, "beep", evalString(`document.body.dataset.sound || ''`), "the warning beeps")
 	shot("06-warning")
 
 	// hang up from the screen
-	run("tap hang-up", chromedp.Click(`#hangup`, chromedp.ByQuery))
+	run("tap hang-up", chromedp.Click(chromedp.CSS(`#hangup`)))
 	assert.Equal(t, call{Op: "hangup", Booth: "b1"}, waitCall(t, st))
 
 	// ended
 	push(kiosk.Screen{Kind: kiosk.ScreenEnded, Contact: "妈妈", DurationMS: 245_000})
 	state(kiosk.ScreenEnded)
 	assert.Equal(t, "通话时长 04:05", text(`#duration`))
-	run("banner gone, help back", chromedp.WaitNotVisible(`#banner`, chromedp.ByQuery), chromedp.WaitVisible(`#help`, chromedp.ByQuery))
+	run("banner gone, help back", chromedp.WaitNotVisible(chromedp.CSS(`#banner`)), chromedp.WaitVisible(chromedp.CSS(`#help`)))
 	shot("07-ended")
 
 	// denied, in the child's words
@@ -205,9 +219,9 @@ func TestScreenChrome(t *testing.T) {
 	state(kiosk.ScreenDenied)
 	assert.Equal(t, w.ZH, text(`#denied-words`))
 	shot("08-denied")
-	run("English", chromedp.Click(`#lang`, chromedp.ByQuery))
+	run("English", chromedp.Click(chromedp.CSS(`#lang`)))
 	assert.Equal(t, w.EN, text(`#denied-words`))
-	run("Chinese", chromedp.Click(`#lang`, chromedp.ByQuery))
+	run("Chinese", chromedp.Click(chromedp.CSS(`#lang`)))
 
 	// closed
 	w = kiosk.ReasonClosed.Words()
@@ -235,20 +249,22 @@ func TestScreenChrome(t *testing.T) {
 	push(kiosk.Screen{Kind: kiosk.ScreenIdle, Hours: "16:30-18:00"})
 	state(kiosk.ScreenIdle)
 	st.setErr(&kiosk.Error{Code: kiosk.EDENIED, Message: "device", Reason: kiosk.ReasonDeviceFault})
-	run("tap help", chromedp.Click(`#help`, chromedp.ByQuery))
+	run("tap help", chromedp.Click(chromedp.CSS(`#help`)))
 	assert.Equal(t, call{Op: "help", Booth: "b1"}, waitCall(t, st))
-	run("toast", chromedp.WaitVisible(`#toast[data-code="denied"]`, chromedp.ByQuery))
+	run("toast", chromedp.WaitVisible(chromedp.CSS(`#toast[data-code="denied"]`)))
 	assert.Equal(t, kiosk.ReasonDeviceFault.Words().ZH, text(`#toast`))
 	shot("12-error")
 	st.setErr(nil)
 
 	// the station drops the page: it reconnects by itself
 	st.dropAll("b1")
-	run("reconnected", chromedp.Poll(`Number(document.body.dataset.reconnects || 0) >= 1`, nil, chromedp.WithPollingTimeout(10*time.Second)))
+	poll("reconnected", `Number(document.body.dataset.reconnects || 0) >= 1`)
 	require.Eventually(t, func() bool { return st.subscribers("b1") == 1 }, 10*time.Second, 50*time.Millisecond,
 		"the page subscribes again")
 	push(kiosk.Screen{Kind: kiosk.ScreenQueued, Position: 4})
 	state(kiosk.ScreenQueued)
 	assert.Equal(t, "4", text(`#position`))
-	run("connected mark hidden again", chromedp.WaitNotVisible(`#conn`, chromedp.ByQuery))
+	run("connected mark hidden again", chromedp.WaitNotVisible(chromedp.CSS(`#conn`)))
+
+	assert.Equal(t, 0, evalInt(`Number(document.body.dataset.errors || 0)`), "no script error or CSP violation on the page")
 }

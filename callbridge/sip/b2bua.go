@@ -256,14 +256,21 @@ func (b *Bridge) Run(ctx context.Context) error {
 		b.Close()
 		return err
 	}
-	close(b.ready)
-	b.log.Info("sip listening", "addrs", b.addrs)
 	for _, c := range b.pconns {
 		go func() { _ = b.srv.ServeUDP(c) }()
 	}
 	for _, l := range b.lns {
 		go func() { _ = b.srv.ServeTCP(l) }()
 	}
+	// Requests leave from the UDP listening socket: wait until sipgo has it.
+	for i := 0; i < 1000 && b.addrs["udp"] != ""; i++ {
+		if conn, _ := b.ua.TransportLayer().GetConnection("udp", b.addrs["udp"]); conn != nil {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(b.ready)
+	b.log.Info("sip listening", "addrs", b.addrs)
 	select {
 	case <-ctx.Done():
 	case <-b.closed:
@@ -409,6 +416,9 @@ func (b *Bridge) Health() kiosk.Health {
 	select {
 	case <-b.closed:
 		return kiosk.Health{Status: kiosk.HealthFault, Reason: "sip stopped"}
+	default:
+	}
+	select {
 	case <-b.ready:
 	default:
 		return kiosk.Health{Status: kiosk.HealthFault, Reason: "sip not started"}

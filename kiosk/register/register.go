@@ -44,9 +44,12 @@ func Seconds(d time.Duration) int64 {
 // WriteCallsCSV writes rows as the register's CSV: a UTF-8 BOM, the Header
 // line, then one line per row in the given order. 序号 counts rows from 1;
 // dates and times are shown in loc (time.Local when nil); 对方号码 is
-// masked; 通话时长 is billsec as "m分ss秒" (empty for denied attempts and
-// calls still open). Free-text cells that start with = + - or @ get a
-// leading apostrophe so that spreadsheets do not run them as formulas.
+// masked by kiosk.MaskPhone; 通话时长 is billsec rounded by Seconds, as
+// "m分ss秒" (empty for denied attempts and calls still open); 结果 is in
+// Chinese (通话中 while open) and 备注 carries the end cause, the denied
+// reason, 求助 for help calls and 时钟未校准 when the clock was not synced.
+// Text cells that start with = + - or @ get a leading apostrophe so that
+// spreadsheets do not run them as formulas.
 func WriteCallsCSV(w io.Writer, rows []Call, loc *time.Location) error {
 	if loc == nil {
 		loc = time.Local
@@ -91,7 +94,7 @@ func csvRow(n int, r Call, loc *time.Location) []string {
 		cell(r.ChildName),
 		cell(r.Class),
 		cell(callee(r)),
-		maskPhone(r.Number),
+		cell(kiosk.MaskPhone(r.Number)),
 		start,
 		end,
 		dur,
@@ -204,28 +207,6 @@ func remarks(r Call) string {
 		parts = append(parts, "时钟未校准")
 	}
 	return strings.Join(parts, "；")
-}
-
-// maskPhone masks a number for display: a Chinese number (+86) in its
-// national form with the middle hidden (+8613812345678 -> 138****5678,
-// +861012345678 -> 010****5678); other numbers of 8 digits or more keep
-// their first 3 and last 4 characters; short numbers (help lines such as
-// 12355) are shown as is.
-//
-// TODO: use kiosk.MaskPhone once kiosk/phone.go lands, so that every
-// screen masks the same way.
-func maskPhone(n string) string {
-	if strings.HasPrefix(n, "+86") {
-		nat := n[3:]
-		if !strings.HasPrefix(nat, "1") {
-			nat = "0" + nat
-		}
-		n = nat
-	}
-	if len(n) < 8 {
-		return n
-	}
-	return n[:3] + "****" + n[len(n)-4:]
 }
 
 // callJSON is one call in the JSON export. Field names are stable.

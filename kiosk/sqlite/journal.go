@@ -639,3 +639,17 @@ func (db *DB) Calls(ctx context.Context, from, to time.Time) ([]CallRow, error) 
 	}
 	return out, nil
 }
+
+// System appends a 'system' entry for a station event (event, e.g.
+// "started", "stopped", "clock_synced", with a free-text detail).
+func (db *DB) System(ctx context.Context, event, detail string) error {
+	body, err := json.Marshal(struct {
+		Event  string `json:"event"`
+		Detail string `json:"detail"`
+	}{event, detail})
+	if err != nil {
+		return fmt.Errorf("system entry: %w", err)
+	}
+	_, err = db.appendOne(ctx, KindSystem, "", body, nil)
+	return err
+}

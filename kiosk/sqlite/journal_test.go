@@ -100,6 +100,7 @@ func TestJournalRefusesUpdateDelete(t *testing.T) {
 	path := filepath.Join(dir, "kiosk.db")
 	db := openDB(t, path, &clock{t: t0})
 	require.NoError(t, db.Audit(ctx, "admin", "export_calls", "2025-03"))
+	require.NoError(t, db.System(ctx, "started", "v0"))
 	raw := rawDB(t, path)
 	for _, q := range []string{
 		`UPDATE journal SET body = '{}' WHERE seq = 1`,
@@ -113,7 +114,12 @@ func TestJournalRefusesUpdateDelete(t *testing.T) {
 	}
 	res, err := db.Verify(ctx)
 	require.NoError(t, err)
-	assert.True(t, res.OK)
+	assert.Equal(t, sqlite.VerifyResult{Entries: 2, OK: true}, res, "nothing changed")
+	es, err := db.Entries(ctx, 1, 0)
+	require.NoError(t, err)
+	require.Len(t, es, 1)
+	assert.Equal(t, sqlite.KindSystem, es[0].Kind)
+	assert.JSONEq(t, `{"event":"started","detail":"v0"}`, string(es[0].Body))
 }
 
 func TestVerifyTamper(t *testing.T) {

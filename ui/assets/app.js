@@ -52,6 +52,10 @@
   var CALL_STATES = { calling: true, connected: true, warning: true };
 
   var body = document.body;
+  // Count script errors and CSP violations where the screen test can see them.
+  function countError() { body.setAttribute('data-errors', Number(body.getAttribute('data-errors') || 0) + 1); }
+  window.addEventListener('error', countError);
+  document.addEventListener('securitypolicyviolation', countError);
   var booth = body.getAttribute('data-booth') || '';
   var st = {
     lang: 'zh', screen: null, kind: '', ws: null, backoff: 500, retry: 0,
