@@ -197,11 +197,15 @@ type Relay struct {
 	wg        sync.WaitGroup
 }
 
-// NewRelay binds the four UDP sockets of a call on ip: an even RTP port and
+// NewRelay binds the four UDP sockets of a call on ip, the address both
+// legs' SDP will carry (so not 0.0.0.0): an even RTP port and
 // the next odd RTCP port for each leg, within opts.PortMin..PortMax if set.
 // It returns an error wrapping ErrNoPorts if the range has no free pair, or
 // the bind error. Forwarding begins with Start; Close releases the sockets.
 func NewRelay(ip netip.Addr, opts RelayOpts) (*Relay, error) {
+	if !ip.IsValid() || ip.IsUnspecified() {
+		return nil, fmt.Errorf("new relay: media address %v is not a concrete IP", ip)
+	}
 	if (opts.PortMin == 0) != (opts.PortMax == 0) || opts.PortMin < 0 || opts.PortMin > opts.PortMax || opts.PortMax > 65535 {
 		return nil, fmt.Errorf("new relay: port range %d-%d is invalid", opts.PortMin, opts.PortMax)
 	}
@@ -212,6 +216,7 @@ func NewRelay(ip netip.Addr, opts RelayOpts) (*Relay, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
+	r.log = r.log.With("component", "rtp-relay")
 	for i := range r.legs {
 		rtpConn, rtcpConn, err := bindPair(ip, opts.PortMin, opts.PortMax)
 		if err != nil {
@@ -225,7 +230,7 @@ func NewRelay(ip netip.Addr, opts RelayOpts) (*Relay, error) {
 			leg:   Leg(i),
 			rtp:   rtpConn,
 			rtcp:  rtcpConn,
-			local: netip.AddrPortFrom(ip, uint16(rtpConn.LocalAddr().(*net.UDPAddr).Port)),
+			local: netip.AddrPortFrom(ip.Unmap(), uint16(rtpConn.LocalAddr().(*net.UDPAddr).Port)),
 		}
 	}
 	r.startedAt = r.now()
@@ -292,10 +297,15 @@ func (r *Relay) LocalAddr(l Leg) netip.AddrPort { return r.legs[l].local }
 // the next port unless RTCP packets arrive from elsewhere. Symmetric RTP
 // (RFC 4961): the source of the first valid RTP packet received from the leg
 // is latched and overrides the SDP address. A SetRemote with a different
-// address (a re-INVITE moving the media) clears both latches.
+// address (a re-INVITE moving the media) clears both latches. An invalid
+// address, an unspecified one (0.0.0.0, the old SDP hold) or port 0 means
+// "unknown": packets toward the leg are dropped (NoRemote) until one latches.
 func (r *Relay) SetRemote(l Leg, rtpAddr netip.AddrPort) {
 	rl := r.legs[l]
 	rtpAddr = netip.AddrPortFrom(rtpAddr.Addr().Unmap(), rtpAddr.Port())
+	if !rtpAddr.IsValid() || rtpAddr.Addr().IsUnspecified() || rtpAddr.Port() == 0 {
+		rtpAddr = netip.AddrPort{}
+	}
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if rl.sdp != rtpAddr {
@@ -347,7 +357,7 @@ func (r *Relay) Close() error {
 	return errors.Join(errs...)
 }
 
-// validRTP reports whether b looks like an RTP version 2 packet and, if so,
+// parseRTP reports whether b looks like an RTP version 2 packet and, if so,
 // returns the payload bounds. The header is parsed into h (which keeps its
 // slices between calls, so parsing does not allocate).
 func parseRTP(h *rtp.Header, b []byte) (payloadStart, payloadEnd int, ok bool) {

@@ -174,6 +174,8 @@ func TestRelayPorts(t *testing.T) {
 			_, err := NewRelay(loopback, o)
 			assert.Errorf(t, err, "range %d-%d", o.PortMin, o.PortMax)
 		}
+		_, err := NewRelay(netip.IPv4Unspecified(), RelayOpts{})
+		assert.Error(t, err, "0.0.0.0 cannot go in an SDP")
 	})
 }
 
@@ -263,6 +265,16 @@ func TestRelayNoRemote(t *testing.T) {
 		"packets before B's address is known are dropped and counted")
 	assert.Zero(t, c.relay.Stats().AToB.Packets)
 	assert.Zero(t, received(c.b))
+
+	// An SDP hold address (0.0.0.0) is no address either.
+	c.relay.SetRemote(LegB, netip.MustParseAddrPort("0.0.0.0:4000"))
+	require.NoError(t, c.a.Send(PayloadTypePCMU, silence(0), false))
+	require.Eventually(t, func() bool { return c.relay.Stats().AToB.NoRemote == 4 }, waitFor, pollEvery)
+
+	// Once B's address is known, media flows.
+	c.relay.SetRemote(LegB, c.b.LocalAddr())
+	require.NoError(t, c.a.Send(PayloadTypePCMU, silence(0), false))
+	require.Eventually(t, func() bool { return received(c.b) == 1 }, waitFor, pollEvery)
 }
 
 func TestRelayRTCP(t *testing.T) {

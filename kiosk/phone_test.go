@@ -77,7 +77,7 @@ func TestParsePhone(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := kiosk.ParsePhone(tc.in)
 			if tc.err != "" {
-				requireInvalid(t, err, tc.err)
+				requireEINVALID(t, err, tc.err)
 				assert.Empty(t, got)
 				// Errors must not quote the number.
 				digits := strings.Map(func(r rune) rune {
@@ -129,13 +129,13 @@ func TestMaskPhone(t *testing.T) {
 		t.Run(tc.in, func(t *testing.T) {
 			got := kiosk.MaskPhone(tc.in)
 			assert.Equal(t, tc.want, got)
-			assert.LessOrEqual(t, revealed(got), 7, "at most 7 digits shown")
+			assert.LessOrEqual(t, maskedDigits(got), 7, "at most 7 digits shown")
 		})
 	}
 }
 
-// revealed counts the digits of a masked number, not counting a trunk 0.
-func revealed(masked string) int {
+// maskedDigits counts the digits of a masked number, not counting a trunk 0.
+func maskedDigits(masked string) int {
 	n := 0
 	for i, r := range masked {
 		if r >= '0' && r <= '9' && !(i == 0 && r == '0') {
@@ -171,7 +171,7 @@ func FuzzParsePhone(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		mask := kiosk.MaskPhone(s)
-		require.LessOrEqual(t, revealed(mask), 7, "MaskPhone(%q) = %q", s, mask)
+		require.LessOrEqual(t, maskedDigits(mask), 7, "MaskPhone(%q) = %q", s, mask)
 		p, err := kiosk.ParsePhone(s)
 		if err != nil {
 			require.Equal(t, kiosk.EINVALID, kiosk.ErrorCode(err))

@@ -11,9 +11,9 @@ import (
 	"github.com/qinqing/station/kiosk"
 )
 
-// requireInvalid checks that err is an *kiosk.Error with code EINVALID
+// requireEINVALID checks that err is an *kiosk.Error with code EINVALID
 // whose message contains want.
-func requireInvalid(t *testing.T, err error, want string) {
+func requireEINVALID(t *testing.T, err error, want string) {
 	t.Helper()
 	require.Error(t, err)
 	var e *kiosk.Error
@@ -54,7 +54,7 @@ func TestNormalizeUID(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := kiosk.NormalizeUID(tc.in)
 			if tc.err != "" {
-				requireInvalid(t, err, tc.err)
+				requireEINVALID(t, err, tc.err)
 				assert.Empty(t, got)
 				return
 			}
@@ -99,7 +99,7 @@ func TestParseCardNumber(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := kiosk.ParseCardNumber(tc.in, tc.f)
 			if tc.err != "" {
-				requireInvalid(t, err, tc.err)
+				requireEINVALID(t, err, tc.err)
 				return
 			}
 			require.NoError(t, err)
@@ -139,7 +139,7 @@ func TestParseCardFormat(t *testing.T) {
 		assert.Equal(t, want, got, "format %q", in)
 	}
 	_, err := kiosk.ParseCardFormat("decimal")
-	requireInvalid(t, err, "want hex, 8h10d or reversed")
+	requireEINVALID(t, err, "want hex, 8h10d or reversed")
 	assert.Len(t, kiosk.CardFormats, 3)
 }
 

@@ -105,9 +105,10 @@ type envOpts struct {
 	phone   sipdemo.PhoneConfig
 	cfg     func(*sip.Config)
 	noPhone bool
+	now     func() time.Time
 }
 
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	trunk, err := sipdemo.NewTrunk(o.trunk, sipdemo.Opts{})
 	require.NoError(t, err)
@@ -123,7 +124,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		o.cfg(&cfg)
 	}
 	auth := &fakeAuth{}
-	b, err := sip.New(cfg, auth, sip.Opts{})
+	b, err := sip.New(cfg, auth, sip.Opts{Now: o.now})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

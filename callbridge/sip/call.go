@@ -514,4 +514,3 @@ func (l *leg) bye(ctx context.Context) {
 		l.call.b.log.Debug("bye", "leg", l.side.String(), "err", err)
 	}
 }
-

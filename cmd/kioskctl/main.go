@@ -88,7 +88,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kioskctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	g.register(fs)
-	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return 0
+	} else if err != nil || fs.NArg() == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}

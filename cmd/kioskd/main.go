@@ -17,6 +17,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/qinqing/station/config"
 )
 
 func main() {
@@ -40,9 +42,9 @@ func main() {
 	}
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "kioskd:", err)
-		var ps interface{ Unwrap() []error }
+		var ps *config.Problems
 		if errors.As(err, &ps) {
-			os.Exit(2)
+			os.Exit(2) // invalid config: every problem is listed above
 		}
 		os.Exit(1)
 	}

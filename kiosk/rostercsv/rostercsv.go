@@ -35,6 +35,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -215,6 +216,19 @@ func decode(b []byte) (string, error) {
 // formulaStart reports whether a spreadsheet would run s as a formula.
 func formulaStart(s string) bool {
 	return s != "" && strings.ContainsRune("=+-@", rune(s[0]))
+}
+
+// textProblem says what makes s unfit for a name, class or id, or "".
+// Line breaks and other control characters are refused: they are typing
+// slips in a cell (Alt+Enter), and would not show on a screen or a print.
+func textProblem(what, s string) string {
+	if formulaStart(s) {
+		return fmt.Sprintf("%s starts with %q: a spreadsheet would run it as a formula", what, s[:1])
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return fmt.Sprintf("%s contains a line break or another control character", what)
+	}
+	return ""
 }
 
 // Parse reads a roster file and returns one entry per child, in file order,
@@ -431,11 +445,10 @@ func (p *parser) row(rec []string) (kiosk.RosterEntry, bool) {
 
 	text := func(f field, what string, required bool) string {
 		v, line, h := p.get(rec, f)
-		switch {
-		case v == "" && required:
+		if v == "" && required {
 			p.addf(line, h, "missing %s", what)
-		case formulaStart(v):
-			p.addf(line, h, "%s starts with %q: a spreadsheet would run it as a formula", what, v[:1])
+		} else if msg := textProblem(what, v); msg != "" {
+			p.addf(line, h, "%s", msg)
 		}
 		return v
 	}
@@ -576,8 +589,8 @@ func (p *parser) contact(rec []string, n int) (c kiosk.Contact, filled, ok bool)
 		}
 	}
 	c = kiosk.Contact{Slot: n, Name: name.v, Relation: rel.v}
-	if formulaStart(name.v) {
-		p.addf(name.line, name.h, "name starts with %q: a spreadsheet would run it as a formula", name.v[:1])
+	if msg := textProblem("name", name.v); msg != "" {
+		p.addf(name.line, name.h, "%s", msg)
 	}
 	if rel.v != "" && !KnownRelation(rel.v) {
 		p.addf(rel.line, rel.h, "unknown relationship: want one of %s", strings.Join(relations, " "))
@@ -688,7 +701,8 @@ func modesText(m []kiosk.Mode) (string, error) {
 // returned; CallLimit and IDs are not part of the file. Write returns an
 // error, before writing anything, for an entry it cannot represent: a
 // contact slot outside 1..5 or used twice, an invalid card UID, an
-// unknown mode, or a text field a spreadsheet would run as a formula.
+// unknown mode, or a name, class, id or relationship that Parse would
+// refuse (a spreadsheet formula, a control character).
 func Write(w io.Writer, entries []kiosk.RosterEntry, opts Opts) error {
 	header := []string{"编号", "姓名", "性别", "班级", "状态", "卡号"}
 	for n := 1; n <= MaxContacts; n++ {
@@ -718,8 +732,8 @@ func Write(w io.Writer, entries []kiosk.RosterEntry, opts Opts) error {
 // record returns the CSV row of one entry.
 func record(e kiosk.RosterEntry, opts Opts, width int) ([]string, error) {
 	for _, s := range []string{e.Child.ExternalID, e.Child.Name, e.Child.Class} {
-		if formulaStart(s) {
-			return nil, kiosk.Errorf(kiosk.EINVALID, "a text field starts with %q, which a spreadsheet would run as a formula", s[:1])
+		if msg := textProblem("a text field", s); msg != "" {
+			return nil, kiosk.Errorf(kiosk.EINVALID, "%s", msg)
 		}
 	}
 	status := "在校"
@@ -745,8 +759,10 @@ func record(e kiosk.RosterEntry, opts Opts, width int) ([]string, error) {
 			return nil, kiosk.Errorf(kiosk.EINVALID, "contact slot %d: want a distinct slot from 1 to %d", c.Slot, MaxContacts)
 		}
 		used[c.Slot] = true
-		if formulaStart(c.Name) || formulaStart(c.Relation) {
-			return nil, kiosk.Errorf(kiosk.EINVALID, "contact %d: a text field starts with a character a spreadsheet would run as a formula", c.Slot)
+		for _, s := range []string{c.Name, c.Relation} {
+			if msg := textProblem("a text field", s); msg != "" {
+				return nil, kiosk.Errorf(kiosk.EINVALID, "contact %d: %s", c.Slot, msg)
+			}
 		}
 		modes, err := modesText(c.Modes)
 		if err != nil {

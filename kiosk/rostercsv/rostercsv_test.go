@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -119,6 +121,7 @@ func TestParseBadRows(t *testing.T) {
 		{Line: 5, Column: "关系1"},
 		{Line: 5, Column: "电话1", Message: "phone: 5 digits: a short service number, not a phone"},
 		{Line: 6, Column: "电话1", Message: "missing phone of contact 1: a contact needs a name, a relationship and a phone"},
+		{Line: 7, Column: "姓名", Message: "name contains a line break or another control character"},
 		{Line: 8, Column: "联系人1", Message: "no contact: a child needs at least one approved contact"},
 		{Line: 9, Column: "姓名", Message: "duplicate child: the same name and class as line 2 (give both rows an id if they are two children)"},
 		{Line: 10, Column: "卡号", Message: "card 1: in scientific notation (a spreadsheet turned it into a number): format the column as text"},
@@ -135,7 +138,7 @@ func TestParseBadRows(t *testing.T) {
 		}
 	}
 	assert.Contains(t, pe.Problems[5].Message, "unknown relationship")
-	assert.Contains(t, pe.Problems[11].Message, "scientific notation")
+	assert.Contains(t, pe.Problems[12].Message, "scientific notation")
 	lines := strings.Split(err.Error(), "\n")
 	require.Len(t, lines, len(want))
 	assert.Equal(t, "line 3: 姓名: missing name", lines[0])
@@ -171,7 +174,9 @@ func TestParseProblems(t *testing.T) {
 		{name: "same name other id", in: "编号,姓名,班级,联系人1,关系1,电话1\n1,张伟,一班,王,父亲,13800138000\n2,张伟,一班,王,父亲,13800138000\n"},
 		{name: "same name one id", in: "编号,姓名,班级,联系人1,关系1,电话1\n1,张伟,一班,王,父亲,13800138000\n,张伟,一班,王,父亲,13800138000\n", want: []string{"line 3: 姓名: duplicate child: the same name and class as line 2"}},
 		{name: "same id", in: "编号,姓名,班级,联系人1,关系1,电话1\n1,张伟,一班,王,父亲,13800138000\n1,李雷,一班,王,父亲,13800138000\n", want: []string{"line 3: 编号: duplicate id: the same as line 2"}},
-		{name: "multi-line field moves lines", in: head + "张三,\"一\n班\",,王,父亲,13800138000,\n李四,一班,,王,表哥,13800138000,\n", want: []string{"line 4: 关系1: unknown relationship"}},
+		{name: "multi-line field moves lines", in: head + "张三,一班,\"04A1B2C3\n04A1B2C4\n\",王,父亲,13800138000,\n李四,一班,,王,表哥,13800138000,\n", want: []string{"line 5: 关系1: unknown relationship"}},
+		{name: "line break in a name", in: head + "\"张\n三\",一班,,王,父亲,13800138000,\n", want: []string{"line 2: 姓名: name contains a line break"}},
+		{name: "tab in a contact name", in: head + "张三,一班,,\"王\t五\",父亲,13800138000,\n", want: []string{"line 2: 联系人1: name contains a line break"}},
 		{name: "sorted by line across checks", in: head + "张三,一班,04A1B2C3,王,父亲,13800138000,\n,一班,04A1B2C3,王,父亲,1,\n", want: []string{"line 3: 姓名: missing name", "line 3: 卡号: card 1: already given", "line 3: 电话1: phone: 1 digits"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -260,6 +265,7 @@ func TestWriteRefuses(t *testing.T) {
 		{name: "bad uid", edit: func(e *kiosk.RosterEntry) { e.Cards = []string{"XYZ"} }},
 		{name: "formula name", edit: func(e *kiosk.RosterEntry) { e.Child.Name = "=1+1" }},
 		{name: "formula relation", edit: func(e *kiosk.RosterEntry) { e.Contacts[0].Relation = "@x" }},
+		{name: "control character", edit: func(e *kiosk.RosterEntry) { e.Child.Class = "一\r班" }},
 		{name: "unknown mode", edit: func(e *kiosk.RosterEntry) { e.Contacts[0].Modes = []kiosk.Mode{"sms"} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -288,6 +294,8 @@ func FuzzParse(f *testing.F) {
 		f.Add(readFixture(f, name), "")
 	}
 	f.Add([]byte("姓名,班级,卡号,联系人1,关系1,电话1\n张三,一班,0077705923,王,父亲,13800138000\n"), "8h10d")
+	f.Add([]byte("name,class,card,contact1_name,contact1_relation,contact1_phone\r\n\"a\"\"b\",c,C3B2A104,d,mum,+12345678\r\n"), "reversed")
+	f.Add([]byte("姓名,班级,联系人1,关系1,电话1\n\"a\rb\",c,d,mum,01062345678\n"), "hex")
 	f.Fuzz(func(t *testing.T, b []byte, format string) {
 		opts := rostercsv.Opts{CardFormat: kiosk.CardFormat(format)}
 		entries, err := rostercsv.Parse(bytes.NewReader(b), opts)
@@ -302,4 +310,25 @@ func FuzzParse(f *testing.F) {
 		require.NoError(t, err, "what Write writes, Parse reads:\n%s", buf.String())
 		require.Equal(t, withoutLines(entries), withoutLines(again))
 	})
+}
+
+// BenchmarkParse parses a 1000-child roster (a large school).
+func BenchmarkParse(b *testing.B) {
+	var entries []kiosk.RosterEntry
+	for i := range 1000 {
+		e := goodEntries()[0]
+		e.Child.ExternalID = "S" + strconv.Itoa(i)
+		e.Cards = []string{kiosk.FormatCardNumber(fmt.Sprintf("%08X", i+1), kiosk.CardHex)}
+		entries = append(entries, e)
+	}
+	var buf bytes.Buffer
+	require.NoError(b, rostercsv.Write(&buf, entries, rostercsv.Opts{}))
+	b.SetBytes(int64(buf.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		got, err := rostercsv.Parse(bytes.NewReader(buf.Bytes()), rostercsv.Opts{})
+		if err != nil || len(got) != len(entries) {
+			b.Fatalf("parse: %d entries, %v", len(got), err)
+		}
+	}
 }

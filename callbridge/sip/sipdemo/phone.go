@@ -60,6 +60,7 @@ func NewPhone(cfg PhoneConfig, opts Opts) (*Phone, error) {
 	}
 	p := &Phone{cfg: cfg, core: c, server: server, incoming: make(chan *Call, 16)}
 	c.srv.OnInvite(p.onInvite)
+	c.serve()
 	return p, nil
 }
 

@@ -66,6 +66,7 @@ func NewTrunk(cfg TrunkConfig, opts Opts) (*Trunk, error) {
 	t := &Trunk{core: c, cfg: cfg, calls: make(chan *Call, 16),
 		auth: bsip.NewRegistrar("trunk", map[string]string{cfg.User: cfg.Password}, bsip.RegistrarOpts{})}
 	c.srv.OnInvite(t.onInvite)
+	c.serve()
 	return t, nil
 }
 

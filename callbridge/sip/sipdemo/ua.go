@@ -97,15 +97,19 @@ func newCore(listen, user string, opts Opts) (*core, error) {
 		_ = tx.Respond(siplib.NewResponseFromRequest(req, 200, "OK", nil))
 		call.end("remote")
 	})
-	go func() { _ = srv.ServeUDP(pc) }()
+	return c, nil
+}
+
+// serve starts serving, after every handler is registered.
+func (c *core) serve() {
+	go func() { _ = c.srv.ServeUDP(c.pc) }()
 	// Requests are sent from the listening socket: wait until sipgo has it.
 	for i := 0; i < 1000; i++ {
-		if conn, _ := ua.TransportLayer().GetConnection("udp", addr.String()); conn != nil {
-			break
+		if conn, _ := c.ua.TransportLayer().GetConnection("udp", c.addr.String()); conn != nil {
+			return
 		}
 		time.Sleep(time.Millisecond)
 	}
-	return c, nil
 }
 
 func (c *core) find(req *siplib.Request) *Call {
