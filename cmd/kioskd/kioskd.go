@@ -48,6 +48,9 @@ type Main struct {
 	Logger *slog.Logger
 	// Ready, if set, is closed when Run has started everything.
 	Ready chan struct{}
+	// Tweak, if set, edits the loaded config before it is used (tests
+	// shorten the demo's limits with it).
+	Tweak func(*config.Config)
 
 	Config  config.Config
 	started time.Time
@@ -119,6 +122,12 @@ func (m *Main) loadConfig() error {
 	}
 	if m.SIPAddr != "" {
 		cfg.SIP.Listen = []string{"udp:" + m.SIPAddr, "tcp:" + m.SIPAddr}
+	}
+	if m.Tweak != nil {
+		m.Tweak(&cfg)
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
 	}
 	m.Config = cfg
 	return nil
@@ -437,7 +446,7 @@ func adminToken(dir string) (string, error) {
 // the booth's reader, as a real card would.
 type stationUI struct{ m *Main }
 
-func (s stationUI) Booths() []kiosk.Booth                  { return s.m.station.Booths() }
+func (s stationUI) Booths() []kiosk.Booth                 { return s.m.station.Booths() }
 func (s stationUI) Screen(b string) (kiosk.Screen, error) { return s.m.station.Screen(b) }
 func (s stationUI) Subscribe(b string) (<-chan kiosk.Screen, func(), error) {
 	return s.m.station.Subscribe(b)

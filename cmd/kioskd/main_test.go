@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/qinqing/station/config"
+	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/kiosk/sqlite"
+)
+
+// startDemo runs an in-process demo daemon on loopback port 0 with the
+// call limit shortened to limit (one warning at half of it).
+func startDemo(t *testing.T, limit time.Duration) *Main {
+	t.Helper()
+	m := NewMain()
+	m.Demo = true
+	m.DataDir = t.TempDir()
+	m.HTTPAddr = "127.0.0.1:0"
+	m.SIPAddr = "127.0.0.1:0"
+	m.Stdout = io.Discard
+	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	m.Tweak = func(c *config.Config) {
+		c.Limits.Call = config.D(limit)
+		c.Limits.Warnings = []config.Duration{config.D(limit / 2)}
+	}
+	require.NoError(t, m.Run(context.Background()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		m.Close(ctx)
+	})
+	return m
+}
+
+// api calls the admin API of m with its token.
+func api(t *testing.T, base, dataDir, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	tok, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
+	require.NoError(t, err)
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, base+path, rd)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// waitBooth polls /api/status until the first booth shows state.
+func waitBooth(t *testing.T, base, dataDir string, state kiosk.ScreenKind, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	last := ""
+	for time.Now().Before(deadline) {
+		_, st := api(t, base, dataDir, "GET", "/api/status", nil)
+		if booths, ok := st["booths"].([]any); ok && len(booths) > 0 {
+			last, _ = booths[0].(map[string]any)["state"].(string)
+			if last == string(state) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("booth did not reach %s within %s (last %q)", state, within, last)
+}
+
+// TestDemoCallCutAtLimit is the newcomer's flow, in-process: the demo
+// starts, a card is tapped and contact 1 dialled through the admin API;
+// the demo booth phone and trunk (real SIP user agents) answer, the call
+// is cut at the limit and lands in the ledger as ANSWERED/limit.
+func TestDemoCallCutAtLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a real SIP call on loopback")
+	}
+	m := startDemo(t, 3*time.Second)
+	base := m.HTTPURL()
+
+	resp, err := http.Get(base + "/healthz")
+	require.NoError(t, err)
+	var hz map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&hz))
+	resp.Body.Close()
+	assert.Equal(t, "ok", hz["status"])
+	comps, _ := hz["components"].(map[string]any)
+	for _, c := range []string{"store", "sip", "light:light1", "reader:reader1"} {
+		assert.Contains(t, comps, c, "healthz reports %s", c)
+	}
+
+	code, _ := api(t, base, m.DataDir, "POST", "/api/tap", map[string]any{"uid": "DE000001"})
+	require.Equal(t, 200, code)
+	waitBooth(t, base, m.DataDir, kiosk.ScreenIdentified, 2*time.Second)
+	code, _ = api(t, base, m.DataDir, "POST", "/api/dial", map[string]any{"slot": 1})
+	require.Equal(t, 200, code)
+	waitBooth(t, base, m.DataDir, kiosk.ScreenConnected, 5*time.Second) // the demo trunk rings 2 s
+	waitBooth(t, base, m.DataDir, kiosk.ScreenWarning, 3*time.Second)
+	waitBooth(t, base, m.DataDir, kiosk.ScreenEnded, 4*time.Second)
+
+	rows, err := m.db.Calls(context.Background(), time.Time{}, time.Time{})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	r := rows[0]
+	assert.Equal(t, kiosk.DispAnswered, r.Disposition)
+	assert.Equal(t, kiosk.CauseLimit, r.Cause)
+	assert.Equal(t, 200, r.SIPCode)
+	assert.InDelta(t, 3.0, r.Billsec.Seconds(), 0.5, "billsec is the limit")
+	assert.Equal(t, "+8613800000101", r.Number)
+	assert.Equal(t, "父亲", r.Relation)
+	assert.False(t, r.Answered.IsZero())
+	assert.Equal(t, []kiosk.LightState{kiosk.LightIdle, kiosk.LightIdentified, kiosk.LightRinging,
+		kiosk.LightConnected, kiosk.LightWarning, kiosk.LightIdle}, m.lights["booth1"].History())
+	res, err := m.db.Verify(context.Background())
+	require.NoError(t, err)
+	assert.True(t, res.OK, res.Problem)
+}
+
+// TestDemoRefusals: an unknown card and a contact that does not exist
+// are refused, and the refusal is journaled.
+func TestDemoRefusals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole daemon")
+	}
+	m := startDemo(t, 3*time.Second)
+	base := m.HTTPURL()
+	code, _ := api(t, base, m.DataDir, "POST", "/api/tap", map[string]any{"uid": "0BADCAFE"})
+	require.Equal(t, 200, code)
+	waitBooth(t, base, m.DataDir, kiosk.ScreenUnknown, 2*time.Second)
+
+	code, _ = api(t, base, m.DataDir, "POST", "/api/tap", map[string]any{"uid": "DE000002"})
+	require.Equal(t, 200, code)
+	code, body := api(t, base, m.DataDir, "POST", "/api/dial", map[string]any{"slot": 4})
+	assert.Equal(t, 403, code)
+	assert.Equal(t, string(kiosk.ReasonNotApproved), body["reason"])
+	rows, err := m.db.Calls(context.Background(), time.Time{}, time.Time{})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	assert.Equal(t, kiosk.DispDenied, rows[0].Disposition)
+	assert.Equal(t, kiosk.ReasonNotApproved, rows[0].Reason)
+
+	code, _ = api(t, base, m.DataDir, "POST", "/api/tap", map[string]any{"uid": "not-a-uid"})
+	assert.Equal(t, 400, code, "a malformed UID is a clear error")
+}
+
+func TestValidateFlag(t *testing.T) {
+	m := NewMain()
+	var out bytes.Buffer
+	m.Stdout = &out
+	require.NoError(t, m.ParseFlags([]string{"-config", filepath.Join("..", "..", "firmware-config", "kiosk.example.toml"), "-validate"}))
+	assert.Equal(t, 0, m.validate())
+	m = NewMain()
+	require.NoError(t, m.ParseFlags([]string{"-config", filepath.Join("..", "..", "testdata", "config", "bad_values.toml"), "-validate"}))
+	assert.Equal(t, 2, m.validate())
+
+	assert.Error(t, NewMain().ParseFlags(nil), "no -config and no -demo")
+	assert.Error(t, NewMain().ParseFlags([]string{"-demo", "extra"}))
+}
+
+func TestRefusesInvalidConfig(t *testing.T) {
+	m := NewMain()
+	m.ConfigPath = filepath.Join("..", "..", "testdata", "config", "references.toml")
+	m.DataDir = t.TempDir()
+	m.Stdout = io.Discard
+	err := m.Run(context.Background())
+	var ps *config.Problems
+	require.ErrorAs(t, err, &ps, "invalid config stops the start")
+	assert.Greater(t, len(*ps), 1, "every problem is listed")
+	_, statErr := os.Stat(filepath.Join(m.DataDir, "kiosk.db"))
+	assert.True(t, os.IsNotExist(statErr), "nothing started")
+}
+
+// TestLedgerSurvivesRestart: data written by one run is there, verified,
+// in the next.
+func TestDemoRestartKeepsLedger(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole daemon twice")
+	}
+	m := startDemo(t, 3*time.Second)
+	dir := m.DataDir
+	code, _ := api(t, m.HTTPURL(), dir, "POST", "/api/tap", map[string]any{"uid": "DE000002"})
+	require.Equal(t, 200, code)
+	api(t, m.HTTPURL(), dir, "POST", "/api/dial", map[string]any{"slot": 5})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, m.Close(ctx))
+
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "kiosk.db"), sqlite.Opts{})
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.Calls(context.Background(), time.Time{}, time.Time{})
+	require.NoError(t, err)
+	assert.Len(t, rows, 1)
+	res, err := db.Verify(context.Background())
+	require.NoError(t, err)
+	assert.True(t, res.OK)
+}
