@@ -56,7 +56,7 @@ type RelayOpts struct {
 	// legs. Both zero (the default) lets the OS pick, still with RTP even and
 	// RTCP on the next odd port.
 	PortMin, PortMax int
-	// Now stamps Stats and drives SinceLastMedia; default time.Now. Pass a
+	// Now stamps Stats and drives SinceLastMediaFrom; default time.Now. Pass a
 	// clock that keeps a monotonic reading so a wall-clock step (NTP sync on
 	// a Pi) cannot fake an RTP timeout.
 	Now func() time.Time
@@ -661,19 +661,19 @@ func (r *Relay) Stats() RelayStats {
 	return s
 }
 
-// SinceLastMedia returns how long before now the last valid RTP packet
-// arrived from either leg, or since Start (or NewRelay, before Start) if none
-// did; the SIP side hangs up on an RTP timeout when it exceeds its limit.
-func (r *Relay) SinceLastMedia(now time.Time) time.Duration {
+// SinceLastMediaFrom returns how long leg l has sent no valid RTP packet:
+// now minus its last packet, or minus Start (NewRelay, before Start) when
+// it has sent none. The SIP side hangs up on an RTP timeout when either
+// leg's silence exceeds its limit.
+func (r *Relay) SinceLastMediaFrom(l Leg, now time.Time) time.Duration {
 	r.mu.Lock()
 	last := r.startedAt
 	r.mu.Unlock()
-	for _, l := range r.legs {
-		l.mu.Lock()
-		if l.lastRTP.After(last) {
-			last = l.lastRTP
-		}
-		l.mu.Unlock()
+	lg := r.legs[l]
+	lg.mu.Lock()
+	if lg.lastRTP.After(last) {
+		last = lg.lastRTP
 	}
+	lg.mu.Unlock()
 	return now.Sub(last)
 }

@@ -419,15 +419,16 @@ func TestRelaySinceLastMedia(t *testing.T) {
 	clock := &fakeClock{t: t0}
 	c := newCall(t, RelayOpts{Now: clock.Now}, false)
 
-	assert.Equal(t, 3*time.Second, c.relay.SinceLastMedia(t0.Add(3*time.Second)), "counted from Start when no media")
+	assert.Equal(t, 3*time.Second, c.relay.SinceLastMediaFrom(LegB, t0.Add(3*time.Second)), "counted from Start when no media")
 
 	clock.Set(t0.Add(time.Second))
 	require.NoError(t, c.b.Send(PayloadTypePCMU, silence(0), true))
 	require.Eventually(t, func() bool { return received(c.a) == 1 }, waitFor, pollEvery)
 	assert.Equal(t, t0.Add(time.Second), c.relay.Stats().BToA.LastPacket)
-	assert.Equal(t, time.Duration(0), c.relay.SinceLastMedia(t0.Add(time.Second)))
-	assert.Equal(t, 10*time.Second, c.relay.SinceLastMedia(t0.Add(11*time.Second)), "grows while media is stopped")
-	assert.Equal(t, 30*time.Second, c.relay.SinceLastMedia(t0.Add(31*time.Second)))
+	assert.Equal(t, time.Duration(0), c.relay.SinceLastMediaFrom(LegB, t0.Add(time.Second)))
+	assert.Equal(t, 10*time.Second, c.relay.SinceLastMediaFrom(LegB, t0.Add(11*time.Second)), "grows while media is stopped")
+	assert.Equal(t, 30*time.Second, c.relay.SinceLastMediaFrom(LegB, t0.Add(31*time.Second)))
+	assert.Equal(t, 31*time.Second, c.relay.SinceLastMediaFrom(LegA, t0.Add(31*time.Second)), "the silent leg counts from Start")
 }
 
 func TestRelayCloseIdempotent(t *testing.T) {

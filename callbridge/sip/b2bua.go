@@ -78,8 +78,10 @@ type Config struct {
 	// RingTimeout bounds ringing, of the booth phone and of the trunk;
 	// default 45 s, then NO ANSWER and CANCEL.
 	RingTimeout time.Duration
-	// RTPTimeout hangs up an answered call after no RTP from either leg for
-	// this long (cause rtp_timeout); default 30 s.
+	// RTPTimeout hangs up an answered call when one of its legs has sent
+	// no RTP for this long (cause rtp_timeout); default 30 s. Booth phones
+	// must not use silence suppression (VAD), which G.711 phones default
+	// to off.
 	RTPTimeout time.Duration
 	// ShutdownTimeout bounds Close's hang-ups; default 5 s.
 	ShutdownTimeout time.Duration

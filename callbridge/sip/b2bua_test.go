@@ -317,16 +317,29 @@ func TestCrossingByes(t *testing.T) {
 }
 
 func TestRTPTimeout(t *testing.T) {
-	e := newEnv(t, envOpts{
-		trunk: sipdemo.TrunkConfig{Silent: true},
-		phone: sipdemo.PhoneConfig{Silent: true},
-		cfg:   func(c *sip.Config) { c.RTPTimeout = 500 * time.Millisecond },
-	})
-	rec := e.dial(t, time.Minute)
-	ev := rec.waitEnded(t)
-	assert.Equal(t, kiosk.DispAnswered, ev.Disposition)
-	assert.Equal(t, kiosk.CauseRTPTimeout, ev.Cause)
-	assert.GreaterOrEqual(t, ev.Billsec, 500*time.Millisecond)
+	tests := []struct {
+		name        string
+		trunkSilent bool
+		phoneSilent bool
+	}{
+		{"both legs silent", true, true},
+		{"parent's leg silent", true, false},
+		{"booth's leg silent", false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envOpts{
+				trunk: sipdemo.TrunkConfig{Silent: tc.trunkSilent},
+				phone: sipdemo.PhoneConfig{Silent: tc.phoneSilent},
+				cfg:   func(c *sip.Config) { c.RTPTimeout = 500 * time.Millisecond },
+			})
+			rec := e.dial(t, time.Minute)
+			ev := rec.waitEnded(t)
+			assert.Equal(t, kiosk.DispAnswered, ev.Disposition)
+			assert.Equal(t, kiosk.CauseRTPTimeout, ev.Cause)
+			assert.GreaterOrEqual(t, ev.Billsec, 500*time.Millisecond)
+		})
+	}
 }
 
 func TestTrunkDigest(t *testing.T) {

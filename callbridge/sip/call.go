@@ -424,7 +424,11 @@ func (c *call) supervise() {
 			}
 		case <-rtpT.C:
 			now := c.b.now()
-			if now.Sub(c.answered) >= c.b.cfg.RTPTimeout && c.relay.SinceLastMedia(now) >= c.b.cfg.RTPTimeout {
+			// Either leg silent for RTPTimeout ends the call: a trunk or
+			// gateway that lost the parent's side without a BYE must not
+			// keep counting the child's minutes.
+			silent := max(c.relay.SinceLastMediaFrom(callbridge.LegA, now), c.relay.SinceLastMediaFrom(callbridge.LegB, now))
+			if now.Sub(c.answered) >= c.b.cfg.RTPTimeout && silent >= c.b.cfg.RTPTimeout {
 				c.hangup(&endErr{cause: kiosk.CauseRTPTimeout})
 			}
 		}
