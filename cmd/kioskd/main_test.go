@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/qinqing/station/callbridge/sip/sipdemo"
 	"github.com/qinqing/station/config"
 	"github.com/qinqing/station/kiosk"
 	"github.com/qinqing/station/kiosk/sqlite"
@@ -211,4 +212,82 @@ func TestDemoRestartKeepsLedger(t *testing.T) {
 	res, err := db.Verify(context.Background())
 	require.NoError(t, err)
 	assert.True(t, res.OK)
+}
+
+// TestLedgerRowPerOutcome places one click-to-call per trunk behaviour
+// through the whole daemon (station, SIP bridge, real SIP peers, SQLite)
+// and asserts the ledger row each outcome leaves.
+func TestLedgerRowPerOutcome(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: real SIP calls on loopback")
+	}
+	ring := 200 * time.Millisecond
+	tests := []struct {
+		name   string
+		trunk  sipdemo.TrunkConfig
+		hangup kiosk.ScreenKind // hang up from the screen once the booth shows this
+		disp   kiosk.Disposition
+		cause  kiosk.EndCause
+		code   int
+	}{
+		{name: "busy", trunk: sipdemo.TrunkConfig{RingDelay: ring, Reject: 486}, disp: kiosk.DispBusy, cause: kiosk.CauseBusy, code: 486},
+		{name: "declined", trunk: sipdemo.TrunkConfig{RingDelay: ring, Reject: 603}, disp: kiosk.DispBusy, cause: kiosk.CauseBusy, code: 603},
+		{name: "carrier failure", trunk: sipdemo.TrunkConfig{RingDelay: ring, Reject: 503}, disp: kiosk.DispFailed, cause: kiosk.CauseFailed, code: 503},
+		{name: "no answer", trunk: sipdemo.TrunkConfig{RingDelay: ring, NoAnswer: true}, disp: kiosk.DispNoAnswer, cause: kiosk.CauseNoAnswer},
+		{name: "parent hangs up", trunk: sipdemo.TrunkConfig{RingDelay: ring, ByeAfter: 500 * time.Millisecond}, disp: kiosk.DispAnswered, cause: kiosk.CauseCalleeHangup, code: 200},
+		{name: "child hangs up", trunk: sipdemo.TrunkConfig{RingDelay: ring}, hangup: kiosk.ScreenConnected, disp: kiosk.DispAnswered, cause: kiosk.CauseCallerHangup, code: 200},
+		{name: "child gives up while ringing", trunk: sipdemo.TrunkConfig{RingDelay: ring, NoAnswer: true}, hangup: kiosk.ScreenCalling, disp: kiosk.DispCancelled, cause: kiosk.CauseCancelled},
+		{name: "parent's audio stops", trunk: sipdemo.TrunkConfig{RingDelay: ring, Silent: true}, disp: kiosk.DispAnswered, cause: kiosk.CauseRTPTimeout, code: 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMain()
+			m.Demo = true
+			m.DataDir = t.TempDir()
+			m.HTTPAddr, m.SIPAddr = "127.0.0.1:0", "127.0.0.1:0"
+			m.Stdout = io.Discard
+			m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+			m.Tweak = func(c *config.Config) {
+				c.SIP.RingTimeout = config.D(1500 * time.Millisecond)
+				c.SIP.RTPTimeout = config.D(time.Second)
+			}
+			require.NoError(t, m.Run(context.Background()))
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				m.Close(ctx)
+			}()
+			m.demo.trunk.Set(tc.trunk)
+			base := m.HTTPURL()
+			code, _ := api(t, base, m.DataDir, "POST", "/api/tap", map[string]any{"uid": "DE000003"})
+			require.Equal(t, 200, code)
+			code, _ = api(t, base, m.DataDir, "POST", "/api/dial", map[string]any{"slot": 2})
+			require.Equal(t, 200, code)
+			if tc.hangup != "" {
+				waitBooth(t, base, m.DataDir, tc.hangup, 5*time.Second)
+				time.Sleep(100 * time.Millisecond)
+				code, _ = api(t, base, m.DataDir, "POST", "/api/hangup", map[string]any{})
+				require.Equal(t, 200, code)
+			}
+			waitBooth(t, base, m.DataDir, kiosk.ScreenEnded, 6*time.Second)
+
+			rows, err := m.db.Calls(context.Background(), time.Time{}, time.Time{})
+			require.NoError(t, err)
+			require.Len(t, rows, 1)
+			r := rows[0]
+			assert.Equal(t, tc.disp, r.Disposition)
+			assert.Equal(t, tc.cause, r.Cause)
+			assert.Equal(t, tc.code, r.SIPCode)
+			assert.Equal(t, "外婆", r.Relation)
+			if tc.disp == kiosk.DispAnswered {
+				assert.Greater(t, r.Billsec, time.Duration(0))
+			} else {
+				assert.Zero(t, r.Billsec, "no billsec without an answer")
+			}
+			assert.False(t, r.Ended.IsZero())
+			res, err := m.db.Verify(context.Background())
+			require.NoError(t, err)
+			assert.True(t, res.OK)
+		})
+	}
 }
