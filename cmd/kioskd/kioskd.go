@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	siplib "github.com/emiago/sipgo/sip"
 	"github.com/qinqing/station/callbridge/sip"
 	"github.com/qinqing/station/config"
 	"github.com/qinqing/station/devices/sim"
@@ -236,6 +237,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			}
 		}
 	}
+	// sipgo logs through its package default, with whole request lines
+	// (numbers in them) at info: keep only its warnings and errors.
+	siplib.SetDefaultLogger(slog.New(minLevel{log.Handler(), slog.LevelWarn}).With("component", "sipgo"))
 	if m.bridge, err = m.newBridge(); err != nil {
 		return err
 	}
@@ -468,4 +472,23 @@ func (s stationUI) Tap(ctx context.Context, booth, uid string) error {
 		return kiosk.Errorf(kiosk.ENOTFOUND, "booth %q has no card reader", booth)
 	}
 	return r.Present(ctx, uid)
+}
+
+// minLevel drops records below its level, whatever the wrapped handler
+// would take.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.level}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.level}
 }
