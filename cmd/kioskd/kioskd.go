@@ -19,6 +19,7 @@ import (
 	"time"
 
 	siplib "github.com/emiago/sipgo/sip"
+
 	"github.com/qinqing/station/callbridge/sip"
 	"github.com/qinqing/station/config"
 	"github.com/qinqing/station/devices/sim"
