@@ -151,14 +151,14 @@ func TestScreenChrome(t *testing.T) {
 	push(kiosk.Screen{Kind: kiosk.ScreenIdentified, Child: "王小明", QuotaMinutesLeft: 20, QuotaCallsLeft: 3,
 		Tiles: []kiosk.Tile{
 			{Slot: 1, Name: "王大明", Relation: "爸爸", Masked: "138****5678", Phone: true},
-			{Slot: 2, Name: "李丽", Relation: "妈妈", Masked: "139****1234", Phone: true},
+			{Slot: 2, Name: "李丽", Relation: "母亲", Masked: "139****1234", Phone: true},
 			{Slot: 3, Name: "张芳", Relation: "奶奶", Masked: "0731****88", Phone: true},
 		}})
 	state(kiosk.ScreenIdentified)
 	assert.Equal(t, "你好，王小明！", text(`#child`))
 	assert.Equal(t, 3, evalInt(`document.querySelectorAll('#tiles .tile').length`))
 	assert.Equal(t, "妈", text(`[data-test="tile-2"] .avatar`), "the avatar shows the relation's first character")
-	assert.Equal(t, "妈妈", text(`[data-test="tile-2"] .relation`))
+	assert.Equal(t, "妈妈", text(`[data-test="tile-2"] .relation`), "the register's 母亲 is shown as the child says it")
 	assert.Contains(t, text(`#quota`), "20 分钟")
 	assert.Equal(t, "chime", evalString(`document.body.dataset.sound || ''`), "identified plays the chime")
 	shot("02-identified")

@@ -69,13 +69,15 @@
     return v;
   }
   function firstChar(s) { var a = Array.from(s || ''); return a.length ? a[0] : '?'; }
+  // The roster keeps the register's words (父亲, 母亲); a child says 爸爸, 妈妈.
+  var RELATION_CHILD = { '父亲': '爸爸', '母亲': '妈妈', '祖父': '爷爷', '祖母': '奶奶', '外祖父': '外公', '外祖母': '外婆' };
   function relationWord(rel) {
     if (!rel) { return t('family'); }
-    return st.lang === 'en' ? (RELATION_EN[rel] || rel) : rel;
+    return st.lang === 'en' ? (RELATION_EN[rel] || rel) : (RELATION_CHILD[rel] || rel);
   }
   function contactWord(s) {
     var c = s.contact || '';
-    return st.lang === 'en' ? (RELATION_EN[c] || c || t('family')) : (c || t('family'));
+    return st.lang === 'en' ? (RELATION_EN[c] || c || t('family')) : (RELATION_CHILD[c] || c || t('family'));
   }
   function mmss(totalSeconds) {
     var s = Math.max(0, totalSeconds | 0);
@@ -148,7 +150,7 @@
       b.disabled = !tile.phone || st.busy;
       var av = document.createElement('div');
       av.className = 'avatar slot-' + tile.slot;
-      av.textContent = firstChar(tile.relation || tile.name);
+      av.textContent = firstChar(tile.relation ? relationWord(tile.relation) : tile.name);
       var rel = document.createElement('div');
       rel.className = 'relation';
       rel.textContent = relationWord(tile.relation);
