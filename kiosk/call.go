@@ -31,7 +31,27 @@ const (
 	CauseBusy         EndCause = "busy"          // the callee was busy
 	CauseFailed       EndCause = "failed"        // the call could not be set up
 	CauseCancelled    EndCause = "cancelled"     // the child gave up before answer
+	CausePeerLost     EndCause = "peer_lost"     // a video page vanished (tab closed, network gone)
 )
+
+// CallQuality is what a call's media looked like at its end (video calls).
+// Network figures come from RTCP receiver reports on each leg (RFC 3550
+// section 6.4); frame figures from each browser's getStats
+// (W3C webrtc-stats: framesDecoded, freezeCount). Zero means not known.
+type CallQuality struct {
+	// Per leg: "screen" is the kiosk's leg, "parent" the parent page's.
+	Screen LegQuality `json:"screen"`
+	Parent LegQuality `json:"parent"`
+}
+
+// LegQuality is one leg's media quality at the end of a call.
+type LegQuality struct {
+	RTTMs         float64 `json:"rtt_ms"`         // round-trip time, ms
+	JitterMs      float64 `json:"jitter_ms"`      // interarrival jitter, ms
+	PacketsLost   int64   `json:"packets_lost"`   // cumulative, as reported
+	FramesDecoded int64   `json:"frames_decoded"` // by this leg's browser
+	Freezes       int64   `json:"freezes"`        // freezeCount by this leg's browser
+}
 
 // CallRecord is one call in the ledger (the CDR). A call is journaled twice:
 // at its start (Ended zero) and at its end; a denied attempt once, with
@@ -91,6 +111,10 @@ type CallEvent struct {
 	SIPCode     int
 	Billsec     time.Duration
 	Duration    time.Duration
+	// Video calls: Setup with EventAnswered or EventEnded, Quality with
+	// EventEnded.
+	Setup   time.Duration
+	Quality *CallQuality
 }
 
 // CallObserver receives a call's events. Calls come from the dialer's
@@ -103,6 +127,12 @@ type CallObserver interface {
 type CallRequest struct {
 	CallID string
 	Booth  Booth
+	// Mode is phone (SIP) or video (WebRTC); the zero value means phone.
+	Mode Mode
+	// Contact is who is called; ChildName is the child's first name,
+	// shown on the parent's page when it rings.
+	Contact   ContactID
+	ChildName string
 	// Number is the callee in E.164 form, or a short help number as
 	// configured ("12355").
 	Number string

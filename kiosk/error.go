@@ -14,6 +14,7 @@ const (
 	ENOTFOUND     = "not_found"    // the thing does not exist
 	EUNAUTHORIZED = "unauthorized" // no or bad credentials
 	EDENIED       = "denied"       // the policy refused; see Reason
+	EGONE         = "gone"         // it existed but was revoked or expired
 )
 
 // Error is an error with a code for callers and a message for people.

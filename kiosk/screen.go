@@ -25,6 +25,11 @@ type Tile struct {
 	Masked   string `json:"masked"`
 	Phone    bool   `json:"phone"` // approved for phone calls
 	Video    bool   `json:"video"` // approved for video calls
+	// Online is true when the parent's video page is open and connected:
+	// the tile then offers a video call. Until is when the parent said
+	// they are available until ("21:00"), or "".
+	Online bool   `json:"online,omitempty"`
+	Until  string `json:"until,omitempty"`
 }
 
 // Screen is what a booth's screen shows now; the station pushes a new one
@@ -51,6 +56,10 @@ type Screen struct {
 	NextOpening      string `json:"next_opening,omitempty"` // "周一 16:30" / local RFC 3339
 	Help             bool   `json:"help,omitempty"`
 	Disposition      string `json:"disposition,omitempty"`
+	// Mode is "video" during a video call ("phone" otherwise); Call is
+	// the call's id, which the screen's signaling messages carry.
+	Mode Mode   `json:"mode,omitempty"`
+	Call string `json:"call,omitempty"`
 }
 
 // RosterEntry is one child with contacts and card UIDs, as imported from
