@@ -84,6 +84,10 @@ type CallRecord struct {
 	Help        bool          // a help or emergency call
 	Reason      Reason        // policy reason (DENIED attempts, help calls)
 	Screen      string        // screen/PC id for video calls
+	// Setup is, for video calls, the time from the first offer to the
+	// first media packet (monotonic); Quality is filled at the end.
+	Setup   time.Duration
+	Quality *CallQuality
 }
 
 // CallEventKind is what happened to a call.

@@ -20,6 +20,7 @@ const (
 	ReasonNotIdentified  Reason = "not_identified"   // handset dialled without a card tap
 	ReasonBoothBusy      Reason = "booth_busy"       // the booth is in a call
 	ReasonDeviceFault    Reason = "device_fault"     // the booth cannot call now
+	ReasonParentOffline  Reason = "parent_offline"   // video: the parent's page is not open
 )
 
 // Words is what the screen says for a reason, in words a child of 6 to 15
@@ -45,6 +46,7 @@ var reasonWords = map[Reason]Words{
 	ReasonNotIdentified:  {"请先刷卡", "Please tap your card first"},
 	ReasonBoothBusy:      {"这台电话正在使用", "This phone is in use"},
 	ReasonDeviceFault:    {"这台电话暂时不能用，请用另一台", "This phone is not working. Please use another one"},
+	ReasonParentOffline:  {"家人现在不在线，可以打电话试试", "Your family member is not online now. Try a phone call"},
 }
 
 // Words returns the child-facing words for r; unknown reasons get a

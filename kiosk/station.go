@@ -55,15 +55,17 @@ type Station struct {
 	opts    StationOpts
 	log     *slog.Logger
 
-	mu      sync.Mutex
-	dialer  Dialer
-	booths  map[string]*boothState
-	order   []Booth
-	byExt   map[string]string // SIP extension -> booth id
-	queue   *Queue
-	calls   map[string]*activeCall // call id -> call
-	closing bool
-	seq     uint64
+	mu       sync.Mutex
+	dialer   Dialer // phone calls
+	video    Dialer // video calls, nil when video is off
+	presence Presence
+	booths   map[string]*boothState
+	order    []Booth
+	byExt    map[string]string // SIP extension -> booth id
+	queue    *Queue
+	calls    map[string]*activeCall // call id -> call
+	closing  bool
+	seq      uint64
 }
 
 type boothState struct {
@@ -85,6 +87,7 @@ type boothState struct {
 
 type activeCall struct {
 	rec      CallRecord
+	dialer   Dialer
 	booth    *boothState
 	start    time.Time // monotonic
 	answered time.Time // monotonic, zero until answered
@@ -157,6 +160,56 @@ func (s *Station) Attach(d Dialer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dialer = d
+}
+
+// AttachVideo sets the dialer of video calls and the presence of the
+// parents' pages. Without it, video calls are refused and no tile shows
+// a video button.
+func (s *Station) AttachVideo(d Dialer, p Presence) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.video, s.presence = d, p
+}
+
+// PresenceChanged refreshes the identified screens that show contact, so
+// that a parent whose page comes online gets a video button at once.
+func (s *Station) PresenceChanged(contact ContactID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, bs := range s.booths {
+		if bs.screen.Kind != ScreenIdentified || bs.call != nil {
+			continue
+		}
+		for _, c := range bs.contacts {
+			if c.ID == contact {
+				sc := bs.screen
+				sc.Tiles = s.tiles(bs.contacts)
+				s.show(bs, sc, LightIdentified)
+				// show stopped the identified timeout: restart it.
+				left := s.opts.Identified - s.opts.Now().Sub(bs.identified)
+				s.after(bs, left, func() { s.toIdle(bs) })
+				break
+			}
+		}
+	}
+}
+
+// tiles builds the contact tiles for a screen. Called with s.mu held.
+func (s *Station) tiles(cs []Contact) []Tile {
+	var ts []Tile
+	for _, c := range cs {
+		t := Tile{Slot: c.Slot, Name: c.Name, Relation: c.Relation,
+			Masked: MaskPhone(c.Phone), Phone: c.Allows(ModePhone), Video: c.Allows(ModeVideo)}
+		if t.Video && s.presence != nil {
+			online, until := s.presence.Online(c.ID)
+			t.Online = online
+			if online && !until.IsZero() {
+				t.Until = until.In(s.loc()).Format("15:04")
+			}
+		}
+		ts = append(ts, t)
+	}
+	return ts
 }
 
 // Booths returns the configured booths in configuration order.
@@ -399,21 +452,24 @@ func (s *Station) showIdentified(ctx context.Context, bs *boothState) {
 
 func (s *Station) showIdentifiedUsage(bs *boothState, u Usage) {
 	mins, calls := s.policy.QuotaLeft(u)
-	sc := Screen{Kind: ScreenIdentified, Child: bs.child.Name, QuotaMinutesLeft: mins, QuotaCallsLeft: calls}
-	for _, c := range bs.contacts {
-		sc.Tiles = append(sc.Tiles, Tile{Slot: c.Slot, Name: c.Name, Relation: c.Relation,
-			Masked: MaskPhone(c.Phone), Phone: c.Allows(ModePhone), Video: c.Allows(ModeVideo)})
-	}
+	sc := Screen{Kind: ScreenIdentified, Child: bs.child.Name, QuotaMinutesLeft: mins, QuotaCallsLeft: calls,
+		Tiles: s.tiles(bs.contacts)}
 	s.show(bs, sc, LightIdentified)
 	left := s.opts.Identified - s.opts.Now().Sub(bs.identified)
 	s.after(bs, left, func() { s.toIdle(bs) })
 }
 
-// Pick places a call from booth to the identified child's contact in
-// slot (1..5), as if the child tapped its tile. A refusal is shown on the
-// screen, journaled, and returned as an EDENIED *Error with its Reason;
-// a call that must wait for a line is queued (and returns nil).
+// Pick places a phone call from booth to the identified child's contact
+// in slot (1..5), as if the child tapped its tile; see PickMode.
 func (s *Station) Pick(ctx context.Context, booth string, slot int) error {
+	return s.PickMode(ctx, booth, slot, ModePhone)
+}
+
+// PickMode places a call in mode (phone or video) from booth to the
+// identified child's contact in slot (1..5). A refusal is shown on the
+// screen, journaled, and returned as an EDENIED *Error with its Reason; a
+// phone call that must wait for a line is queued (and returns nil).
+func (s *Station) PickMode(ctx context.Context, booth string, slot int, mode Mode) error {
 	s.mu.Lock()
 	bs, err := s.booth(booth)
 	if err != nil {
@@ -430,7 +486,7 @@ func (s *Station) Pick(ctx context.Context, booth string, slot int) error {
 		return &Error{Code: EDENIED, Message: "tap a card first", Reason: ReasonNotIdentified}
 	}
 	contact, found := contactBySlot(contacts, slot)
-	_, err = s.place(ctx, bs, card, child, contact, found, false, "", true)
+	_, err = s.place(ctx, bs, attempt{card: card, child: child, contact: contact, found: found, mode: mode, dial: true})
 	return err
 }
 
@@ -461,24 +517,45 @@ func (s *Station) Help(ctx context.Context, booth string) error {
 	if len(s.policy.HelpNumbers) == 0 {
 		return Errorf(EINVALID, "no help number is configured")
 	}
-	_, err = s.place(ctx, bs, card, child, Contact{Name: "求助", Relation: "老师", Phone: s.policy.HelpNumbers[0]}, true, true, s.policy.HelpNumbers[0], true)
+	_, err = s.place(ctx, bs, attempt{card: card, child: child, contact: helpContact(s.policy.HelpNumbers[0]),
+		found: true, help: true, dial: true})
 	return err
 }
 
-// place decides and, when allowed, starts a call. With dial set the
-// station dials (click-to-call); otherwise it returns the request for the
-// SIP bridge, which already has the booth's leg (handset).
-func (s *Station) place(ctx context.Context, bs *boothState, card Card, child Child, contact Contact, found, help bool, number string, dial bool) (CallRequest, error) {
+// helpContact is the contact a help call goes to.
+func helpContact(number string) Contact {
+	return Contact{Name: "求助", Relation: "老师", Phone: number}
+}
+
+// attempt is one call the station is asked to place.
+type attempt struct {
+	card    Card
+	child   Child
+	contact Contact
+	found   bool   // contact is an approved contact of child
+	help    bool   // a help or emergency call
+	number  string // what to call; contact.Phone when empty
+	mode    Mode   // phone when empty
+	// dial: the station dials (click-to-call, screen); otherwise the
+	// request goes back to the SIP bridge, which has the booth's leg.
+	dial bool
+}
+
+// place decides and, when allowed, starts a call.
+func (s *Station) place(ctx context.Context, bs *boothState, a attempt) (CallRequest, error) {
 	now := s.opts.Now()
 	var usage Usage
-	if child.ID != 0 {
+	if a.child.ID != 0 {
 		var err error
-		if usage, err = s.journal.Usage(ctx, child.ID, WeekStart(now, s.loc())); err != nil {
+		if usage, err = s.journal.Usage(ctx, a.child.ID, WeekStart(now, s.loc())); err != nil {
 			return CallRequest{}, fmt.Errorf("read usage: %w", err)
 		}
 	}
-	if number == "" {
-		number = contact.Phone
+	if a.number == "" {
+		a.number = a.contact.Phone
+	}
+	if a.mode == "" {
+		a.mode = ModePhone
 	}
 
 	s.mu.Lock()
@@ -489,45 +566,59 @@ func (s *Station) place(ctx context.Context, bs *boothState, card Card, child Ch
 	if bs.call != nil {
 		return CallRequest{}, &Error{Code: ECONFLICT, Message: "the booth is in a call", Reason: ReasonBoothBusy}
 	}
-	ask := Ask{Now: now, Card: card, CardFound: child.ID != 0, Child: child, Contact: contact,
-		ContactFound: found, Mode: ModePhone, Help: help, Usage: usage, InCall: s.inCall(child.ID)}
+	ask := Ask{Now: now, Card: a.card, CardFound: a.child.ID != 0, Child: a.child, Contact: a.contact,
+		ContactFound: a.found, Mode: a.mode, Help: a.help, Usage: usage, InCall: s.inCall(a.child.ID)}
 	d := s.policy.Decide(ask)
 	rec := CallRecord{
-		CallID: s.opts.NewID(), Booth: bs.booth.ID, ChildID: child.ID, ChildName: child.Name, Class: child.Class,
-		ContactID: contact.ID, ContactName: contact.Name, Relation: contact.Relation, Number: number,
-		Mode: ModePhone, Started: now, ClockSynced: s.opts.ClockSynced(), Limit: d.Limit, Help: help, Reason: d.Reason,
+		CallID: s.opts.NewID(), Booth: bs.booth.ID, ChildID: a.child.ID, ChildName: a.child.Name, Class: a.child.Class,
+		ContactID: a.contact.ID, ContactName: a.contact.Name, Relation: a.contact.Relation, Number: a.number,
+		Mode: a.mode, Started: now, ClockSynced: s.opts.ClockSynced(), Limit: d.Limit, Help: a.help, Reason: d.Reason,
+	}
+	dialer := s.dialer
+	if a.mode == ModeVideo {
+		dialer = s.video
+		rec.Screen = bs.booth.ID
+		if d.Allowed && !a.help && s.presence != nil {
+			if online, _ := s.presence.Online(a.contact.ID); !online {
+				d = Decision{Reason: ReasonParentOffline}
+			}
+		}
+		if d.Allowed && dialer == nil {
+			d = Decision{Reason: ReasonModeNotAllowed}
+		}
+		rec.Reason, rec.Limit = d.Reason, d.Limit
 	}
 	if !d.Allowed {
 		rec.Ended, rec.Disposition = now, DispDenied
 		if err := s.journal.CallDenied(ctx, rec); err != nil {
 			s.log.Error("journal denied call", "err", err)
 		}
-		s.lingerThen(bs, Screen{Kind: ScreenDenied, Reason: d.Reason, Child: child.Name}, LightDenied)
+		s.lingerThen(bs, Screen{Kind: ScreenDenied, Reason: d.Reason, Child: a.child.Name}, LightDenied)
 		return CallRequest{}, &Error{Code: EDENIED, Message: string(d.Reason.Words().EN), Reason: d.Reason}
 	}
-	if !help && dial && s.opts.Lines > 0 && s.linesInUse() >= s.opts.Lines {
-		s.queueUp(ctx, bs, child, contact)
+	if !a.help && a.dial && a.mode == ModePhone && s.opts.Lines > 0 && s.linesInUse() >= s.opts.Lines {
+		s.queueUp(ctx, bs, a.child, a.contact)
 		return CallRequest{}, nil
 	}
-	if s.dialer == nil && dial {
+	if dialer == nil && a.dial {
 		return CallRequest{}, Errorf(EINTERNAL, "no dialer attached")
 	}
 	if err := s.journal.CallStarted(ctx, rec); err != nil {
 		s.lingerThen(bs, Screen{Kind: ScreenDenied, Reason: ReasonDeviceFault}, LightFault)
 		return CallRequest{}, fmt.Errorf("journal call start: %w", err)
 	}
-	c := &activeCall{rec: rec, booth: bs, start: now}
+	c := &activeCall{rec: rec, dialer: dialer, booth: bs, start: now}
 	s.calls[rec.CallID] = c
 	bs.call = c
-	s.show(bs, Screen{Kind: ScreenCalling, Child: child.Name, Contact: contactWord(contact), Help: help,
-		LimitMS: d.Limit.Milliseconds()}, LightRinging)
-	req := CallRequest{CallID: rec.CallID, Booth: bs.booth, Number: number, Help: help, Limit: d.Limit,
+	s.show(bs, Screen{Kind: ScreenCalling, Child: a.child.Name, Contact: contactWord(a.contact), Help: a.help,
+		LimitMS: d.Limit.Milliseconds(), Mode: a.mode, Call: rec.CallID}, LightRinging)
+	req := CallRequest{CallID: rec.CallID, Booth: bs.booth, Mode: a.mode, Contact: a.contact.ID,
+		ChildName: a.child.Name, Number: a.number, Help: a.help, Limit: d.Limit,
 		Warnings: s.policy.WarningsFor(d.Limit), Observer: observer{s, rec.CallID}}
-	if dial {
-		d := s.dialer
+	if a.dial {
 		go func() {
 			// Dial may block on I/O; the station's lock is not held.
-			if err := d.Dial(context.WithoutCancel(ctx), req); err != nil {
+			if err := dialer.Dial(context.WithoutCancel(ctx), req); err != nil {
 				s.log.Error("dial", "call", req.CallID, "err", err)
 				s.CallEvent(CallEvent{CallID: req.CallID, Kind: EventEnded, At: s.opts.Now(),
 					Disposition: DispFailed, Cause: CauseFailed})
@@ -559,7 +650,7 @@ func (s *Station) inCall(id ChildID) bool {
 func (s *Station) linesInUse() int {
 	n := 0
 	for _, c := range s.calls {
-		if !c.rec.Help && !c.ended {
+		if !c.rec.Help && !c.ended && c.rec.Mode == ModePhone {
 			n++
 		}
 	}
@@ -632,7 +723,7 @@ func (s *Station) serveQueue() {
 	child, contact, card := bs.child, bs.contacts[0], bs.card
 	bs.screen.Kind = ScreenCalling // leave the queued state before unlocking
 	go func() {
-		if _, err := s.place(context.Background(), bs, card, child, contact, true, false, "", true); err != nil {
+		if _, err := s.place(context.Background(), bs, attempt{card: card, child: child, contact: contact, found: true, dial: true}); err != nil {
 			s.log.Warn("queued call", "booth", bs.booth.ID, "err", err)
 		}
 	}()
@@ -648,7 +739,7 @@ func (s *Station) Hangup(ctx context.Context, booth string) error {
 		s.mu.Unlock()
 		return err
 	}
-	c, d := bs.call, s.dialer
+	c := bs.call
 	if c == nil {
 		s.queue.Remove(bs.child.ID)
 		s.refreshQueue()
@@ -657,7 +748,7 @@ func (s *Station) Hangup(ctx context.Context, booth string) error {
 		return nil
 	}
 	s.mu.Unlock()
-	if err := d.Hangup(c.rec.CallID, CauseCallerHangup); err != nil && ErrorCode(err) != ENOTFOUND {
+	if err := c.dialer.Hangup(c.rec.CallID, CauseCallerHangup); err != nil && ErrorCode(err) != ENOTFOUND {
 		return fmt.Errorf("hang up: %w", err)
 	}
 	return nil
@@ -687,7 +778,7 @@ func (s *Station) AuthorizeHandset(ctx context.Context, ext, dialled string) (Ca
 		if dialled == s.policy.HelpCode && len(s.policy.HelpNumbers) > 0 {
 			number = s.policy.HelpNumbers[0]
 		}
-		return s.place(ctx, bs, card, child, Contact{Name: "求助", Relation: "老师", Phone: number}, true, true, number, false)
+		return s.place(ctx, bs, attempt{card: card, child: child, contact: helpContact(number), found: true, help: true, number: number})
 	}
 	if child.ID == 0 {
 		now := s.opts.Now()
@@ -713,7 +804,7 @@ func (s *Station) AuthorizeHandset(ctx context.Context, ext, dialled string) (Ca
 	if !found {
 		number = dialled
 	}
-	return s.place(ctx, bs, card, child, contact, found, false, number, false)
+	return s.place(ctx, bs, attempt{card: card, child: child, contact: contact, found: found, number: number})
 }
 
 // observer routes a dialer's events to the station.
@@ -750,10 +841,13 @@ func (s *Station) CallEvent(ev CallEvent) {
 			c.rec.Ring = ev.At
 		}
 		s.show(bs, Screen{Kind: ScreenCalling, Child: c.rec.ChildName, Contact: bs.screen.Contact, Help: c.rec.Help,
-			LimitMS: c.rec.Limit.Milliseconds()}, LightRinging)
+			LimitMS: c.rec.Limit.Milliseconds(), Mode: c.rec.Mode, Call: c.rec.CallID}, LightRinging)
 	case EventAnswered:
 		c.rec.Answered = ev.At
 		c.answered = now
+		if ev.Setup > 0 {
+			c.rec.Setup = ev.Setup
+		}
 		if err := s.journal.CallHeartbeat(context.Background(), c.rec.CallID, now); err != nil {
 			s.log.Error("journal heartbeat", "err", err)
 		}
@@ -761,7 +855,8 @@ func (s *Station) CallEvent(ev CallEvent) {
 			s.log.Error("journal answer", "err", err)
 		}
 		s.show(bs, Screen{Kind: ScreenConnected, Child: c.rec.ChildName, Contact: bs.screen.Contact, Help: c.rec.Help,
-			LimitMS: c.rec.Limit.Milliseconds(), RemainingMS: c.rec.Limit.Milliseconds()}, LightConnected)
+			LimitMS: c.rec.Limit.Milliseconds(), RemainingMS: c.rec.Limit.Milliseconds(),
+			Mode: c.rec.Mode, Call: c.rec.CallID}, LightConnected)
 	case EventWarning:
 		sc := bs.screen
 		sc.Kind = ScreenWarning
@@ -787,6 +882,12 @@ func (s *Station) endCall(c *activeCall, ev CallEvent) {
 		c.rec.Duration = ev.Duration
 	}
 	c.rec.Disposition, c.rec.Cause, c.rec.SIPCode = ev.Disposition, ev.Cause, ev.SIPCode
+	if ev.Setup > 0 {
+		c.rec.Setup = ev.Setup
+	}
+	if ev.Quality != nil {
+		c.rec.Quality = ev.Quality
+	}
 	switch {
 	case ev.Billsec > 0:
 		c.rec.Billsec = ev.Billsec
@@ -802,7 +903,8 @@ func (s *Station) endCall(c *activeCall, ev CallEvent) {
 	s.log.Info("call ended", "call", c.rec.CallID, "booth", bs.booth.ID, "disposition", c.rec.Disposition,
 		"cause", c.rec.Cause, "billsec", c.rec.Billsec.Round(time.Second).Seconds())
 	sc := Screen{Kind: ScreenEnded, Child: c.rec.ChildName, Contact: bs.screen.Contact, Help: c.rec.Help,
-		DurationMS: c.rec.Billsec.Milliseconds(), Disposition: string(c.rec.Disposition)}
+		DurationMS: c.rec.Billsec.Milliseconds(), Disposition: string(c.rec.Disposition), Mode: c.rec.Mode,
+		Call: c.rec.CallID}
 	if s.closing {
 		s.show(bs, sc, LightOff)
 	} else {
@@ -849,17 +951,17 @@ func (s *Station) heartbeat(ctx context.Context) {
 func (s *Station) Close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
-	d := s.dialer
-	ids := make([]string, 0, len(s.calls))
-	for id := range s.calls {
-		ids = append(ids, id)
+	calls := make([]*activeCall, 0, len(s.calls))
+	for _, c := range s.calls {
+		calls = append(calls, c)
 	}
 	s.mu.Unlock()
-	for _, id := range ids {
-		if d != nil {
-			if err := d.Hangup(id, CauseShutdown); err != nil && ErrorCode(err) != ENOTFOUND {
-				s.log.Warn("hang up at shutdown", "call", id, "err", err)
-			}
+	for _, c := range calls {
+		if c.dialer == nil {
+			continue
+		}
+		if err := c.dialer.Hangup(c.rec.CallID, CauseShutdown); err != nil && ErrorCode(err) != ENOTFOUND {
+			s.log.Warn("hang up at shutdown", "call", c.rec.CallID, "err", err)
 		}
 	}
 	// Wait for the dialer's EventEnded, bounded by ctx.

@@ -165,6 +165,7 @@ var causeWords = map[kiosk.EndCause]string{
 	kiosk.CauseRTPTimeout:   "无声音超时",
 	kiosk.CauseShutdown:     "系统关闭",
 	kiosk.CauseInterrupted:  "异常中断",
+	kiosk.CausePeerLost:     "网络中断",
 }
 
 // reasonWords are the 备注 words for denied attempts, written for the
@@ -173,6 +174,7 @@ var reasonWords = map[kiosk.Reason]string{
 	kiosk.ReasonCardUnknown:    "未登记的卡",
 	kiosk.ReasonCardDisabled:   "卡已停用",
 	kiosk.ReasonChildInactive:  "学生已离校",
+	kiosk.ReasonParentOffline:  "家长不在线",
 	kiosk.ReasonNotApproved:    "号码未登记",
 	kiosk.ReasonModeNotAllowed: "未批准此通话方式",
 	kiosk.ReasonClosed:         "非开放时间",

@@ -183,6 +183,10 @@ type callBody struct {
 	Help        bool   `json:"help"`
 	Reason      string `json:"reason"`
 	Screen      string `json:"screen"`
+	// Video calls only; omitted otherwise, so phone entries keep their
+	// bytes (and hashes).
+	SetupMS int64              `json:"setup_ms,omitempty"`
+	Quality *kiosk.CallQuality `json:"quality,omitempty"`
 }
 
 func encodeCall(r kiosk.CallRecord) ([]byte, error) {
@@ -213,6 +217,8 @@ func encodeCall(r kiosk.CallRecord) ([]byte, error) {
 		Help:        r.Help,
 		Reason:      string(r.Reason),
 		Screen:      r.Screen,
+		SetupMS:     r.Setup.Milliseconds(),
+		Quality:     r.Quality,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode call %s: %w", r.CallID, err)
@@ -246,6 +252,8 @@ func decodeCall(body []byte) (kiosk.CallRecord, error) {
 		Help:        c.Help,
 		Reason:      kiosk.Reason(c.Reason),
 		Screen:      c.Screen,
+		Setup:       time.Duration(c.SetupMS) * time.Millisecond,
+		Quality:     c.Quality,
 	}
 	var err error
 	for _, f := range []struct {
