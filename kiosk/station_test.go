@@ -331,3 +331,69 @@ func TestStationHeartbeat(t *testing.T) {
 		return !f.journal.LastHeartbeat(req.CallID).IsZero()
 	}, 5*time.Second, 10*time.Millisecond, "a heartbeat is written for the call in progress")
 }
+
+// presence is a fake kiosk.Presence.
+type presence map[kiosk.ContactID]time.Time
+
+func (p presence) Online(c kiosk.ContactID) (bool, time.Time) {
+	until, ok := p[c]
+	return ok, until
+}
+
+func TestStationVideo(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, defaultPolicy(), kiosk.StationOpts{Linger: time.Minute})
+	video := kiosktest.NewDialer()
+	online := presence{}
+	f.st.AttachVideo(video, online)
+	ch, cancel, err := f.st.Subscribe("b1")
+	require.NoError(t, err)
+	defer cancel()
+
+	require.NoError(t, f.st.Tap(ctx, "b1", uidMing))
+	sc := waitScreen(t, ch, kiosk.ScreenIdentified)
+	assert.False(t, sc.Tiles[1].Online, "the mother's page is not open")
+
+	// The mother (slot 2, video only) opens her page: her tile goes online.
+	online[12] = time.Date(2026, 11, 29, 13, 0, 0, 0, time.UTC)
+	f.st.PresenceChanged(12)
+	sc = waitScreen(t, ch, kiosk.ScreenIdentified)
+	assert.True(t, sc.Tiles[1].Online)
+	assert.Equal(t, "21:00", sc.Tiles[1].Until, "shown in the station's time zone")
+
+	err = f.st.PickMode(ctx, "b1", 1, kiosk.ModeVideo)
+	var ke *kiosk.Error
+	require.ErrorAs(t, err, &ke, "the father is approved for phone only")
+	assert.Equal(t, kiosk.ReasonModeNotAllowed, ke.Reason)
+
+	require.NoError(t, f.st.Tap(ctx, "b1", uidMing))
+	require.NoError(t, f.st.PickMode(ctx, "b1", 2, kiosk.ModeVideo))
+	req := waitDial(t, video)
+	assert.Equal(t, kiosk.ModeVideo, req.Mode)
+	assert.Equal(t, kiosk.ContactID(12), req.Contact)
+	assert.Equal(t, "王小明", req.ChildName)
+	sc = waitScreen(t, ch, kiosk.ScreenCalling)
+	assert.Equal(t, kiosk.ModeVideo, sc.Mode)
+	assert.Equal(t, req.CallID, sc.Call)
+	assert.Equal(t, 0, f.dialer.Active(), "the phone dialer is not used")
+
+	q := &kiosk.CallQuality{Parent: kiosk.LegQuality{FramesDecoded: 99}}
+	video.Event(kiosk.CallEvent{CallID: req.CallID, Kind: kiosk.EventAnswered, Setup: 300 * time.Millisecond})
+	video.Event(kiosk.CallEvent{CallID: req.CallID, Kind: kiosk.EventEnded, Disposition: kiosk.DispAnswered,
+		Cause: kiosk.CausePeerLost, Quality: q})
+	_, ended, denied := f.journal.Snapshot()
+	require.Len(t, ended, 1)
+	assert.Equal(t, kiosk.ModeVideo, ended[0].Mode)
+	assert.Equal(t, "b1", ended[0].Screen)
+	assert.Equal(t, 300*time.Millisecond, ended[0].Setup)
+	assert.Equal(t, q, ended[0].Quality)
+	assert.Equal(t, kiosk.CausePeerLost, ended[0].Cause)
+	require.Len(t, denied, 1)
+
+	// Offline now: a video pick is refused with a reason the child understands.
+	delete(online, 12)
+	require.NoError(t, f.st.Tap(ctx, "b1", uidMing))
+	err = f.st.PickMode(ctx, "b1", 2, kiosk.ModeVideo)
+	require.ErrorAs(t, err, &ke)
+	assert.Equal(t, kiosk.ReasonParentOffline, ke.Reason)
+}
