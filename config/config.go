@@ -29,6 +29,7 @@ type Config struct {
 	Devices Devices `toml:"devices"`
 	Storage Storage `toml:"storage"`
 	HTTP    HTTP    `toml:"http"`
+	Video   Video   `toml:"video"`
 
 	// file names the source in problems; lines maps key paths
 	// ("booth[0].reader") to their 1-based line in it. Both are set by
@@ -265,6 +266,8 @@ const (
 	DefaultCallLimit   = 5 * time.Minute
 	DefaultRingTimeout = 45 * time.Second
 	DefaultRTPTimeout  = 30 * time.Second
+	DefaultPeerTimeout = 10 * time.Second
+	DefaultTURNTTL     = 12 * time.Hour
 	DefaultDataDir     = "./kiosk-data"
 	DefaultHTTPListen  = "127.0.0.1:8080"
 	DefaultHelpCode    = "0"
@@ -302,8 +305,45 @@ func Default() Config {
 		},
 		Storage: Storage{DataDir: DefaultDataDir},
 		HTTP:    HTTP{Listen: DefaultHTTPListen},
+		Video:   Video{Enabled: true, RingTimeout: D(DefaultRingTimeout), PeerTimeout: D(DefaultPeerTimeout)},
 		file:    "default",
 	}
+}
+
+// Video configures video calls between the kiosk screen and the parents'
+// pages (WebRTC).
+type Video struct {
+	// Enabled turns video calls on. Default true.
+	Enabled bool `toml:"enabled"`
+	// PublicURL is the base of the parents' links, as their phones reach
+	// the daemon ("https://kiosk.school.example"); kioskctl prints links
+	// under it. Default "" (http://127.0.0.1:8080, only for the demo).
+	PublicURL string `toml:"public_url"`
+	// RingTimeout is how long the parent's page rings. Default 45 s.
+	RingTimeout Duration `toml:"ring_timeout"`
+	// PeerTimeout is how long a page may vanish (ICE down, no signaling
+	// heartbeat) before the call ends as peer_lost; a page that comes back
+	// within it resumes. Default 10 s.
+	PeerTimeout Duration `toml:"peer_timeout"`
+	// ICEServers are the STUN and TURN servers given to both legs. TURN
+	// must be reachable from the internet: it cannot run usefully on the
+	// kiosk behind the school's NAT (see firmware-config/turn/).
+	ICEServers []ICEServer `toml:"ice_server"`
+}
+
+// ICEServer is one STUN or TURN server (W3C RTCIceServer).
+type ICEServer struct {
+	// URLs such as "stun:stun.example.org:3478" or
+	// "turn:turn.example.org:3478?transport=udp".
+	URLs []string `toml:"urls"`
+	// Username and Credential are static TURN credentials.
+	Username   string `toml:"username"`
+	Credential string `toml:"credential"`
+	// Secret is a TURN REST shared secret (coturn use-auth-secret): the
+	// daemon then makes time-limited credentials valid for TTL, instead
+	// of Username/Credential. Default TTL 12 h.
+	Secret string   `toml:"secret"`
+	TTL    Duration `toml:"ttl"`
 }
 
 // DefaultTrunk returns a [[sip.trunk]] with its defaults filled in

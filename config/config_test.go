@@ -149,6 +149,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"[[booth]]", "id =", "reader =", "light =", "extension =", "screen =",
 		"[[devices.reader]]", "[[devices.light]]", "kind =",
 		"[storage]", "data_dir =", "[http]", "admin =",
+		"[video]", "enabled =", "public_url =", "peer_timeout =", "[[video.ice_server]]", "urls =", "secret =", "ttl =",
 	} {
 		assert.Contains(t, string(data), "\n"+key, "example should document %s", key)
 	}
@@ -238,6 +239,10 @@ func TestParseProblemLines(t *testing.T) {
 		{"bare date", "", "[[hours.closure]]\nfrom = 2025-10-01\nto = \"2025-10-02\"\n", 22, `hours.closure[0].from: want a quoted date such as "2025-10-01", got a TOML local date`},
 		{"screen of a wrong type", "", "[[booth]]\nid = \"b2\"\nreader = \"r1\"\nscreen = 3\n", 24, "booth[1].screen: want true, false or a screen id string"},
 		{"syntax error", "", "[http\n", 21, "syntax"},
+		{"video: bad public url", "", "[video]\npublic_url = \"kiosk.example\"\n", 22, "video.public_url"},
+		{"video: turn without credentials", "", "[[video.ice_server]]\nurls = [\"turn:t.example:3478\"]\n", 21, "needs username and credential, or secret"},
+		{"video: bad ice url", "", "[[video.ice_server]]\nurls = [\"http://t.example\"]\n", 22, "want a stun:, stuns:, turn: or turns: URL"},
+		{"video: secret and static credentials", "", "[[video.ice_server]]\nurls = [\"turn:t.example\"]\nsecret = \"s\"\nusername = \"u\"\n", 23, "not both"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := config.Parse("k.toml", []byte(tc.top+valid+tc.extra))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -76,6 +77,7 @@ func (c *Config) Validate() error {
 	v.booths()
 	v.storage()
 	v.http()
+	v.video()
 	if len(v.probs) == 0 {
 		return nil
 	}
@@ -451,5 +453,46 @@ func (v *validator) http() {
 	ip, err := netip.ParseAddr(host)
 	if host != "localhost" && (err != nil || !ip.IsLoopback()) {
 		v.add("http.admin", "%q: the admin API must listen on loopback (127.0.0.1, ::1 or localhost)", h.Admin)
+	}
+}
+
+func (v *validator) video() {
+	vc := v.c.Video
+	if vc.PublicURL != "" {
+		u, err := url.Parse(vc.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add("video.public_url", "%q: want an http:// or https:// URL that parents' phones can reach", vc.PublicURL)
+		}
+	}
+	if d := vc.RingTimeout.Duration; d < 5*time.Second || d > 5*time.Minute {
+		v.add("video.ring_timeout", "%s: want 5s to 5m", d)
+	}
+	if d := vc.PeerTimeout.Duration; d < time.Second || d > time.Minute {
+		v.add("video.peer_timeout", "%s: want 1s to 1m", d)
+	}
+	for i, s := range vc.ICEServers {
+		k := fmt.Sprintf("video.ice_server[%d]", i)
+		if len(s.URLs) == 0 {
+			v.add(k+".urls", "missing; want at least one stun: or turn: URL")
+		}
+		turn := false
+		for j, u := range s.URLs {
+			scheme, _, _ := strings.Cut(u, ":")
+			switch scheme {
+			case "stun", "stuns":
+			case "turn", "turns":
+				turn = true
+			default:
+				v.add(fmt.Sprintf("%s.urls[%d]", k, j), "%q: want a stun:, stuns:, turn: or turns: URL", u)
+			}
+		}
+		switch {
+		case s.Secret != "" && (s.Username != "" || s.Credential != ""):
+			v.add(k+".secret", "set either secret (time-limited credentials) or username/credential, not both")
+		case turn && s.Secret == "" && (s.Username == "" || s.Credential == ""):
+			v.add(k, "a TURN server needs username and credential, or secret")
+		case s.TTL.Duration < 0:
+			v.add(k+".ttl", "negative")
+		}
 	}
 }
