@@ -31,6 +31,10 @@ Commands working on the database in --data (daemon may be running):
   roster export [--format csv] [-o FILE]
   ledger export calls [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json] [-o FILE]
   ledger verify
+  contact link CHILD N [--expires 720h|DATE] [--base-url URL] [--png FILE]
+                                  a parent's video link (URL + QR code) for contact N
+  contact links CHILD N           list contact N's links
+  contact revoke LINK-ID          revoke a parent link
 
 Other:
   config check FILE               validate a kioskd config (exit 1 if invalid, every problem listed)
@@ -154,6 +158,8 @@ func dispatch(ctx context.Context, g *globals, args []string, stdout io.Writer) 
 			return cmdLedgerVerify(ctx, g, rest[1:], stdout)
 		}
 		return usageErr("ledger: unknown subcommand %q", rest[0])
+	case "contact":
+		return cmdContact(ctx, g, rest, stdout)
 	case "config":
 		if len(rest) == 0 || rest[0] != "check" {
 			return usageErr("config: want check FILE")
