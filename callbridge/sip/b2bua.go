@@ -47,6 +47,9 @@ type Trunk struct {
 	Codecs []string
 	// Channels is the maximum number of concurrent calls; 0 is unlimited.
 	Channels int
+	// NoTelephoneEvent leaves telephone-event (RFC 4733 DTMF) out of the
+	// offer to this trunk; by default it is offered as payload type 101.
+	NoTelephoneEvent bool
 }
 
 // Config configures a Bridge. The zero value of a field means its default.
@@ -61,6 +64,9 @@ type Config struct {
 	ListenAddr string
 	// Realm is the digest realm of the registrar; default "kiosk".
 	Realm string
+	// DigestAlgorithms are offered to booth phones and accepted from them,
+	// in order: "MD5", "SHA-256"; default MD5 only (see RegistrarOpts).
+	DigestAlgorithms []string
 	// MediaIP is the address the relay binds and puts in SDP; default the
 	// first listen host (127.0.0.1 if that is unspecified).
 	MediaIP netip.Addr
@@ -201,11 +207,12 @@ func New(cfg Config, auth kiosk.HandsetAuthorizer, opts Opts) (*Bridge, error) {
 	}
 	log := opts.Logger.With("component", "sip")
 	return &Bridge{
-		cfg:       cfg,
-		auth:      auth,
-		now:       opts.Now,
-		log:       log,
-		reg:       NewRegistrar(cfg.Realm, cfg.Extensions, RegistrarOpts{Now: opts.Now, Logger: log}),
+		cfg:  cfg,
+		auth: auth,
+		now:  opts.Now,
+		log:  log,
+		reg: NewRegistrar(cfg.Realm, cfg.Extensions, RegistrarOpts{Now: opts.Now, Logger: log,
+			Algorithms: cfg.DigestAlgorithms}),
 		ready:     make(chan struct{}),
 		closed:    make(chan struct{}),
 		calls:     map[string]*call{},

@@ -195,6 +195,7 @@ func TestClickToCallAnsweredCutAtLimit(t *testing.T) {
 	waitFor(t, tc.Done(), "trunk leg to end")
 	assert.Equal(t, "remote", tc.EndedBy(), "the bridge BYEs the trunk at the limit")
 	assert.Equal(t, "013812345678", tc.Invite.Recipient.User, "dial pattern 0{national}")
+	assert.Contains(t, string(tc.Invite.Body()), "telephone-event/8000", "DTMF offered by default")
 	assert.Greater(t, tc.RTPReceived(), 10, "the trunk hears the booth through the relay")
 	pcall := e.phone.Current()
 	require.NotNil(t, pcall)
@@ -314,6 +315,21 @@ func TestCrossingByes(t *testing.T) {
 	assert.Contains(t, []kiosk.EndCause{kiosk.CauseCallerHangup, kiosk.CauseCalleeHangup}, ev.Cause)
 	assert.NoError(t, errs[0], "booth's BYE answered 200")
 	assert.NoError(t, errs[1], "trunk's BYE answered 200")
+}
+
+func TestTrunkWithoutTelephoneEvent(t *testing.T) {
+	e := newEnv(t, envOpts{
+		trunk: sipdemo.TrunkConfig{ByeAfter: 100 * time.Millisecond},
+		cfg:   func(c *sip.Config) { c.Trunks[0].NoTelephoneEvent = true },
+	})
+	rec := e.dial(t, time.Minute)
+	rec.waitEnded(t)
+	tc := e.trunk.Last()
+	require.NotNil(t, tc)
+	body := string(tc.Invite.Body())
+	assert.NotContains(t, body, "telephone-event", "DTMF left out of the offer")
+	assert.Contains(t, body, "m=audio ")
+	assert.NotContains(t, body, " 101", "no payload type 101 in the m= line")
 }
 
 func TestRTPTimeout(t *testing.T) {

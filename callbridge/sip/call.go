@@ -268,7 +268,11 @@ func (c *call) callTrunk() bool {
 		// Click-to-call: the booth's codec first, to avoid transcoding.
 		codecs = preferCodec(codecs, c.booth.pt)
 	}
-	body := BuildSDP(OfferParams(c.relay.LocalAddr(callbridge.LegB), codecs, c.sessID))
+	offer := OfferParams(c.relay.LocalAddr(callbridge.LegB), codecs, c.sessID)
+	if t.NoTelephoneEvent {
+		offer.TelephoneEvent = -1
+	}
+	body := BuildSDP(offer)
 	req.SetBody(body)
 	sess, err := dua.WriteInvite(c.ctx, req)
 	if err != nil {

@@ -32,20 +32,53 @@ var (
 )
 
 // digestAuth is the server side of SIP digest authentication (RFC 3261
-// section 22, RFC 8760: SHA-256 offered first, then MD5, qop=auth). It
-// owns the nonce table: a nonce is valid for ttl after it was issued.
+// section 22, RFC 8760, qop=auth). It offers the algorithms in algs, in
+// order, and accepts only those. It owns the nonce table: a nonce is valid
+// for ttl after it was issued.
 type digestAuth struct {
 	realm string
 	users map[string]string // user -> password
 	now   func() time.Time
 	ttl   time.Duration
+	algs  []string
 
 	mu     sync.Mutex
 	nonces map[string]time.Time // nonce -> issued
 }
 
-func newDigestAuth(realm string, users map[string]string, now func() time.Time, ttl time.Duration) *digestAuth {
-	return &digestAuth{realm: realm, users: users, now: now, ttl: ttl, nonces: map[string]time.Time{}}
+func newDigestAuth(realm string, users map[string]string, now func() time.Time, ttl time.Duration, algs []string) *digestAuth {
+	return &digestAuth{realm: realm, users: users, now: now, ttl: ttl, algs: algs, nonces: map[string]time.Time{}}
+}
+
+// accepts reports whether alg ("" meaning MD5, RFC 2617) is offered.
+func (a *digestAuth) accepts(alg string) bool {
+	if alg == "" {
+		alg = "MD5"
+	}
+	for _, x := range a.algs {
+		if strings.EqualFold(x, alg) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameURI reports whether the digest's uri parameter names the request's
+// Request-URI (RFC 2617 section 3.2.2.5): same user, host and port, so
+// that credentials for one dialled number cannot be replayed for another.
+func sameURI(digestURI string, req *siplib.Request) bool {
+	var u siplib.Uri
+	if err := siplib.ParseUri(digestURI, &u); err != nil {
+		return false
+	}
+	r := req.Recipient
+	port := func(p int) int {
+		if p == 0 {
+			return 5060
+		}
+		return p
+	}
+	return u.User == r.User && strings.EqualFold(u.Host, r.Host) && port(u.Port) == port(r.Port)
 }
 
 // newNonce issues a random nonce and drops expired ones.
@@ -83,9 +116,11 @@ func (a *digestAuth) check(req *siplib.Request, hdr string) (string, error) {
 	if !ok || cred.Realm != a.realm {
 		return "", errBadCredentials
 	}
-	alg := strings.ToUpper(cred.Algorithm)
-	if alg != "" && alg != "MD5" && alg != "SHA-256" {
+	if !a.accepts(cred.Algorithm) {
 		return "", errBadCredentials
+	}
+	if !sameURI(cred.URI, req) {
+		return "", fmt.Errorf("%w: digest uri %q is not the Request-URI", errBadCredentials, cred.URI)
 	}
 	chal := &digest.Challenge{Realm: a.realm, Nonce: cred.Nonce, Algorithm: cred.Algorithm, Opaque: cred.Opaque}
 	if cred.QOP != "" {
@@ -110,8 +145,8 @@ func (a *digestAuth) check(req *siplib.Request, hdr string) (string, error) {
 	return cred.Username, nil
 }
 
-// challenge returns a 401 (or 407 when proxy) to req offering SHA-256 and
-// MD5 with one fresh nonce.
+// challenge returns a 401 (or 407 when proxy) to req offering each
+// algorithm in a.algs with one fresh nonce.
 func (a *digestAuth) challenge(req *siplib.Request, proxy, stale bool) *siplib.Response {
 	code, reason, name := 401, "Unauthorized", "WWW-Authenticate"
 	if proxy {
@@ -119,7 +154,7 @@ func (a *digestAuth) challenge(req *siplib.Request, proxy, stale bool) *siplib.R
 	}
 	res := siplib.NewResponseFromRequest(req, code, reason, nil)
 	nonce := a.newNonce()
-	for _, alg := range []string{"SHA-256", "MD5"} {
+	for _, alg := range a.algs {
 		c := digest.Challenge{Realm: a.realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
 		res.AppendHeader(siplib.NewHeader(name, c.String()))
 	}
@@ -147,7 +182,15 @@ type RegistrarOpts struct {
 	DefaultExpires time.Duration
 	MinExpires     time.Duration
 	MaxExpires     time.Duration
+	// Algorithms are the digest algorithms offered, in order, and the only
+	// ones accepted: "MD5" and/or "SHA-256" (RFC 8760). Default MD5 only:
+	// many phones (sipp 3.6, baresip 1.0, older desk phones) give up on a
+	// response that offers SHA-256 at all.
+	Algorithms []string
 }
+
+// DefaultDigestAlgorithms is what the registrar offers by default.
+var DefaultDigestAlgorithms = []string{"MD5"}
 
 // Registrar is the SIP registrar for the booth phones (RFC 3261 section
 // 10): digest-authenticated REGISTER, one binding per extension (the
@@ -183,8 +226,11 @@ func NewRegistrar(realm string, users map[string]string, opts RegistrarOpts) *Re
 	if opts.MaxExpires <= 0 {
 		opts.MaxExpires = MaxRegisterExpires
 	}
+	if len(opts.Algorithms) == 0 {
+		opts.Algorithms = DefaultDigestAlgorithms
+	}
 	return &Registrar{
-		auth:     newDigestAuth(realm, users, opts.Now, opts.NonceTTL),
+		auth:     newDigestAuth(realm, users, opts.Now, opts.NonceTTL, opts.Algorithms),
 		opts:     opts,
 		log:      opts.Logger,
 		bindings: map[string]Binding{},

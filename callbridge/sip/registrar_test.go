@@ -77,7 +77,7 @@ func TestRegistrarDigest(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newFakeClock()
-			r := NewRegistrar("kiosk", users, RegistrarOpts{Now: clk.Now})
+			r := NewRegistrar("kiosk", users, RegistrarOpts{Now: clk.Now, Algorithms: []string{"SHA-256", "MD5"}})
 			req := newRegister(t, tc.toExt, "<sip:"+tc.toExt+"@127.0.0.1:5099>", "")
 			res := r.Handle(req)
 			require.Equal(t, 401, res.StatusCode, "first REGISTER is challenged")
@@ -100,9 +100,48 @@ func TestRegistrarDigest(t *testing.T) {
 	}
 }
 
+// By default only MD5 is offered (sipp and baresip give up on a response
+// that offers SHA-256) and only MD5 is accepted.
+func TestRegistrarDefaultMD5Only(t *testing.T) {
+	r := NewRegistrar("kiosk", map[string]string{"201": "pw"}, RegistrarOpts{Now: newFakeClock().Now})
+	req := newRegister(t, "201", "<sip:201@127.0.0.1:5099>", "")
+	res := r.Handle(req)
+	hs := res.GetHeaders("WWW-Authenticate")
+	require.Len(t, hs, 1)
+	assert.Contains(t, hs[0].Value(), "algorithm=MD5")
+
+	// A SHA-256 answer to a challenge we did not offer is refused.
+	chal, err := digest.ParseChallenge(hs[0].Value())
+	require.NoError(t, err)
+	chal.Algorithm = "SHA-256"
+	cred, err := digest.Digest(chal, digest.Options{Method: "REGISTER", URI: req.Recipient.String(), Username: "201", Password: "pw"})
+	require.NoError(t, err)
+	sha := req.Clone()
+	sha.AppendHeader(siplib.NewHeader("Authorization", cred.String()))
+	assert.Equal(t, 401, r.Handle(sha).StatusCode)
+
+	assert.Equal(t, 200, r.Handle(answer(t, req, res, 0, "201", "pw")).StatusCode)
+}
+
+// The digest's uri must be the Request-URI (RFC 2617 section 3.2.2.5):
+// credentials computed for another URI are refused.
+func TestRegistrarDigestURIMustMatch(t *testing.T) {
+	r := NewRegistrar("kiosk", map[string]string{"201": "pw"}, RegistrarOpts{Now: newFakeClock().Now})
+	req := newRegister(t, "201", "<sip:201@127.0.0.1:5099>", "")
+	res := r.Handle(req)
+	chal, err := digest.ParseChallenge(res.GetHeader("WWW-Authenticate").Value())
+	require.NoError(t, err)
+	cred, err := digest.Digest(chal, digest.Options{Method: "REGISTER", URI: "sip:elsewhere.example", Username: "201", Password: "pw"})
+	require.NoError(t, err)
+	other := req.Clone()
+	other.AppendHeader(siplib.NewHeader("Authorization", cred.String()))
+	assert.Equal(t, 401, r.Handle(other).StatusCode)
+}
+
 func TestRegistrarStaleNonce(t *testing.T) {
 	clk := newFakeClock()
-	r := NewRegistrar("kiosk", map[string]string{"201": "pw"}, RegistrarOpts{Now: clk.Now, NonceTTL: time.Minute})
+	r := NewRegistrar("kiosk", map[string]string{"201": "pw"}, RegistrarOpts{Now: clk.Now, NonceTTL: time.Minute,
+		Algorithms: []string{"SHA-256", "MD5"}})
 	req := newRegister(t, "201", "<sip:201@127.0.0.1:5099>", "")
 	chal := r.Handle(req)
 	authed := answer(t, req, chal, 0, "201", "pw")

@@ -178,7 +178,7 @@ func startInteropDaemon(t *testing.T, trunkURI, limit, warnings string) *interop
 	require.NoError(t, d.m.Run(ctx), "start kioskd")
 	t.Cleanup(func() {
 		d.close(t)
-		if t.Failed() {
+		if interopTrace(t) {
 			t.Logf("kioskd log:\n%s", d.log.String())
 		}
 	})
@@ -384,13 +384,13 @@ func interopTestdata(t *testing.T, elem ...string) string {
 }
 
 // peerProc is a peer process in its own process group, with its output
-// in a file.
+// in a buffer.
 type peerProc struct {
-	name   string
-	cmd    *exec.Cmd
-	out    *interopLog
-	done   chan struct{}
-	err    error
+	name string
+	cmd  *exec.Cmd
+	out  *interopLog
+	done chan struct{}
+	err  error
 }
 
 // startPeer starts bin with args in dir, in its own process group. The
@@ -410,7 +410,7 @@ func startPeer(t *testing.T, name, bin, dir string, args ...string) *peerProc {
 	}()
 	t.Cleanup(func() {
 		p.stop(syscall.SIGKILL, 0)
-		if t.Failed() {
+		if interopTrace(t) {
 			t.Logf("%s %s output:\n%s", name, strings.Join(args, " "), tail(p.out.String(), 6000))
 		}
 	})
@@ -458,6 +458,12 @@ func (p *peerProc) stop(sig syscall.Signal, grace time.Duration) {
 	<-p.done
 }
 
+// interopTrace says whether to print the peers' traces and the daemon's
+// log: when the test failed, or always with KIOSK_INTEROP_TRACE=1.
+func interopTrace(t *testing.T) bool {
+	return t.Failed() || os.Getenv("KIOSK_INTEROP_TRACE") == "1"
+}
+
 func tail(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -480,11 +486,23 @@ func sippArgs(dir, scenario string, sipPort, mediaPort int, extra ...string) []s
 	return append(args, extra...)
 }
 
+// sippScenario copies testdata/sipp/name into dir, next to the pcap the
+// scenario plays (sipp looks for it beside the scenario), and returns the
+// copy's path.
+func sippScenario(t *testing.T, dir, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(interopTestdata(t, "sipp", name))
+	require.NoError(t, err)
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, b, 0o644))
+	return p
+}
+
 // logSippTraces prints sipp's error and message traces if the test
 // failed.
 func logSippTraces(t *testing.T, dir string) {
 	t.Cleanup(func() {
-		if !t.Failed() {
+		if !interopTrace(t) {
 			return
 		}
 		files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
@@ -523,7 +541,7 @@ func TestInteropSippTrunk(t *testing.T) {
 	require.Equal(t, 200, code, "booth phone REGISTER")
 
 	trunk := startPeer(t, "sipp (trunk)", sipp, work,
-		sippArgs(work, interopTestdata(t, "sipp", "trunk_uas.xml"), sipPort, mediaPort)...)
+		sippArgs(work, sippScenario(t, work, "trunk_uas.xml"), sipPort, mediaPort)...)
 	waitUDPBound(t, sipPort, 5*time.Second, trunk.done)
 
 	d.tapAndPick(t, 1)
@@ -572,7 +590,7 @@ func TestInteropSippBooth(t *testing.T) {
 
 	sipPort, mediaPort := interopUDPPort(t, false), interopUDPPort(t, true)
 	creds := []string{"-key", "ext", interopExt, "-au", interopExt, "-ap", interopPassword}
-	reg := startPeer(t, "sipp (register)", sipp, work, sippArgs(work, interopTestdata(t, "sipp", "booth_register.xml"),
+	reg := startPeer(t, "sipp (register)", sipp, work, sippArgs(work, sippScenario(t, work, "booth_register.xml"),
 		sipPort, mediaPort, append(creds, d.sipAddr())...)...)
 	require.Equal(t, 0, reg.wait(t, 15*time.Second), "sipp (register) exit code: its verdict on the scenario")
 	b, ok := d.m.bridge.Registrar().Lookup(interopExt)
@@ -581,8 +599,8 @@ func TestInteropSippBooth(t *testing.T) {
 
 	require.NoError(t, d.m.station.Tap(context.Background(), interopBooth, interopCard))
 	d.waitScreen(t, kiosk.ScreenIdentified, 5*time.Second)
-	call := startPeer(t, "sipp (call)", sipp, work, sippArgs(work, interopTestdata(t, "sipp", "booth_call.xml"),
-		sipPort, mediaPort, append(creds, "-s", "1", d.sipAddr())...)...)
+	call := startPeer(t, "sipp (call)", sipp, work, sippArgs(work, sippScenario(t, work, "booth_call.xml"),
+		sipPort, mediaPort, append(creds, "-s", "1", "-auth_uri", "1@"+d.sipAddr(), d.sipAddr())...)...)
 	assert.Equal(t, 0, call.wait(t, 25*time.Second), "sipp (call) exit code: its verdict on the scenario")
 	ended := d.waitScreen(t, kiosk.ScreenEnded, 5*time.Second)
 	assert.Equal(t, string(kiosk.DispAnswered), ended.Disposition)
@@ -608,7 +626,7 @@ func TestInteropSippBooth(t *testing.T) {
 // (answermode=auto) answers; the sipdemo trunk answers; baresip echoes
 // the trunk's audio back (aubridge), and the call is cut at the 4 s
 // limit. The ledger holds one ANSWERED call cut at the limit; baresip
-// logged the established call; it is stopped with SIGTERM at the end.
+// logged the established call; stopped with SIGTERM, it unregisters.
 func TestInteropBaresipClickToCall(t *testing.T) {
 	baresip := interopPeer(t, "baresip", "baresip-core")
 	trunk, err := sipdemo.NewTrunk(sipdemo.TrunkConfig{Listen: "127.0.0.1:0", RingDelay: 300 * time.Millisecond},
@@ -648,10 +666,15 @@ func TestInteropBaresipClickToCall(t *testing.T) {
 		assert.Greater(t, tc.RTPReceived(), 10, "RTP at the trunk: its tone echoed by baresip")
 	}
 
+	// Stop baresip while the daemon runs: it unregisters on SIGTERM.
+	phone.stop(syscall.SIGTERM, 5*time.Second)
+	assert.Contains(t, strings.ToLower(phone.out.String()), "call established", "baresip output")
+	assert.Eventually(t, func() bool {
+		_, ok := d.m.bridge.Registrar().Lookup(interopExt)
+		return !ok
+	}, 2*time.Second, 20*time.Millisecond, "baresip's binding is still there after it stopped")
+
 	calls, v := d.ledger(t)
-	phone.stop(syscall.SIGTERM, 3*time.Second)
-	out := phone.out.String()
-	assert.Contains(t, strings.ToLower(out), "call established", "baresip output")
 	require.Len(t, calls, 1)
 	c := calls[0]
 	assert.Equal(t, kiosk.DispAnswered, c.Disposition)

@@ -320,13 +320,16 @@ func (m *Main) newBridge() (*sip.Bridge, error) {
 	}
 	for _, t := range cfg.SIP.Trunks {
 		var codecs []string
+		dtmf := false
 		for _, c := range t.Codecs {
-			if c != "telephone-event" {
+			if c == "telephone-event" {
+				dtmf = true
+			} else {
 				codecs = append(codecs, c)
 			}
 		}
 		sc.Trunks = append(sc.Trunks, sip.Trunk{Name: t.Name, URI: t.URI, User: t.User, Password: t.Password,
-			DialPattern: t.DialPattern, Codecs: codecs, Channels: t.Channels})
+			DialPattern: t.DialPattern, Codecs: codecs, Channels: t.Channels, NoTelephoneEvent: !dtmf})
 	}
 	b, err := sip.New(sc, m.station, sip.Opts{Logger: m.Logger})
 	if err != nil {
