@@ -239,6 +239,8 @@ func TestParseProblemLines(t *testing.T) {
 		{"bare date", "", "[[hours.closure]]\nfrom = 2025-10-01\nto = \"2025-10-02\"\n", 22, `hours.closure[0].from: want a quoted date such as "2025-10-01", got a TOML local date`},
 		{"screen of a wrong type", "", "[[booth]]\nid = \"b2\"\nreader = \"r1\"\nscreen = 3\n", 24, "booth[1].screen: want true, false or a screen id string"},
 		{"syntax error", "", "[http\n", 21, "syntax"},
+		{"table in the wrong case", "", "[HTTP]\nlisten = \"127.0.0.1:8080\"\n", 21, "unknown key HTTP: keys are case-sensitive; did you mean http?"},
+		{"key in the wrong case", "", "[http]\nListen = \"127.0.0.1:8080\"\n", 22, "did you mean http.listen?"},
 		{"video: bad public url", "", "[video]\npublic_url = \"kiosk.example\"\n", 22, "video.public_url"},
 		{"video: turn without credentials", "", "[[video.ice_server]]\nurls = [\"turn:t.example:3478\"]\n", 21, "needs username and credential, or secret"},
 		{"video: bad ice url", "", "[[video.ice_server]]\nurls = [\"http://t.example\"]\n", 22, "want a stun:, stuns:, turn: or turns: URL"},

@@ -138,6 +138,7 @@ func Parse(name string, data []byte) (Config, error) {
 		}
 		blank(doc[x.start:x.end])
 	}
+	probs = append(probs, caseProblems(name, lines.keys)...)
 	c.file = name
 	c.lines = lines.keys
 	c.fillDefaults()
