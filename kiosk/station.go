@@ -607,6 +607,8 @@ func (s *Station) place(ctx context.Context, bs *boothState, a attempt) (CallReq
 		s.lingerThen(bs, Screen{Kind: ScreenDenied, Reason: ReasonDeviceFault}, LightFault)
 		return CallRequest{}, fmt.Errorf("journal call start: %w", err)
 	}
+	s.log.Info("call started", "call", rec.CallID, "booth", bs.booth.ID, "mode", a.mode, "help", a.help,
+		"limit_s", d.Limit.Seconds())
 	c := &activeCall{rec: rec, dialer: dialer, booth: bs, start: now}
 	s.calls[rec.CallID] = c
 	bs.call = c

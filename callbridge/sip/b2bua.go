@@ -236,6 +236,13 @@ func parseListen(s string) (network, hostport string, err error) {
 // Registrar returns the bridge's registrar (bindings of the booth phones).
 func (b *Bridge) Registrar() *Registrar { return b.reg }
 
+// StartErr returns, once Ready is closed, why the bridge failed to start
+// (a port in use, say), or nil when it is listening.
+func (b *Bridge) StartErr() error {
+	<-b.ready
+	return b.runErr
+}
+
 // Ready is closed once Run has bound its sockets (or failed).
 func (b *Bridge) Ready() <-chan struct{} { return b.ready }
 

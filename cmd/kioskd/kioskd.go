@@ -66,6 +66,7 @@ type Main struct {
 	lights  map[string]*sim.Light
 	readers map[string]*sim.Reader
 	demo    *demoPeers
+	lock    *os.File
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -172,9 +173,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := os.MkdirAll(cfg.Storage.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	if m.lock, err = lockDataDir(cfg.Storage.DataDir); err != nil {
+		return err
+	}
 	token, err := adminToken(cfg.Storage.DataDir)
 	if err != nil {
 		return err
+	}
+	// Bind the HTTP port before touching the ledger, so that a port in
+	// use stops the start before anything is written.
+	m.httpLn, err = net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
 	}
 
 	// Ledger first: a crash left calls open, close them before any new one.
@@ -258,6 +268,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 	select {
 	case <-m.bridge.Ready():
+		if err := m.bridge.StartErr(); err != nil {
+			return fmt.Errorf("sip: %w", err)
+		}
 	case <-time.After(5 * time.Second):
 		return errors.New("sip: not listening after 5 s")
 	}
@@ -266,10 +279,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Version: version, Logger: log})
 	if err != nil {
 		return err
-	}
-	m.httpLn, err = net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("http: %w", err)
 	}
 	m.http = &http.Server{Handler: m.ui.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	m.wg.Add(1)
@@ -424,6 +433,12 @@ func (m *Main) Close(ctx context.Context) error {
 	}
 	if m.db != nil {
 		errs = append(errs, m.db.Close())
+	}
+	if m.http == nil && m.httpLn != nil {
+		m.httpLn.Close()
+	}
+	if m.lock != nil {
+		m.lock.Close()
 	}
 	return errors.Join(errs...)
 }

@@ -50,6 +50,7 @@ func main() {
 	}
 	<-ctx.Done()
 	stop() // a second signal kills at once
+	m.Logger.Info("shutting down: hanging up calls", "deadline_s", 5)
 	closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := m.Close(closeCtx); err != nil {

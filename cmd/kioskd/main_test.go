@@ -291,3 +291,54 @@ func TestLedgerRowPerOutcome(t *testing.T) {
 		})
 	}
 }
+
+// A second daemon on the same data dir refuses to start, and writes
+// nothing: the first one's calls are not closed as crashed.
+func TestDataDirLocked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole daemon")
+	}
+	m := startDemo(t, 3*time.Second)
+	second := NewMain()
+	second.Demo = true
+	second.DataDir = m.DataDir
+	second.HTTPAddr, second.SIPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	second.Stdout = io.Discard
+	second.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	err := second.Run(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "in use by another kioskd")
+}
+
+// A port in use stops the start before the ledger is touched.
+func TestHTTPPortInUse(t *testing.T) {
+	m := startDemo(t, 3*time.Second)
+	second := NewMain()
+	second.Demo = true
+	second.DataDir = t.TempDir()
+	second.HTTPAddr = strings.TrimPrefix(m.HTTPURL(), "http://")
+	second.SIPAddr = "127.0.0.1:0"
+	second.Stdout = io.Discard
+	second.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	err := second.Run(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "address already in use")
+	_, statErr := os.Stat(filepath.Join(second.DataDir, "kiosk.db"))
+	assert.True(t, os.IsNotExist(statErr), "no ledger created")
+}
+
+// A SIP port in use is reported as such (not as a later, puzzling error).
+func TestSIPPortInUse(t *testing.T) {
+	m := startDemo(t, 3*time.Second)
+	second := NewMain()
+	second.Demo = true
+	second.DataDir = t.TempDir()
+	second.HTTPAddr = "127.0.0.1:0"
+	second.SIPAddr = m.bridge.Addr("udp")
+	second.Stdout = io.Discard
+	second.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	err := second.Run(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "sip: ")
+	assert.Contains(t, err.Error(), "address already in use")
+}
