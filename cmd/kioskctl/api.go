@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,6 +37,9 @@ func (e *apiError) Error() string {
 // call sends one admin API request and decodes the JSON answer into out
 // (when not nil). The token comes from DATA/admin.token.
 func call(ctx context.Context, g *globals, method, path string, body, out any) error {
+	if err := loopbackOnly(g.addr); err != nil {
+		return err
+	}
 	tok, err := os.ReadFile(filepath.Join(g.data, "admin.token"))
 	if err != nil {
 		return fmt.Errorf("read admin token (is --data the daemon's data dir?): %w", err)
@@ -179,4 +184,22 @@ func cmdBoothAction(ctx context.Context, g *globals, action string, args []strin
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil
+}
+
+// loopbackOnly refuses an --addr that is not on this machine: the admin
+// token must never travel the network (the daemon answers the admin API
+// on loopback only anyway).
+func loopbackOnly(addr string) error {
+	u, err := url.Parse(addr)
+	if err != nil || u.Host == "" {
+		return usageErr("bad --addr %q: want http://127.0.0.1:PORT", addr)
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
+		return nil
+	}
+	return usageErr("--addr %s is not a loopback address: the admin API (and its token) stays on this machine", addr)
 }

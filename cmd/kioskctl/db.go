@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/qinqing/station/config"
@@ -163,6 +165,9 @@ func cmdLedgerExport(ctx context.Context, g *globals, args []string, stdout io.W
 		}
 		end = t.AddDate(0, 0, 1)
 	}
+	if !start.IsZero() && !end.After(start) {
+		return usageErr("ledger export: --from %s is after --to %s", from, to)
+	}
 	db, err := openDB(ctx, g)
 	if err != nil {
 		return err
@@ -189,8 +194,21 @@ func cmdLedgerExport(ctx context.Context, g *globals, args []string, stdout io.W
 }
 
 func cmdLedgerVerify(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
-	if _, err := parse(g, "ledger verify", args, 0, 0, nil); err != nil {
+	var anchor string
+	if _, err := parse(g, "ledger verify", args, 0, 0, func(fs *flag.FlagSet) {
+		fs.StringVar(&anchor, "anchor", "", "SEQ:HASH printed by an earlier verify: check the journal still holds it")
+	}); err != nil {
 		return err
+	}
+	var aSeq int64
+	var aHash string
+	if anchor != "" {
+		seqStr, hash, ok := strings.Cut(anchor, ":")
+		n, err := strconv.ParseInt(seqStr, 10, 64)
+		if !ok || err != nil || n < 1 || len(hash) != 64 {
+			return usageErr("ledger verify: --anchor wants SEQ:HASH as printed by verify, e.g. 59:3fa2...")
+		}
+		aSeq, aHash = n, hash
 	}
 	db, err := openDB(ctx, g)
 	if err != nil {
@@ -202,9 +220,19 @@ func cmdLedgerVerify(ctx context.Context, g *globals, args []string, stdout io.W
 		return err
 	}
 	if !res.OK {
+		if res.BrokenSeq == 0 {
+			return fmt.Errorf("ledger broken: %s", res.Problem)
+		}
 		return fmt.Errorf("ledger broken at entry %d (of %d checked): %s", res.BrokenSeq, res.Entries, res.Problem)
 	}
+	if aSeq > 0 {
+		if err := db.VerifyAnchor(ctx, aSeq, aHash); err != nil {
+			return fmt.Errorf("ledger broken: %s", kiosk.ErrorMessage(err))
+		}
+	}
 	fmt.Fprintf(stdout, "ledger ok: %d entries, hash chain intact\n", res.Entries)
+	fmt.Fprintf(stdout, "head: %d:%s\n", res.HeadSeq, res.Head)
+	fmt.Fprintln(stdout, "(write the head down with the date: 'ledger verify --anchor' with it later proves nothing was cut off)")
 	return nil
 }
 

@@ -24,13 +24,13 @@ Commands talking to the running kioskd (admin API on loopback):
   tap [--booth ID] UID            present a card at a booth's simulated reader
   dial [--booth ID] N             the identified child picks contact N (1..5)
   hangup [--booth ID]             end the booth's call, queue wait or session
-  help [--booth ID]               the help tile: call the duty teacher
+  call-help [--booth ID]          the help tile: call the duty teacher (a real call)
 
 Commands working on the database in --data (daemon may be running):
   roster import FILE.csv [--dry-run] [--card-format hex|8h10d|reversed]
   roster export [--format csv] [-o FILE]
   ledger export calls [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json] [-o FILE]
-  ledger verify
+  ledger verify [--anchor SEQ:HASH]
   contact link CHILD N [--expires 720h|DATE] [--base-url URL] [--png FILE]
                                   a parent's video link (URL + QR code) for contact N
   contact links CHILD N           list contact N's links
@@ -130,9 +130,8 @@ func dispatch(ctx context.Context, g *globals, args []string, stdout io.Writer) 
 	case "hangup":
 		return cmdBoothAction(ctx, g, "hangup", rest, stdout)
 	case "help":
-		if len(rest) == 0 {
-			return flag.ErrHelp
-		}
+		return flag.ErrHelp
+	case "call-help":
 		return cmdBoothAction(ctx, g, "help", rest, stdout)
 	case "-h", "--help":
 		return flag.ErrHelp

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,10 @@ func TestUsage(t *testing.T) {
 		{"ledger export bad format", []string{"ledger", "export", "calls", "--format", "xml"}, 2},
 		{"unknown flag", []string{"status", "--frob"}, 2},
 		{"help", []string{"--help"}, 0},
+		{"help command is usage, never a call", []string{"help", "--booth", "b1"}, 0},
+		{"non-loopback addr", []string{"--addr", "http://192.0.2.2:8080", "status"}, 2},
+		{"reversed date range", []string{"ledger", "export", "calls", "--from", "2026-12-01", "--to", "2026-11-01"}, 2},
+		{"bad anchor", []string{"ledger", "verify", "--anchor", "12"}, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,6 +157,13 @@ func TestLedgerExportAndVerify(t *testing.T) {
 	code, out, _ = kioskctl(t, "--data", data, "ledger", "verify")
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "ledger ok")
+	head := regexp.MustCompile(`head: (\d+:[0-9a-f]{64})`).FindStringSubmatch(out)
+	require.NotNil(t, head, "verify prints the head to write down: %s", out)
+	code, _, stderr = kioskctl(t, "--data", data, "ledger", "verify", "--anchor", head[1])
+	assert.Equal(t, 0, code, stderr)
+	code, _, stderr = kioskctl(t, "--data", data, "ledger", "verify", "--anchor", "999:"+strings.Repeat("a", 64))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "missing")
 }
 
 func TestConfigCheck(t *testing.T) {

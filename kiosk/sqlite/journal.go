@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/qinqing/station/kiosk"
@@ -509,6 +510,11 @@ type VerifyResult struct {
 	// OK), and Problem says how.
 	BrokenSeq int64
 	Problem   string
+	// HeadSeq and Head are the last entry's seq and hash when OK: an
+	// inspector who writes them down can later detect a truncated tail
+	// (VerifyAnchor), which a hash chain alone cannot show.
+	HeadSeq int64
+	Head    string
 }
 
 // Verify walks the whole journal in seq order and recomputes the chain
@@ -562,8 +568,38 @@ func (db *DB) Verify(ctx context.Context) (VerifyResult, error) {
 	if err := rows.Err(); err != nil {
 		return VerifyResult{}, fmt.Errorf("verify: rows after seq %d: %w", prevSeq, err)
 	}
+	// The chain may be intact and the journal still open to edits: check
+	// that the append-only triggers are in place.
+	for _, trig := range []string{"journal_no_update", "journal_no_delete"} {
+		var n int
+		if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?`, trig).Scan(&n); err != nil {
+			return VerifyResult{}, fmt.Errorf("verify: triggers: %w", err)
+		}
+		if n == 0 {
+			seq = 0
+			return fail(fmt.Sprintf("trigger %s is missing: the journal is no longer append-only", trig))
+		}
+	}
 	res.OK = true
+	res.HeadSeq, res.Head = prevSeq, prev
 	return res, nil
+}
+
+// VerifyAnchor checks that entry seq exists and has hash, as written down
+// at an earlier verification. Returns an EINVALID *kiosk.Error when the
+// entry is missing (the tail was cut) or differs.
+func (db *DB) VerifyAnchor(ctx context.Context, seq int64, hash string) error {
+	var got string
+	err := db.db.QueryRowContext(ctx, `SELECT hash FROM journal WHERE seq = ?`, seq).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return kiosk.Errorf(kiosk.EINVALID, "entry %d is missing: the journal was cut after an earlier verification", seq)
+	} else if err != nil {
+		return fmt.Errorf("verify anchor: %w", err)
+	}
+	if !strings.EqualFold(got, hash) {
+		return kiosk.Errorf(kiosk.EINVALID, "entry %d has hash %s, not %s as recorded", seq, got, hash)
+	}
+	return nil
 }
 
 // Entries returns up to limit entries with seq > afterSeq, in seq order

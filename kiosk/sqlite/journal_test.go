@@ -91,7 +91,7 @@ func TestJournalCalls(t *testing.T) {
 
 	res, err := db.Verify(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, sqlite.VerifyResult{Entries: 4, OK: true}, res)
+	assert.Equal(t, sqlite.VerifyResult{Entries: 4, OK: true, HeadSeq: int64(4), Head: res.Head}, res)
 }
 
 func TestJournalRefusesUpdateDelete(t *testing.T) {
@@ -114,7 +114,7 @@ func TestJournalRefusesUpdateDelete(t *testing.T) {
 	}
 	res, err := db.Verify(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, sqlite.VerifyResult{Entries: 2, OK: true}, res, "nothing changed")
+	assert.Equal(t, sqlite.VerifyResult{Entries: 2, OK: true, HeadSeq: int64(2), Head: res.Head}, res, "nothing changed")
 	es, err := db.Entries(ctx, 1, 0)
 	require.NoError(t, err)
 	require.Len(t, es, 1)
@@ -317,6 +317,6 @@ func TestConcurrentAppends(t *testing.T) {
 	for _, db := range dbs {
 		res, err := db.Verify(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, sqlite.VerifyResult{Entries: 4 * per, OK: true}, res)
+		assert.Equal(t, sqlite.VerifyResult{Entries: 4 * per, OK: true, HeadSeq: int64(4 * per), Head: res.Head}, res)
 	}
 }

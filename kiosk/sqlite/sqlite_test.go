@@ -60,7 +60,7 @@ func TestOpen(t *testing.T) {
 	db = openDB(t, path, clk)
 	res, err := db.Verify(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, sqlite.VerifyResult{Entries: 1, OK: true}, res)
+	assert.Equal(t, sqlite.VerifyResult{Entries: 1, OK: true, HeadSeq: int64(1), Head: res.Head}, res)
 
 	// Every pooled connection has the pragmas: ask several at once.
 	raw := rawDB(t, path)

@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,4 +39,36 @@ func TestVideoCallRecord(t *testing.T) {
 	require.NotNil(t, rows[0].Quality)
 	assert.Equal(t, *r.Quality, *rows[0].Quality)
 	assert.Equal(t, kiosk.CausePeerLost, rows[0].Cause)
+}
+
+// Verify reports the head to write down; a tail cut later is caught by
+// VerifyAnchor; dropped triggers are caught by Verify.
+func TestVerifyHeadAnchorAndTriggers(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newDB(t)
+	for _, id := range []string{"a", "b", "c"} {
+		require.NoError(t, db.CallDenied(ctx, kiosk.CallRecord{CallID: id, Booth: "b1", Reason: kiosk.ReasonClosed}))
+	}
+	res, err := db.Verify(ctx)
+	require.NoError(t, err)
+	require.True(t, res.OK)
+	assert.Equal(t, int64(3), res.HeadSeq)
+	assert.Len(t, res.Head, 64)
+	require.NoError(t, db.VerifyAnchor(ctx, res.HeadSeq, res.Head))
+	assert.Error(t, db.VerifyAnchor(ctx, res.HeadSeq, strings.Repeat("0", 64)), "a different hash")
+
+	raw, err := sql.Open("sqlite", db.Path())
+	require.NoError(t, err)
+	defer raw.Close()
+	_, err = raw.Exec(`DROP TRIGGER journal_no_delete`)
+	require.NoError(t, err)
+	_, err = raw.Exec(`DELETE FROM journal WHERE seq = 3`)
+	require.NoError(t, err)
+	err = db.VerifyAnchor(ctx, res.HeadSeq, res.Head)
+	require.Error(t, err, "the cut tail is caught by the anchor")
+	assert.Contains(t, err.Error(), "missing")
+	res, err = db.Verify(ctx)
+	require.NoError(t, err)
+	assert.False(t, res.OK)
+	assert.Contains(t, res.Problem, "journal_no_delete")
 }
