@@ -42,9 +42,10 @@ type Screen struct {
 	Seq   uint64     `json:"seq"`
 	Child string     `json:"child,omitempty"` // the child's name, identified states only
 	Tiles []Tile     `json:"tiles,omitempty"`
-	// QuotaMinutesLeft and QuotaCallsLeft are -1 when unlimited.
-	QuotaMinutesLeft int    `json:"quota_minutes_left"`
-	QuotaCallsLeft   int    `json:"quota_calls_left"`
+	// QuotaMinutesLeft and QuotaCallsLeft are set on the identified
+	// screen only; -1 when unlimited.
+	QuotaMinutesLeft *int   `json:"quota_minutes_left,omitempty"`
+	QuotaCallsLeft   *int   `json:"quota_calls_left,omitempty"`
 	Contact          string `json:"contact,omitempty"` // who is being called: relation or name
 	Position         int    `json:"position,omitempty"`
 	LimitMS          int64  `json:"limit_ms,omitempty"`
@@ -53,7 +54,10 @@ type Screen struct {
 	Reason           Reason `json:"reason,omitempty"`
 	Words            *Words `json:"words,omitempty"`
 	Hours            string `json:"hours,omitempty"`        // today's opening hours, "16:30-18:00"
-	NextOpening      string `json:"next_opening,omitempty"` // "周一 16:30" / local RFC 3339
+	NextOpening      string `json:"next_opening,omitempty"` // local RFC 3339
+	// NextOpeningWords says NextOpening for a child: "今天 16:30",
+	// "明天 16:30", "周一 16:30", "12月1日 16:30".
+	NextOpeningWords *Words `json:"next_opening_words,omitempty"`
 	Help             bool   `json:"help,omitempty"`
 	Disposition      string `json:"disposition,omitempty"`
 	// Mode is "video" during a video call ("phone" otherwise); Call is

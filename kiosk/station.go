@@ -346,17 +346,41 @@ func (s *Station) toIdle(bs *boothState) {
 	now := s.opts.Now()
 	sc := Screen{Kind: ScreenIdle, Hours: strings.Join(s.policy.Hours.Today(now), " ")}
 	if !s.policy.Hours.Open(now) {
-		sc.NextOpening = s.nextOpening(now)
+		sc.NextOpening, sc.NextOpeningWords = s.nextOpening(now)
 	}
 	s.show(bs, sc, LightIdle)
 }
 
-func (s *Station) nextOpening(now time.Time) string {
+// nextOpening returns when the room opens next, as RFC 3339 and in a
+// child's words; "" and nil when it does not within a year.
+func (s *Station) nextOpening(now time.Time) (string, *Words) {
 	t, ok := s.policy.Hours.NextOpening(now)
 	if !ok {
-		return ""
+		return "", nil
 	}
-	return t.In(s.loc()).Format(time.RFC3339)
+	t, now = t.In(s.loc()), now.In(s.loc())
+	w := OpeningWords(now, t)
+	return t.Format(time.RFC3339), &w
+}
+
+// OpeningWords says when t comes, seen from now (both in the station's
+// zone), as a child would read it: today, tomorrow, a weekday within the
+// week, else the date; always with the time.
+func OpeningWords(now, t time.Time) Words {
+	hm := t.Format("15:04")
+	y1, m1, d1 := now.Date()
+	y2, m2, d2 := t.Date()
+	days := int(time.Date(y2, m2, d2, 0, 0, 0, 0, time.UTC).Sub(time.Date(y1, m1, d1, 0, 0, 0, 0, time.UTC)).Hours() / 24)
+	zhDays := [...]string{"周日", "周一", "周二", "周三", "周四", "周五", "周六"}
+	switch {
+	case days <= 0:
+		return Words{"今天 " + hm, "today " + hm}
+	case days == 1:
+		return Words{"明天 " + hm, "tomorrow " + hm}
+	case days < 7:
+		return Words{zhDays[t.Weekday()] + " " + hm, t.Format("Mon") + " " + hm}
+	}
+	return Words{fmt.Sprintf("%d月%d日 %s", int(m2), d2, hm), t.Format("Jan 2") + " " + hm}
 }
 
 // lingerThen shows sc for the linger time, then the identified screen if
@@ -432,7 +456,8 @@ func (s *Station) Tap(ctx context.Context, booth, uid string) error {
 	bs.child, bs.contacts, bs.card, bs.identified = child, contacts, card, now
 	if !s.policy.Hours.Open(now) {
 		sc := Screen{Kind: ScreenClosed, Reason: ReasonClosed, Child: child.Name,
-			Hours: strings.Join(s.policy.Hours.Today(now), " "), NextOpening: s.nextOpening(now)}
+			Hours: strings.Join(s.policy.Hours.Today(now), " ")}
+		sc.NextOpening, sc.NextOpeningWords = s.nextOpening(now)
 		s.show(bs, sc, LightDenied)
 		s.after(bs, s.opts.Linger, func() { s.toIdle(bs) })
 		return nil
@@ -452,7 +477,7 @@ func (s *Station) showIdentified(ctx context.Context, bs *boothState) {
 
 func (s *Station) showIdentifiedUsage(bs *boothState, u Usage) {
 	mins, calls := s.policy.QuotaLeft(u)
-	sc := Screen{Kind: ScreenIdentified, Child: bs.child.Name, QuotaMinutesLeft: mins, QuotaCallsLeft: calls,
+	sc := Screen{Kind: ScreenIdentified, Child: bs.child.Name, QuotaMinutesLeft: &mins, QuotaCallsLeft: &calls,
 		Tiles: s.tiles(bs.contacts)}
 	s.show(bs, sc, LightIdentified)
 	left := s.opts.Identified - s.opts.Now().Sub(bs.identified)

@@ -213,7 +213,8 @@ func TestStationQuotaUsedUp(t *testing.T) {
 	require.NoError(t, f.st.Tap(ctx, "b1", uidMing))
 	sc, err := f.st.Screen("b1")
 	require.NoError(t, err)
-	assert.Equal(t, 0, sc.QuotaCallsLeft)
+	require.NotNil(t, sc.QuotaCallsLeft)
+	assert.Equal(t, 0, *sc.QuotaCallsLeft)
 	err = f.st.Pick(ctx, "b1", 1)
 	var ke *kiosk.Error
 	require.ErrorAs(t, err, &ke)
@@ -396,4 +397,21 @@ func TestStationVideo(t *testing.T) {
 	err = f.st.PickMode(ctx, "b1", 2, kiosk.ModeVideo)
 	require.ErrorAs(t, err, &ke)
 	assert.Equal(t, kiosk.ReasonParentOffline, ke.Reason)
+}
+
+func TestOpeningWords(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	now := time.Date(2026, 11, 27, 19, 0, 0, 0, cst) // a Friday
+	tests := []struct {
+		at   time.Time
+		want kiosk.Words
+	}{
+		{time.Date(2026, 11, 27, 20, 0, 0, 0, cst), kiosk.Words{ZH: "今天 20:00", EN: "today 20:00"}},
+		{time.Date(2026, 11, 28, 9, 0, 0, 0, cst), kiosk.Words{ZH: "明天 09:00", EN: "tomorrow 09:00"}},
+		{time.Date(2026, 11, 30, 16, 30, 0, 0, cst), kiosk.Words{ZH: "周一 16:30", EN: "Mon 16:30"}},
+		{time.Date(2026, 12, 7, 16, 30, 0, 0, cst), kiosk.Words{ZH: "12月7日 16:30", EN: "Dec 7 16:30"}},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, kiosk.OpeningWords(now, tc.at))
+	}
 }

@@ -33,7 +33,7 @@ func BenchmarkScreenPush(b *testing.B) {
 	if err := c.ReadJSON(&m); err != nil {
 		b.Fatal(err)
 	}
-	sc := kiosk.Screen{Booth: "b1", Kind: kiosk.ScreenIdentified, Child: "王小明", QuotaMinutesLeft: 20, QuotaCallsLeft: 3,
+	sc := kiosk.Screen{Booth: "b1", Kind: kiosk.ScreenIdentified, Child: "王小明", QuotaMinutesLeft: ptr(20), QuotaCallsLeft: ptr(3),
 		Tiles: []kiosk.Tile{{Slot: 1, Relation: "爸爸", Masked: "138****5678", Phone: true}, {Slot: 2, Relation: "妈妈", Masked: "139****1234", Phone: true}}}
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()

@@ -55,7 +55,7 @@ func TestScreenChrome(t *testing.T) {
 	}
 
 	_, st, ts := newTestServer(t, Opts{Version: "test"})
-	st.push(kiosk.Screen{Booth: "b1", Kind: kiosk.ScreenIdle, Hours: "16:30-18:00", QuotaMinutesLeft: -1, QuotaCallsLeft: -1})
+	st.push(kiosk.Screen{Booth: "b1", Kind: kiosk.ScreenIdle, Hours: "16:30-18:00", QuotaMinutesLeft: ptr(-1), QuotaCallsLeft: ptr(-1)})
 	// Screenshots go to the test's temp dir, or to $KIOSK_SCREENSHOT_DIR
 	// (kept after the test, e.g. as CI artifacts).
 	shots := os.Getenv("KIOSK_SCREENSHOT_DIR")
@@ -148,7 +148,7 @@ func TestScreenChrome(t *testing.T) {
 	status, body := adminRequest(t, ts, "POST", "/api/tap", testToken, `{"uid":"04A1B2C3"}`)
 	require.Equal(t, 200, status, "tap: %s", body)
 	assert.Equal(t, call{Op: "tap", Booth: "b1", UID: "04A1B2C3"}, waitCall(t, st))
-	push(kiosk.Screen{Kind: kiosk.ScreenIdentified, Child: "王小明", QuotaMinutesLeft: 20, QuotaCallsLeft: 3,
+	push(kiosk.Screen{Kind: kiosk.ScreenIdentified, Child: "王小明", QuotaMinutesLeft: ptr(20), QuotaCallsLeft: ptr(3),
 		Tiles: []kiosk.Tile{
 			{Slot: 1, Name: "王大明", Relation: "爸爸", Masked: "138****5678", Phone: true},
 			{Slot: 2, Name: "李丽", Relation: "母亲", Masked: "139****1234", Phone: true},
@@ -177,7 +177,7 @@ func TestScreenChrome(t *testing.T) {
 	assert.Equal(t, call{Op: "pick", Booth: "b1", Slot: 2}, waitCall(t, st), "the tile sends a pick of its slot")
 
 	// calling
-	push(kiosk.Screen{Kind: kiosk.ScreenCalling, Contact: "妈妈", QuotaMinutesLeft: 20, QuotaCallsLeft: 3})
+	push(kiosk.Screen{Kind: kiosk.ScreenCalling, Contact: "妈妈", QuotaMinutesLeft: ptr(20), QuotaCallsLeft: ptr(3)})
 	state(kiosk.ScreenCalling)
 	assert.Contains(t, text(`#calling-contact`), "妈妈")
 	run("hang-up instead of help", chromedp.WaitVisible(chromedp.CSS(`#hangup`)), chromedp.WaitNotVisible(chromedp.CSS(`#help`)))
@@ -225,7 +225,8 @@ func TestScreenChrome(t *testing.T) {
 
 	// closed
 	w = kiosk.ReasonClosed.Words()
-	push(kiosk.Screen{Kind: kiosk.ScreenClosed, Reason: kiosk.ReasonClosed, Words: &w, NextOpening: "周一 16:30"})
+	push(kiosk.Screen{Kind: kiosk.ScreenClosed, Reason: kiosk.ReasonClosed, Words: &w, NextOpening: "2026-11-30T16:30:00+08:00",
+		NextOpeningWords: &kiosk.Words{ZH: "周一 16:30", EN: "Mon 16:30"}})
 	state(kiosk.ScreenClosed)
 	assert.Equal(t, w.ZH, text(`#closed-words`))
 	assert.Equal(t, "下次开放：周一 16:30", text(`#next-opening`))

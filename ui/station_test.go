@@ -37,7 +37,7 @@ func newFakeStation(booths ...string) *fakeStation {
 	}
 	for _, id := range booths {
 		f.booths = append(f.booths, kiosk.Booth{ID: id, Name: "Booth " + id})
-		f.screens[id] = kiosk.Screen{Booth: id, Kind: kiosk.ScreenIdle, Seq: 1, QuotaMinutesLeft: -1, QuotaCallsLeft: -1}
+		f.screens[id] = kiosk.Screen{Booth: id, Kind: kiosk.ScreenIdle, Seq: 1, QuotaMinutesLeft: ptr(-1), QuotaCallsLeft: ptr(-1)}
 	}
 	return f
 }
@@ -161,3 +161,5 @@ func (f *fakeStation) Hangup(_ context.Context, booth string) error {
 }
 
 var _ Station = (*fakeStation)(nil)
+
+func ptr[T any](v T) *T { return &v }

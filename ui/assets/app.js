@@ -209,7 +209,7 @@
       case 'closed':
         show('closed');
         $('closed-words').textContent = words(s.words, t('closed'));
-        $('next-opening').textContent = s.next_opening ? t('nextOpening', s.next_opening) : '';
+        $('next-opening').textContent = s.next_opening_words ? t('nextOpening', words(s.next_opening_words, '')) : '';
         break;
       case 'queued':
         show('queued');
