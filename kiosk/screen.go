@@ -64,6 +64,9 @@ type Screen struct {
 	// the call's id, which the screen's signaling messages carry.
 	Mode Mode   `json:"mode,omitempty"`
 	Call string `json:"call,omitempty"`
+	// Simulated names the booth's simulated devices ("reader", "light"),
+	// shown small on the idle screen for the technician.
+	Simulated []string `json:"simulated,omitempty"`
 }
 
 // RosterEntry is one child with contacts and card UIDs, as imported from

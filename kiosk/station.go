@@ -80,6 +80,14 @@ type boothState struct {
 	card       Card
 	identified time.Time
 
+	// fault, when not "", is why the booth cannot take calls now (its
+	// card reader is dead, say): the screen asks the child to use another
+	// booth and the light shows fault.
+	fault string
+	// simulated lists the booth's devices that are simulated, for the
+	// screen's technician notice.
+	simulated []string
+
 	call  *activeCall
 	timer *time.Timer
 	gen   uint64 // bumps on every state change; stale timers check it
@@ -344,11 +352,57 @@ func (s *Station) after(bs *boothState, d time.Duration, f func()) {
 func (s *Station) toIdle(bs *boothState) {
 	bs.child, bs.contacts, bs.card, bs.identified = Child{}, nil, Card{}, time.Time{}
 	now := s.opts.Now()
-	sc := Screen{Kind: ScreenIdle, Hours: strings.Join(s.policy.Hours.Today(now), " ")}
+	sc := Screen{Kind: ScreenIdle, Hours: strings.Join(s.policy.Hours.Today(now), " "), Simulated: bs.simulated}
 	if !s.policy.Hours.Open(now) {
 		sc.NextOpening, sc.NextOpeningWords = s.nextOpening(now)
 	}
-	s.show(bs, sc, LightIdle)
+	light := LightIdle
+	if bs.fault != "" {
+		sc.Reason, light = ReasonDeviceFault, LightFault
+	}
+	s.show(bs, sc, light)
+}
+
+// SetBoothFault marks booth as unable to take calls (reason, for logs and
+// health) or, with reason "", as well again. A faulty booth's idle screen
+// asks the child to use another booth and its light shows fault; help
+// calls still work. A call in progress is not affected.
+func (s *Station) SetBoothFault(booth, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bs, err := s.booth(booth)
+	if err != nil {
+		return err
+	}
+	if bs.fault == reason {
+		return nil
+	}
+	bs.fault = reason
+	if reason != "" {
+		s.log.Warn("booth fault", "booth", bs.booth.ID, "reason", reason)
+	} else {
+		s.log.Info("booth recovered", "booth", bs.booth.ID)
+	}
+	if bs.call == nil && (bs.screen.Kind == ScreenIdle || reason != "") {
+		s.toIdle(bs)
+	}
+	return nil
+}
+
+// SetSimulated lists the booth's simulated devices ("reader", "light"),
+// which its idle screen names for the technician.
+func (s *Station) SetSimulated(booth string, devices []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bs, err := s.booth(booth)
+	if err != nil {
+		return err
+	}
+	bs.simulated = append([]string(nil), devices...)
+	if bs.call == nil && bs.screen.Kind == ScreenIdle {
+		s.toIdle(bs)
+	}
+	return nil
 }
 
 // nextOpening returns when the room opens next, as RFC 3339 and in a

@@ -415,3 +415,22 @@ func TestOpeningWords(t *testing.T) {
 		assert.Equal(t, tc.want, kiosk.OpeningWords(now, tc.at))
 	}
 }
+
+func TestStationBoothFault(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, defaultPolicy(), kiosk.StationOpts{})
+	ch, cancel, err := f.st.Subscribe("b1")
+	require.NoError(t, err)
+	defer cancel()
+	waitScreen(t, ch, kiosk.ScreenIdle)
+	require.NoError(t, f.st.SetBoothFault("b1", "reader: no answer on SPI"))
+	sc := waitScreen(t, ch, kiosk.ScreenIdle)
+	assert.Equal(t, kiosk.ReasonDeviceFault, sc.Reason, "please use another booth")
+	assert.Equal(t, kiosk.LightFault, f.lights["b1"].State())
+	require.NoError(t, f.st.Help(ctx, "b1"), "help still works at a faulty booth")
+	req := waitDial(t, f.dialer)
+	f.dialer.Event(kiosk.CallEvent{CallID: req.CallID, Kind: kiosk.EventEnded, Disposition: kiosk.DispAnswered, Cause: kiosk.CauseCalleeHangup})
+	require.NoError(t, f.st.SetBoothFault("b1", ""))
+	require.Eventually(t, func() bool { return f.lights["b1"].State() == kiosk.LightIdle }, 2*time.Second, 10*time.Millisecond)
+	assert.Equal(t, kiosk.LightIdle, f.lights["b2"].State(), "the other booth is not affected")
+}
