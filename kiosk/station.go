@@ -694,7 +694,7 @@ func (s *Station) place(ctx context.Context, bs *boothState, a attempt) (CallReq
 	s.show(bs, Screen{Kind: ScreenCalling, Child: a.child.Name, Contact: contactWord(a.contact), Help: a.help,
 		LimitMS: d.Limit.Milliseconds(), Mode: a.mode, Call: rec.CallID}, LightRinging)
 	req := CallRequest{CallID: rec.CallID, Booth: bs.booth, Mode: a.mode, Contact: a.contact.ID,
-		ChildName: a.child.Name, Number: a.number, Help: a.help, Limit: d.Limit,
+		ChildName: GivenName(a.child.Name), Number: a.number, Help: a.help, Limit: d.Limit,
 		Warnings: s.policy.WarningsFor(d.Limit), Observer: observer{s, rec.CallID}}
 	if a.dial {
 		go func() {

@@ -372,7 +372,7 @@ func TestStationVideo(t *testing.T) {
 	req := waitDial(t, video)
 	assert.Equal(t, kiosk.ModeVideo, req.Mode)
 	assert.Equal(t, kiosk.ContactID(12), req.Contact)
-	assert.Equal(t, "王小明", req.ChildName)
+	assert.Equal(t, "小明", req.ChildName, "the parent page shows the given name")
 	sc = waitScreen(t, ch, kiosk.ScreenCalling)
 	assert.Equal(t, kiosk.ModeVideo, sc.Mode)
 	assert.Equal(t, req.CallID, sc.Call)

@@ -19,8 +19,8 @@ type ErrorResponse struct {
 }
 
 // httpStatus maps a kiosk.Error code to an HTTP status: EINVALID 400,
-// EUNAUTHORIZED 401, EDENIED 403, ENOTFOUND 404, ECONFLICT 409, anything
-// else 500.
+// EUNAUTHORIZED 401, EDENIED 403, ENOTFOUND 404, ECONFLICT 409, EGONE 410,
+// anything else 500.
 func httpStatus(code string) int {
 	switch code {
 	case kiosk.EINVALID:
@@ -33,6 +33,8 @@ func httpStatus(code string) int {
 		return http.StatusNotFound
 	case kiosk.ECONFLICT:
 		return http.StatusConflict
+	case kiosk.EGONE:
+		return http.StatusGone
 	default:
 		return http.StatusInternalServerError
 	}

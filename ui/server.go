@@ -1,8 +1,9 @@
 // Package ui is the HTTP face of kioskd: the kiosk screen at "/" (an
 // embedded page for a 1024x600 touch screen, no build step, no CDN), its
-// websocket at "/ws" (RFC 6455, github.com/gorilla/websocket), the health
-// report at "/healthz" and the loopback admin API under "/api/" that
-// kioskctl talks to.
+// websocket at "/ws" (RFC 6455, github.com/gorilla/websocket), a parent's
+// video page at "/p/{token}" with its websocket "/p/{token}/ws", the
+// health report at "/healthz" and the loopback admin API under "/api/"
+// that kioskctl talks to.
 //
 // Every response carries a Content-Security-Policy (W3C CSP Level 3) that
 // allows only the page's own origin, plus X-Content-Type-Options: nosniff
@@ -76,6 +77,13 @@ type Opts struct {
 	// WriteTimeout bounds each websocket write; a client that cannot take
 	// a frame in that time is dropped. Default 5 s.
 	WriteTimeout time.Duration
+	// Signaler carries video-call signaling (callbridge/rtc's Bridge).
+	// Default nil: no video; /p/{token} answers 404.
+	Signaler Signaler
+	// LinkLookups is how many unknown-token lookups of /p/{token} one
+	// remote address may make per minute before it gets 429 Too Many
+	// Requests for the rest of the minute. Default 10.
+	LinkLookups int
 }
 
 // Server serves the kiosk screen, its websocket, /healthz and the admin
@@ -90,6 +98,9 @@ type Server struct {
 	started      time.Time
 	pingInterval time.Duration
 	writeTimeout time.Duration
+	signaler     Signaler
+	limiter      *lookupLimiter
+	parentPage   *template.Template
 
 	index    *template.Template
 	upgrader websocket.Upgrader
@@ -116,6 +127,7 @@ func New(opts Opts) (*Server, error) {
 		now:          opts.Now,
 		pingInterval: opts.PingInterval,
 		writeTimeout: opts.WriteTimeout,
+		signaler:     opts.Signaler,
 		conns:        make(map[*websocket.Conn]struct{}),
 	}
 	if s.log == nil {
@@ -135,12 +147,21 @@ func New(opts Opts) (*Server, error) {
 		s.writeTimeout = 5 * time.Second
 	}
 	s.started = s.now()
+	if opts.LinkLookups <= 0 {
+		opts.LinkLookups = 10
+	}
+	s.limiter = newLookupLimiter(opts.LinkLookups, time.Minute, s.now)
 
 	idx, err := template.ParseFS(assets, "assets/index.html")
 	if err != nil {
 		return nil, fmt.Errorf("ui: parse index page: %w", err)
 	}
 	s.index = idx
+	pp, err := template.ParseFS(assets, "assets/parent.html")
+	if err != nil {
+		return nil, fmt.Errorf("ui: parse parent page: %w", err)
+	}
+	s.parentPage = pp
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
 		WriteBufferSize:  4096,
@@ -157,6 +178,8 @@ func New(opts Opts) (*Server, error) {
 	mux.Handle("GET /assets/", http.StripPrefix("/assets/", noCache(http.FileServerFS(static))))
 	mux.HandleFunc("GET /ws", s.serveWS)
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
+	mux.HandleFunc("GET /p/{token}", s.serveParent)
+	mux.HandleFunc("GET /p/{token}/ws", s.serveParentWS)
 	mux.Handle("/api/", s.adminOnly(s.adminMux()))
 	s.handler = securityHeaders(mux)
 	return s, nil

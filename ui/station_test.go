@@ -152,6 +152,10 @@ func (f *fakeStation) Pick(_ context.Context, booth string, slot int) error {
 	return f.record(call{Op: "pick", Booth: booth, Slot: slot})
 }
 
+func (f *fakeStation) PickMode(_ context.Context, booth string, slot int, mode kiosk.Mode) error {
+	return f.record(call{Op: "pick-" + string(mode), Booth: booth, Slot: slot})
+}
+
 func (f *fakeStation) Help(_ context.Context, booth string) error {
 	return f.record(call{Op: "help", Booth: booth})
 }
@@ -160,6 +164,9 @@ func (f *fakeStation) Hangup(_ context.Context, booth string) error {
 	return f.record(call{Op: "hangup", Booth: booth})
 }
 
-var _ Station = (*fakeStation)(nil)
+var (
+	_ Station      = (*fakeStation)(nil)
+	_ VideoStation = (*fakeStation)(nil)
+)
 
 func ptr[T any](v T) *T { return &v }

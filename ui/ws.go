@@ -21,7 +21,7 @@ const WSVersion = 1
 const (
 	WSScreen = "screen" // server -> client: Screen is the booth's screen now
 	WSError  = "error"  // server -> client: an action failed: Code, Message, Reason, Words
-	WSPick   = "pick"   // client -> server: call contact Slot (1..5)
+	WSPick   = "pick"   // client -> server: call contact Slot (1..5); Mode "video" for a video call
 	WSHelp   = "help"   // client -> server: the help tile
 	WSHangup = "hangup" // client -> server: the hang-up button
 )
@@ -31,12 +31,16 @@ const (
 // every change; the client sends {"v":1,"type":"pick","slot":N},
 // {"v":1,"type":"help"} or {"v":1,"type":"hangup"}; a failed action comes
 // back as {"v":1,"type":"error","code":..,"message":..} with "reason" and
-// "words" when the policy refused it.
+// "words" when the policy refused it. With a Signaler, a pick may carry
+// "mode":"video", and messages whose type starts with "rtc." are video
+// signaling, passed both ways between the page and the Signaler as they
+// are.
 type WSMessage struct {
 	V       int           `json:"v"`
 	Type    string        `json:"type"`
 	Screen  *kiosk.Screen `json:"screen,omitempty"`
 	Slot    int           `json:"slot,omitempty"`
+	Mode    kiosk.Mode    `json:"mode,omitempty"`
 	Code    string        `json:"code,omitempty"`
 	Message string        `json:"message,omitempty"`
 	Reason  kiosk.Reason  `json:"reason,omitempty"`
@@ -47,7 +51,15 @@ const (
 	wsReadLimit  = 4 << 10
 	wsOutBuffer  = 8
 	wsActTimeout = 10 * time.Second
+	// With video signaling, SDP answers (a few kB) come from the page.
+	wsSignalReadLimit = 64 << 10
+	// wsSignalBuffer is how many signaling messages may wait for the
+	// writer; a client that falls further behind is dropped.
+	wsSignalBuffer = 64
 )
+
+// signalPrefix starts the type of every video signaling message.
+const signalPrefix = "rtc."
 
 // sameHost admits a websocket handshake with no Origin (not a browser) or
 // an Origin whose host:port equals the request's Host, so another site
@@ -118,11 +130,19 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	out := make(chan WSMessage, wsOutBuffer)
 	done := make(chan struct{})
 	writerDone := make(chan struct{})
+	var sig chan json.RawMessage
+	var signal func(json.RawMessage)
+	if s.signaler != nil {
+		sig = make(chan json.RawMessage, wsSignalBuffer)
+		var detach func()
+		signal, detach = s.signaler.Screen(b.ID, queueSignal(sig, conn, s.log, b.ID))
+		defer detach()
+	}
 	go func() {
 		defer close(writerDone)
-		s.wsWrite(conn, b.ID, screens, out, done)
+		s.wsWrite(conn, b.ID, screens, out, sig, done)
 	}()
-	s.wsRead(r.Context(), conn, b.ID, out)
+	s.wsRead(r.Context(), conn, b.ID, out, signal)
 	close(done)
 	<-writerDone
 	_ = conn.Close()
@@ -148,9 +168,12 @@ func (s *Server) untrack(c *websocket.Conn) {
 // wsRead reads client messages until the connection fails or closes.
 // Actions run one at a time, in order. A client whose error replies do
 // not fit in out is dropped.
-func (s *Server) wsRead(ctx context.Context, conn *websocket.Conn, booth string, out chan<- WSMessage) {
+func (s *Server) wsRead(ctx context.Context, conn *websocket.Conn, booth string, out chan<- WSMessage, signal func(json.RawMessage)) {
 	pongWait := s.pingInterval * 5 / 2
 	conn.SetReadLimit(wsReadLimit)
+	if signal != nil {
+		conn.SetReadLimit(wsSignalReadLimit)
+	}
 	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
 	conn.SetPongHandler(func(string) error {
 		return conn.SetReadDeadline(time.Now().Add(pongWait))
@@ -164,7 +187,7 @@ func (s *Server) wsRead(ctx context.Context, conn *websocket.Conn, booth string,
 		if typ != websocket.TextMessage {
 			continue
 		}
-		err = s.wsAct(ctx, booth, data)
+		err = s.wsAct(ctx, booth, data, signal)
 		if err == nil {
 			continue
 		}
@@ -178,13 +201,20 @@ func (s *Server) wsRead(ctx context.Context, conn *websocket.Conn, booth string,
 }
 
 // wsAct decodes one client message and runs it on the station.
-func (s *Server) wsAct(ctx context.Context, booth string, data []byte) error {
+func (s *Server) wsAct(ctx context.Context, booth string, data []byte, signal func(json.RawMessage)) error {
 	var m WSMessage
 	if err := json.Unmarshal(data, &m); err != nil {
 		return kiosk.Errorf(kiosk.EINVALID, "message is not JSON")
 	}
 	if m.V != WSVersion {
 		return kiosk.Errorf(kiosk.EINVALID, "unsupported protocol version %d, want %d", m.V, WSVersion)
+	}
+	if strings.HasPrefix(m.Type, signalPrefix) {
+		if signal == nil {
+			return kiosk.Errorf(kiosk.EINVALID, "video calls are not enabled")
+		}
+		signal(json.RawMessage(data))
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, wsActTimeout)
 	defer cancel()
@@ -193,7 +223,18 @@ func (s *Server) wsAct(ctx context.Context, booth string, data []byte) error {
 		if m.Slot < 1 || m.Slot > 5 {
 			return kiosk.Errorf(kiosk.EINVALID, "slot must be 1..5, got %d", m.Slot)
 		}
-		return s.station.Pick(ctx, booth, m.Slot)
+		switch m.Mode {
+		case "", kiosk.ModePhone:
+			return s.station.Pick(ctx, booth, m.Slot)
+		case kiosk.ModeVideo:
+			vs, ok := s.station.(VideoStation)
+			if !ok || s.signaler == nil {
+				return kiosk.Errorf(kiosk.EINVALID, "video calls are not enabled")
+			}
+			return vs.PickMode(ctx, booth, m.Slot, kiosk.ModeVideo)
+		default:
+			return kiosk.Errorf(kiosk.EINVALID, "unknown mode %q", m.Mode)
+		}
 	case WSHelp:
 		return s.station.Help(ctx, booth)
 	case WSHangup:
@@ -208,7 +249,7 @@ func (s *Server) wsAct(ctx context.Context, booth string, data []byte) error {
 // closes conn on failure so that the reader stops too. When the station
 // drops this subscriber, the client gets close code 1013 (try again
 // later) and reconnects.
-func (s *Server) wsWrite(conn *websocket.Conn, booth string, screens <-chan kiosk.Screen, out <-chan WSMessage, done <-chan struct{}) {
+func (s *Server) wsWrite(conn *websocket.Conn, booth string, screens <-chan kiosk.Screen, out <-chan WSMessage, sig <-chan json.RawMessage, done <-chan struct{}) {
 	ping := time.NewTicker(s.pingInterval)
 	defer ping.Stop()
 	fail := func(what string, err error) {
@@ -236,6 +277,12 @@ func (s *Server) wsWrite(conn *websocket.Conn, booth string, screens <-chan kios
 		case m := <-out:
 			if err := s.wsSend(conn, m); err != nil {
 				fail("reply", err)
+				return
+			}
+		case raw := <-sig:
+			_ = conn.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+			if err := conn.WriteMessage(websocket.TextMessage, raw); err != nil {
+				fail("signal", err)
 				return
 			}
 		case <-ping.C:

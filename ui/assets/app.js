@@ -21,7 +21,8 @@
       talking: function (c) { return '正在和' + c + '通话'; }, left: '剩余时间', elapsed: '通话时间',
       oneMinute: '还有1分钟', ended: '通话结束', duration: function (d) { return '通话时长 ' + d; },
       bye: '谢谢，再见！', denied: '请找老师帮忙', help: '找老师帮忙', hangup: '挂断',
-      error: '出了点问题，请再试一次', offline: '还没连上，请稍等', langSwitch: 'English', family: '家人'
+      error: '出了点问题，请再试一次', offline: '还没连上，请稍等', langSwitch: 'English', family: '家人',
+      video: '视频', videoCalling: function (c) { return '正在呼叫' + c + '…'; }, until: function (t) { return '到 ' + t; }
     },
     en: {
       title: 'Family Phone', loading: 'Connecting…', reconnecting: 'Reconnecting…',
@@ -38,7 +39,8 @@
       talking: function (c) { return 'Talking with ' + c; }, left: 'Time left', elapsed: 'Call time',
       oneMinute: '1 minute left', ended: 'Call ended', duration: function (d) { return 'Call time ' + d; },
       bye: 'Thank you, bye!', denied: 'Please see your teacher', help: 'Ask a teacher', hangup: 'Hang up',
-      error: 'Something went wrong. Please try again', offline: 'Not connected yet, please wait', langSwitch: '中文', family: 'family'
+      error: 'Something went wrong. Please try again', offline: 'Not connected yet, please wait', langSwitch: '中文', family: 'family',
+      video: 'Video', videoCalling: function (c) { return 'Calling ' + c + '…'; }, until: function (t) { return 'until ' + t; }
     }
   };
   // Relationship words as schools write them, in English.
@@ -163,15 +165,42 @@
       var lbl = document.createElement('span');
       lbl.textContent = tile.phone ? t('call') : t('noPhone');
       ph.appendChild(lbl);
-      b.appendChild(av); b.appendChild(rel); b.appendChild(name); b.appendChild(ph);
-      b.addEventListener('click', function () {
-        if (send({ v: PROTO, type: 'pick', slot: tile.slot })) {
+      b.appendChild(av); b.appendChild(rel); b.appendChild(name);
+      if (tile.until) {
+        var until = document.createElement('div');
+        until.className = 'until';
+        until.textContent = t('until', tile.until);
+        b.appendChild(until);
+      }
+      b.appendChild(ph);
+      var pick = function (mode) {
+        var m = { v: PROTO, type: 'pick', slot: tile.slot };
+        if (mode) { m.mode = mode; }
+        if (send(m)) {
           st.busy = true;
           var all = box.querySelectorAll('button');
           for (var i = 0; i < all.length; i++) { all[i].disabled = true; }
         }
-      });
-      box.appendChild(b);
+      };
+      b.addEventListener('click', function () { pick(''); });
+      var wrap = document.createElement('div');
+      wrap.className = 'tile-wrap';
+      wrap.appendChild(b);
+      // An online parent can take a video call: the tile gets a video button.
+      if (tile.video && tile.online) {
+        var vb = document.createElement('button');
+        vb.type = 'button';
+        vb.className = 'video-btn';
+        vb.setAttribute('data-test', 'video-' + tile.slot);
+        vb.disabled = st.busy;
+        vb.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 6h12a1 1 0 0 1 1 1v3.5l4-3v9l-4-3V17a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1z"/></svg>';
+        var vl = document.createElement('span');
+        vl.textContent = t('video');
+        vb.appendChild(vl);
+        vb.addEventListener('click', function () { pick('video'); });
+        wrap.appendChild(vb);
+      }
+      box.appendChild(wrap);
     });
   }
 
@@ -188,6 +217,12 @@
     $('banner').hidden = kind !== 'warning';
     $('banner').textContent = t('oneMinute');
 
+    if (s.mode === 'video' && inCall) {
+      show('video');
+      $('video-status').textContent = kind === 'calling' ? t('videoCalling', contactWord(s)) : '';
+      tick();
+      return;
+    }
     switch (kind) {
       case 'idle':
         show('idle');
@@ -247,12 +282,14 @@
     var now = performance.now();
     var secs = st.deadline ? Math.ceil((st.deadline - now) / 1000) : Math.floor((now - st.countUpFrom) / 1000);
     secs = Math.max(0, secs);
-    var el = $('countdown');
     var text = mmss(secs);
-    if (el.textContent !== text) {
-      el.textContent = text;
-      el.setAttribute('data-seconds', secs);
-    }
+    ['countdown', 'video-countdown'].forEach(function (id) {
+      var el = $(id);
+      if (el.textContent !== text) {
+        el.textContent = text;
+        el.setAttribute('data-seconds', secs);
+      }
+    });
   }
   setInterval(tick, 200);
 
@@ -312,13 +349,14 @@
       ws = new WebSocket(proto + location.host + '/ws?booth=' + encodeURIComponent(booth));
     } catch (e) { reconnect(); return; }
     st.ws = ws;
-    ws.onopen = function () { st.backoff = 500; setConn('open'); };
+    ws.onopen = function () { st.backoff = 500; setConn('open'); rtc.hello(); };
     ws.onmessage = function (ev) {
       var m;
       try { m = JSON.parse(ev.data); } catch (e) { return; }
       if (!m || m.v !== PROTO) { return; }
       if (m.type === 'screen' && m.screen) { onScreen(m.screen); }
       if (m.type === 'error') { onError(m); }
+      if (typeof m.type === 'string' && m.type.indexOf('rtc.') === 0) { rtc.onMessage(m); }
     };
     ws.onclose = function () { if (st.ws === ws) { st.ws = null; reconnect(); } };
     ws.onerror = function () { /* onclose follows */ };
@@ -334,6 +372,103 @@
     st.backoff = Math.min(st.backoff * 2, 10000);
     st.retry = setTimeout(connect, wait);
   }
+
+  // ---- video calls: the daemon offers, this screen answers (WebRTC) ----
+  // Signaling rides on the screen's websocket as "rtc.*" messages (see
+  // callbridge/rtc.Message); media goes to the daemon, which bridges it to
+  // the parent's page.
+  var rtc = (function () {
+    var r = { session: '', ice: [], heartbeat: 2000, pingTimer: 0, call: '', pc: null, local: null, held: [], statsTimer: 0 };
+    window.qqVideo = r; // what the end-to-end test reads
+    function sendRTC(m) { m.v = PROTO; if (st.ws && st.ws.readyState === WebSocket.OPEN) { st.ws.send(JSON.stringify(m)); } }
+    r.hello = function () { sendRTC({ type: 'rtc.hello', session: r.session }); };
+    function stats(final) {
+      var pc = r.pc, call = r.call;
+      if (!pc) { return; }
+      pc.getStats().then(function (rep) {
+        var s = { frames_decoded: 0, freeze_count: 0 };
+        rep.forEach(function (x) {
+          if (x.type === 'inbound-rtp' && (x.kind || x.mediaType) === 'video') {
+            s.frames_decoded = x.framesDecoded || 0; s.freeze_count = x.freezeCount || 0;
+            s.frames_dropped = x.framesDropped || 0; s.packets_lost = x.packetsLost || 0;
+            s.jitter_ms = (x.jitter || 0) * 1000; s.frame_width = x.frameWidth || 0; s.frame_height = x.frameHeight || 0;
+          }
+          if (x.type === 'candidate-pair' && x.nominated && x.currentRoundTripTime !== undefined) { s.rtt_ms = x.currentRoundTripTime * 1000; }
+        });
+        r.stats = s;
+        r.framesDecoded = s.frames_decoded;
+        body.setAttribute('data-frames-decoded', s.frames_decoded);
+        // Read every 500 ms (the test watches frames decoded); the daemon gets every 4th.
+        r.polls = (r.polls || 0) + 1;
+        if (final || r.polls % 4 === 0) { sendRTC({ type: 'rtc.stats', call: call, stats: s }); }
+      }).catch(function () {});
+    }
+    function cleanup() {
+      if (r.pc) { stats(true); }
+      clearInterval(r.statsTimer);
+      var pc = r.pc;
+      r.pc = null;
+      setTimeout(function () { if (pc) { pc.close(); } }, 300);
+      if (r.local) { r.local.getTracks().forEach(function (tr) { tr.stop(); }); r.local = null; }
+      $('remote-video').srcObject = null;
+      $('local-video').srcObject = null;
+      r.call = ''; r.held = [];
+    }
+    function onOffer(m) {
+      cleanup();
+      r.call = m.call;
+      var pc = new RTCPeerConnection({ iceServers: r.ice });
+      r.pc = pc;
+      pc.ontrack = function (ev) {
+        var v = $('remote-video');
+        if (!v.srcObject) { v.srcObject = ev.streams && ev.streams[0] ? ev.streams[0] : new MediaStream(); }
+        if (!ev.streams || !ev.streams[0]) { v.srcObject.addTrack(ev.track); }
+        var p = v.play();
+        if (p && p.catch) { p.catch(function () {}); }
+      };
+      pc.onicecandidate = function (ev) {
+        if (ev.candidate) { sendRTC({ type: 'rtc.candidate', call: m.call, candidate: ev.candidate.toJSON() }); } else { sendRTC({ type: 'rtc.candidate', call: m.call, end: true }); }
+      };
+      navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } }).then(function (stream) {
+        if (r.pc !== pc) { stream.getTracks().forEach(function (tr) { tr.stop(); }); return null; }
+        r.local = stream;
+        $('local-video').srcObject = stream;
+        stream.getTracks().forEach(function (tr) { pc.addTrack(tr, stream); });
+        return pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+      }).then(function () {
+        if (r.pc !== pc) { return null; }
+        r.held.forEach(function (c) { pc.addIceCandidate(c).catch(function () {}); });
+        r.held = [];
+        return pc.createAnswer().then(function (a) { return pc.setLocalDescription(a); }).then(function () {
+          sendRTC({ type: 'rtc.answer', call: m.call, sdp: pc.localDescription.sdp });
+        });
+      }).catch(function () { sendRTC({ type: 'rtc.hangup', call: m.call }); });
+      r.statsTimer = setInterval(stats, 500);
+    }
+    r.onMessage = function (m) {
+      switch (m.type) {
+        case 'rtc.session':
+          r.session = m.session || r.session;
+          if (m.ice_servers) { r.ice = m.ice_servers; }
+          if (m.heartbeat_ms) { r.heartbeat = m.heartbeat_ms; }
+          clearInterval(r.pingTimer);
+          r.pingTimer = setInterval(function () { sendRTC({ type: 'rtc.ping' }); }, r.heartbeat);
+          break;
+        case 'rtc.error':
+          if (m.code === 'no_session') { r.session = ''; r.hello(); }
+          break;
+        case 'rtc.offer': onOffer(m); break;
+        case 'rtc.candidate':
+          if (m.call !== r.call || !m.candidate) { break; }
+          if (r.pc && r.pc.remoteDescription) { r.pc.addIceCandidate(m.candidate).catch(function () {}); } else { r.held.push(m.candidate); }
+          break;
+        case 'rtc.end':
+          if (!m.call || m.call === r.call) { body.setAttribute('data-end-cause', m.cause || ''); cleanup(); }
+          break;
+      }
+    };
+    return r;
+  })();
 
   // ---- buttons ----
   $('lang').addEventListener('click', function () {

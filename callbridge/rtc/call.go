@@ -1,0 +1,580 @@
+package rtc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/qinqing/station/kiosk"
+)
+
+type evKind int
+
+const (
+	evMsg       evKind = iota // a signaling message from sess
+	evAttached                // sess reconnected
+	evDetached                // sess's channel closed
+	evLost                    // sess was not heard from within ReconnectWindow
+	evNewParent               // a parent page of the contact opened while ringing
+	evICE                     // leg's ICE connection state changed
+	evPC                      // leg's PeerConnection state changed
+	evMedia                   // leg received its first RTP packet
+)
+
+type event struct {
+	kind evKind
+	sess *session
+	msg  Message
+	leg  *leg
+	ice  webrtc.ICEConnectionState
+	pcs  webrtc.PeerConnectionState
+}
+
+// endErr is why a call ends; the first one wins.
+type endErr struct {
+	cause kiosk.EndCause
+	disp  kiosk.Disposition // for calls that were never answered; "" = derive
+}
+
+func (e *endErr) Error() string { return "rtc: call ends: " + string(e.cause) }
+
+// call is one video call. Its goroutine (run) owns the fields marked
+// "run" and emits every event, so the observer sees them in order and
+// EventEnded exactly once.
+type call struct {
+	b      *Bridge
+	req    kiosk.CallRequest
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	inbox  chan event
+
+	toScreenAudio, toScreenVideo *forwardTrack
+	toParentAudio, toParentVideo *forwardTrack
+	screenLeg, parentLeg         atomic.Pointer[leg]
+
+	// Guarded by b.mu.
+	screen  *session
+	parent  *session // the device that accepted
+	ringing map[*session]bool
+
+	// run.
+	start, setupStart, accepted, answered time.Time
+	setup                                 time.Duration
+	parentCodecs                          []webrtc.RTPCodecParameters
+
+	statsMu   sync.Mutex
+	pageStats map[pageKind]PageStats
+}
+
+// Dial implements kiosk.Dialer for video calls (req.Mode must be video):
+// it rings every open parent page of req.Contact, offers to the kiosk
+// screen of req.Booth and returns; progress goes to req.Observer, which
+// receives exactly one EventEnded. EventRinging when the parent pages
+// ring; EventAnswered when media flows both ways, with Setup measured from
+// the moment the call could be set up (the parent accepted, or the screen
+// answered its offer if that came later) to media both ways, so that
+// ringing time is not counted;
+// EventWarning at each of req.Warnings before req.Limit; EventEnded with
+// Quality. No screen attached or no parent page open ends the call FAILED;
+// a parent page of the contact already in a call ends it BUSY. Returns an
+// EINVALID *kiosk.Error for a request that is not a video call, or
+// ErrClosed after Close.
+func (b *Bridge) Dial(ctx context.Context, req kiosk.CallRequest) error {
+	if req.Mode != kiosk.ModeVideo {
+		return kiosk.Errorf(kiosk.EINVALID, "rtc bridge places video calls, not %q", req.Mode)
+	}
+	if req.Observer == nil || req.CallID == "" {
+		return kiosk.Errorf(kiosk.EINVALID, "call id and observer are required")
+	}
+	c := &call{
+		b: b, req: req, inbox: make(chan event, 64), ringing: map[*session]bool{},
+		toScreenAudio: newForwardTrack(webrtc.RTPCodecTypeAudio, "parent"),
+		toScreenVideo: newForwardTrack(webrtc.RTPCodecTypeVideo, "parent"),
+		toParentAudio: newForwardTrack(webrtc.RTPCodecTypeAudio, "kiosk"),
+		toParentVideo: newForwardTrack(webrtc.RTPCodecTypeVideo, "kiosk"),
+		pageStats:     map[pageKind]PageStats{},
+	}
+	c.ctx, c.cancel = context.WithCancelCause(context.Background())
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		c.cancel(nil)
+		return ErrClosed
+	}
+	if _, dup := b.calls[req.CallID]; dup {
+		b.mu.Unlock()
+		c.cancel(nil)
+		return kiosk.Errorf(kiosk.ECONFLICT, "call %s is already in progress", req.CallID)
+	}
+	b.calls[req.CallID] = c
+	b.callWG.Add(1)
+	b.mu.Unlock()
+	go c.run()
+	return nil
+}
+
+// Hangup implements kiosk.Dialer: it ends the call with cause. Returns an
+// ENOTFOUND *kiosk.Error if no such call is in progress.
+func (b *Bridge) Hangup(callID string, cause kiosk.EndCause) error {
+	b.mu.Lock()
+	c := b.calls[callID]
+	b.mu.Unlock()
+	if c == nil {
+		return kiosk.Errorf(kiosk.ENOTFOUND, "no call %s", callID)
+	}
+	c.end(cause)
+	return nil
+}
+
+func (c *call) end(cause kiosk.EndCause) { c.cancel(&endErr{cause: cause}) }
+
+func (c *call) fail(disp kiosk.Disposition, cause kiosk.EndCause) {
+	c.cancel(&endErr{cause: cause, disp: disp})
+}
+
+// post hands an event to the call's goroutine; it never blocks once the
+// call is ending.
+func (c *call) post(ev event) {
+	select {
+	case c.inbox <- ev:
+	case <-c.ctx.Done():
+	}
+}
+
+func (c *call) emit(ev kiosk.CallEvent) {
+	ev.CallID = c.req.CallID
+	ev.At = c.b.now()
+	c.req.Observer.CallEvent(ev)
+}
+
+// sendTo sends m to the page of s, if attached.
+func (c *call) sendTo(s *session, m Message) {
+	m.Call = c.req.CallID
+	c.b.mu.Lock()
+	s.sendMsg(m)
+	c.b.mu.Unlock()
+}
+
+func (c *call) run() {
+	defer c.finish()
+	b := c.b
+	c.start = b.now()
+
+	b.mu.Lock()
+	var screen *session
+	var parents []*session
+	busy := false
+	for _, s := range b.sessions {
+		switch {
+		case s.kind == pageScreen && s.booth == c.req.Booth.ID && s.conn != nil && s.call == nil:
+			if screen == nil || s.lastSeen.After(screen.lastSeen) {
+				screen = s
+			}
+		case s.kind == pageParent && s.contact == c.req.Contact:
+			if s.call != nil {
+				busy = true
+			} else if s.conn != nil {
+				parents = append(parents, s)
+			}
+		}
+	}
+	switch {
+	case screen == nil:
+		b.mu.Unlock()
+		b.log.Info("video call failed: no kiosk screen", "call", c.req.CallID, "booth", c.req.Booth.ID)
+		c.fail(kiosk.DispFailed, kiosk.CauseFailed)
+		return
+	case busy:
+		b.mu.Unlock()
+		c.fail(kiosk.DispBusy, kiosk.CauseBusy)
+		return
+	case len(parents) == 0:
+		b.mu.Unlock()
+		b.log.Info("video call failed: parent page not open", "call", c.req.CallID)
+		c.fail(kiosk.DispFailed, kiosk.CauseFailed)
+		return
+	}
+	screen.call = c
+	c.screen = screen
+	for _, p := range parents {
+		c.ringing[p] = true
+		p.sendMsg(Message{Type: TypeRing, Call: c.req.CallID, Child: c.req.ChildName})
+	}
+	b.mu.Unlock()
+	c.emit(kiosk.CallEvent{Kind: kiosk.EventRinging})
+
+	sl, err := c.newLeg(pageScreen, b.screenAPI, c.toScreenAudio, c.toScreenVideo)
+	if err != nil {
+		b.log.Error("video call: screen leg", "call", c.req.CallID, "err", err)
+		c.fail(kiosk.DispFailed, kiosk.CauseFailed)
+		return
+	}
+	c.screenLeg.Store(sl)
+
+	ringT := time.NewTimer(b.cfg.RingTimeout)
+	defer ringT.Stop()
+	ringC := ringT.C
+	var setupC, limitC, warnC <-chan time.Time
+	var setupT, limitT, warnT *time.Timer
+	defer func() {
+		for _, t := range []*time.Timer{setupT, limitT, warnT} {
+			if t != nil {
+				t.Stop()
+			}
+		}
+	}()
+	type warn struct{ at, remaining time.Duration }
+	var warns []warn
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-ringC:
+			c.fail(kiosk.DispNoAnswer, kiosk.CauseNoAnswer)
+		case <-setupC:
+			b.log.Info("video call: no media within setup timeout", "call", c.req.CallID)
+			c.fail(kiosk.DispFailed, kiosk.CauseFailed)
+		case <-limitC:
+			c.end(kiosk.CauseLimit)
+		case <-warnC:
+			w := warns[0]
+			warns = warns[1:]
+			c.emit(kiosk.CallEvent{Kind: kiosk.EventWarning, Remaining: w.remaining})
+			c.sendBoth(Message{Type: TypeWarning, RemainingMS: w.remaining.Milliseconds()})
+			if len(warns) > 0 {
+				warnT.Reset(warns[0].at - w.at)
+			} else {
+				warnC = nil
+			}
+		case ev := <-c.inbox:
+			wasAccepted := !c.accepted.IsZero()
+			c.handle(ev)
+			if !wasAccepted && !c.accepted.IsZero() {
+				ringC = nil
+			}
+			if setupC == nil && !c.setupStart.IsZero() && c.answered.IsZero() {
+				setupT = time.NewTimer(b.cfg.SetupTimeout)
+				setupC = setupT.C
+			}
+			if c.answered.IsZero() && c.mediaBothWays() {
+				c.answered = b.now()
+				c.setup = c.answered.Sub(c.setupStart)
+				setupC = nil
+				c.emit(kiosk.CallEvent{Kind: kiosk.EventAnswered, Setup: c.setup})
+				b.log.Info("video call answered", "call", c.req.CallID, "setup", c.setup.Round(time.Millisecond).String())
+				c.sendBoth(Message{Type: TypeConnected, LimitMS: c.req.Limit.Milliseconds(), RemainingMS: c.req.Limit.Milliseconds()})
+				c.keyframe(c.screenLeg.Load())
+				c.keyframe(c.parentLeg.Load())
+				if l := c.req.Limit; l > 0 {
+					limitT = time.NewTimer(l)
+					limitC = limitT.C
+					for _, w := range c.req.Warnings {
+						if w > 0 && w < l {
+							warns = append(warns, warn{at: l - w, remaining: w})
+						}
+					}
+					slices.SortFunc(warns, func(a, b warn) int { return int(a.at - b.at) })
+					if len(warns) > 0 {
+						warnT = time.NewTimer(warns[0].at)
+						warnC = warnT.C
+					}
+				}
+			}
+		}
+	}
+}
+
+func (c *call) sendBoth(m Message) {
+	c.b.mu.Lock()
+	s, p := c.screen, c.parent
+	c.b.mu.Unlock()
+	c.sendTo(s, m)
+	if p != nil {
+		c.sendTo(p, m)
+	}
+}
+
+func (c *call) mediaBothWays() bool {
+	sl, pl := c.screenLeg.Load(), c.parentLeg.Load()
+	return sl != nil && pl != nil && sl.gotMedia.Load() && pl.gotMedia.Load()
+}
+
+// handle applies one event; it runs on the call's goroutine.
+func (c *call) handle(ev event) {
+	b := c.b
+	b.mu.Lock()
+	screen, parent, ringing := c.screen, c.parent, c.ringing[ev.sess]
+	b.mu.Unlock()
+	switch ev.kind {
+	case evMsg:
+		m := ev.msg
+		switch {
+		case ev.sess == screen:
+			c.fromPage(c.screenLeg.Load(), pageScreen, m)
+		case ev.sess == parent && parent != nil:
+			c.fromPage(c.parentLeg.Load(), pageParent, m)
+		case ringing && m.Type == TypeAccept:
+			c.accept(ev.sess)
+		case ringing && m.Type == TypeHangup && parent == nil:
+			// The parent declined on one device: the call is refused.
+			c.fail(kiosk.DispBusy, kiosk.CauseCalleeHangup)
+		case ringing && parent != nil:
+			c.sendTo(ev.sess, Message{Type: TypeBusy, Cause: CauseInCall})
+		}
+	case evNewParent:
+		if ev.sess.contact != c.req.Contact {
+			return
+		}
+		if parent != nil {
+			c.sendTo(ev.sess, Message{Type: TypeBusy, Cause: CauseInCall})
+			return
+		}
+		b.mu.Lock()
+		c.ringing[ev.sess] = true
+		b.mu.Unlock()
+		c.sendTo(ev.sess, Message{Type: TypeRing, Child: c.req.ChildName})
+	case evAttached:
+		// A page came back within the reconnect window: tell it where
+		// the call stands (messages sent while it was away are lost).
+		if !c.answered.IsZero() && (ev.sess == screen || ev.sess == parent) {
+			left := c.req.Limit - b.now().Sub(c.answered)
+			c.sendTo(ev.sess, Message{Type: TypeConnected, LimitMS: c.req.Limit.Milliseconds(), RemainingMS: max(left, 0).Milliseconds()})
+		}
+	case evDetached:
+		if l := c.legOf(ev.sess, screen, parent); l != nil && l.iceDown() {
+			c.end(kiosk.CausePeerLost)
+		}
+	case evLost:
+		switch {
+		case ev.sess == screen || ev.sess == parent:
+			c.end(kiosk.CausePeerLost)
+		case ringing:
+			b.mu.Lock()
+			delete(c.ringing, ev.sess)
+			left := len(c.ringing)
+			b.mu.Unlock()
+			if left == 0 && parent == nil {
+				c.fail(kiosk.DispFailed, kiosk.CausePeerLost)
+			}
+		}
+	case evICE:
+		switch ev.ice {
+		case webrtc.ICEConnectionStateFailed:
+			c.end(kiosk.CausePeerLost)
+		case webrtc.ICEConnectionStateDisconnected:
+			s := screen
+			if ev.leg.kind == pageParent {
+				s = parent
+			}
+			b.mu.Lock()
+			detached := s != nil && s.conn == nil
+			b.mu.Unlock()
+			if detached {
+				c.end(kiosk.CausePeerLost)
+			}
+		}
+	case evPC:
+		if ev.pcs == webrtc.PeerConnectionStateFailed || ev.pcs == webrtc.PeerConnectionStateClosed {
+			c.end(kiosk.CausePeerLost)
+		}
+	case evMedia:
+		// mediaBothWays is checked after every event.
+	}
+}
+
+func (c *call) legOf(s, screen, parent *session) *leg {
+	switch {
+	case s == screen:
+		return c.screenLeg.Load()
+	case s == parent && parent != nil:
+		return c.parentLeg.Load()
+	}
+	return nil
+}
+
+// fromPage handles a message from the screen or the accepted parent page.
+func (c *call) fromPage(l *leg, kind pageKind, m Message) {
+	switch m.Type {
+	case TypeAnswer:
+		if l == nil {
+			return
+		}
+		if err := l.setAnswer(m.SDP); err != nil {
+			c.b.log.Warn("video call: bad answer", "call", c.req.CallID, "leg", string(kind), "err", err)
+			c.fail(kiosk.DispFailed, kiosk.CauseFailed)
+			return
+		}
+		if kind == pageScreen {
+			codecs, err := answeredCodecs(m.SDP, c.b.codecs)
+			if err != nil {
+				c.b.log.Warn("video call: screen answer codecs", "call", c.req.CallID, "err", err)
+				c.fail(kiosk.DispFailed, kiosk.CauseFailed)
+				return
+			}
+			c.parentCodecs = codecs
+			c.startParent()
+		}
+	case TypeCandidate:
+		if l != nil {
+			l.addCandidate(m)
+		}
+	case TypeHangup:
+		if kind == pageScreen {
+			c.end(kiosk.CauseCallerHangup)
+		} else {
+			c.end(kiosk.CauseCalleeHangup)
+		}
+	case TypeStats:
+		if m.Stats != nil {
+			c.statsMu.Lock()
+			c.pageStats[kind] = *m.Stats
+			c.statsMu.Unlock()
+		}
+	}
+}
+
+// accept makes s the parent of the call; the other ringing devices stop.
+func (c *call) accept(s *session) {
+	b := c.b
+	b.mu.Lock()
+	if c.parent != nil || s.call != nil {
+		b.mu.Unlock()
+		c.sendTo(s, Message{Type: TypeBusy, Cause: CauseInCall})
+		return
+	}
+	c.parent = s
+	s.call = c
+	var others []*session
+	for o := range c.ringing {
+		if o != s {
+			others = append(others, o)
+		}
+	}
+	b.mu.Unlock()
+	c.accepted = b.now()
+	for _, o := range others {
+		c.sendTo(o, Message{Type: TypeEnd, Cause: CauseAnsweredElsewhere})
+	}
+	c.startParent()
+}
+
+// startParent offers the parent leg once the parent accepted and the
+// screen answered.
+func (c *call) startParent() {
+	if c.accepted.IsZero() || c.parentCodecs == nil || c.parentLeg.Load() != nil {
+		return
+	}
+	c.setupStart = c.b.now()
+	api, err := c.b.newAPI(c.parentCodecs)
+	if err != nil {
+		c.b.log.Error("video call: parent api", "call", c.req.CallID, "err", err)
+		c.fail(kiosk.DispFailed, kiosk.CauseFailed)
+		return
+	}
+	pl, err := c.newLeg(pageParent, api, c.toParentAudio, c.toParentVideo)
+	if err != nil {
+		c.b.log.Error("video call: parent leg", "call", c.req.CallID, "err", err)
+		c.fail(kiosk.DispFailed, kiosk.CauseFailed)
+		return
+	}
+	c.parentLeg.Store(pl)
+}
+
+// answeredCodecs returns, for each media section of an answer to our
+// offer, the first codec the answerer listed, as we offered it. The
+// answerer sends with that codec, so it is what the other leg must carry.
+func answeredCodecs(answer string, offered []webrtc.RTPCodecParameters) ([]webrtc.RTPCodecParameters, error) {
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(answer); err != nil {
+		return nil, fmt.Errorf("parse answer: %w", err)
+	}
+	var out []webrtc.RTPCodecParameters
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Port.Value == 0 {
+			continue // rejected section
+		}
+		for _, f := range md.MediaName.Formats {
+			pt, err := strconv.Atoi(f)
+			if err != nil {
+				continue
+			}
+			i := slices.IndexFunc(offered, func(c webrtc.RTPCodecParameters) bool { return int(c.PayloadType) == pt })
+			if i >= 0 {
+				if !slices.ContainsFunc(out, func(c webrtc.RTPCodecParameters) bool { return c.PayloadType == offered[i].PayloadType }) {
+					out = append(out, offered[i])
+				}
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("answer accepts none of the offered codecs")
+	}
+	return out, nil
+}
+
+// finish tears the call down: the pages are told why, quality is taken,
+// both PeerConnections are closed, the sessions are freed, EventEnded.
+func (c *call) finish() {
+	b := c.b
+	<-c.ctx.Done()
+	e, _ := context.Cause(c.ctx).(*endErr)
+	if e == nil {
+		e = &endErr{cause: kiosk.CauseFailed, disp: kiosk.DispFailed}
+	}
+	end := b.now()
+	sl, pl := c.screenLeg.Load(), c.parentLeg.Load()
+	q := &kiosk.CallQuality{Screen: sl.quality(), Parent: pl.quality()}
+	c.statsMu.Lock()
+	ps, pp := c.pageStats[pageScreen], c.pageStats[pageParent]
+	c.statsMu.Unlock()
+	q.Screen.FramesDecoded, q.Screen.Freezes = ps.FramesDecoded, ps.FreezeCount
+	q.Parent.FramesDecoded, q.Parent.Freezes = pp.FramesDecoded, pp.FreezeCount
+
+	msg := Message{Type: TypeEnd, Call: c.req.CallID, Cause: string(e.cause)}
+	b.mu.Lock()
+	delete(b.calls, c.req.CallID)
+	if c.screen != nil {
+		c.screen.sendMsg(msg)
+		if c.screen.call == c {
+			c.screen.call = nil
+		}
+	}
+	if c.parent != nil && c.parent.call == c {
+		c.parent.call = nil
+	}
+	for s := range c.ringing {
+		s.sendMsg(msg)
+	}
+	b.mu.Unlock()
+	sl.close()
+	pl.close()
+
+	ev := kiosk.CallEvent{Kind: kiosk.EventEnded, Cause: e.cause, Duration: end.Sub(c.start), Quality: q}
+	switch {
+	case !c.answered.IsZero():
+		ev.Disposition = kiosk.DispAnswered
+		ev.Billsec = end.Sub(c.answered)
+		ev.Setup = c.setup
+	case e.disp != "":
+		ev.Disposition = e.disp
+	case e.cause == kiosk.CauseCallerHangup:
+		ev.Disposition, ev.Cause = kiosk.DispCancelled, kiosk.CauseCancelled
+	case e.cause == kiosk.CausePeerLost || e.cause == kiosk.CauseCalleeHangup:
+		ev.Disposition = kiosk.DispFailed
+	default:
+		ev.Disposition = kiosk.DispCancelled
+	}
+	b.log.Info("video call ended", "call", c.req.CallID, "disposition", string(ev.Disposition),
+		"cause", string(ev.Cause), "billsec", ev.Billsec.Round(time.Millisecond).String())
+	c.emit(ev)
+	b.callWG.Done()
+}

@@ -1,0 +1,47 @@
+// Package rtc bridges video calls between a booth's kiosk screen and a
+// parent's phone browser with github.com/pion/webrtc/v4. Both browsers
+// connect to the daemon, never to each other: each call holds two
+// PeerConnections (the screen leg and the parent leg) and forwards RTP
+// between them without transcoding (RFC 3550), so the daemon can count,
+// warn and cut exactly as the SIP bridge does.
+//
+// Negotiation (JSEP, RFC 8829): the daemon is the offerer on both legs. The
+// screen leg is offered first with Opus, VP8 and H.264 (constrained
+// baseline, packetization-mode 1); the parent leg is offered after the
+// parent accepts, restricted to the first audio and video codec the screen
+// answered, so that the same codec flows both ways. Limitation: a parent
+// browser that does not support the screen's chosen codec cannot take the
+// call (the parent leg fails to negotiate and the call ends FAILED). RTP
+// header extensions are not negotiated (except MID) and are stripped when
+// forwarding; browsers then rotate camera frames themselves.
+//
+// Feedback: each leg runs pion's NACK generator and responder and RTCP
+// sender/receiver report interceptors (RFC 4585, RFC 3550 section 6.4).
+// PLI and FIR from a receiving browser (RFC 4585 6.3.1, RFC 5104 4.3.1)
+// become a PLI toward the sending browser, at most one per 200 ms; REMB
+// (draft-alvestrand-rmcat-remb) from a receiver is forwarded to the
+// sender, so the sender adapts to the receiver's downlink. Transport-wide
+// congestion control is not negotiated.
+//
+// Signaling: JSON text messages with "v":1 and a "type" starting with
+// "rtc." (see Message), carried by the ui package's websockets: the kiosk
+// screen's /ws and the parent page's /p/{token}/ws. ICE candidates trickle
+// both ways (RFC 8838); candidates that arrive before the answer are held
+// and applied after it. The package implements ui's Signaler, kiosk.Dialer
+// (video calls) and kiosk.Presence without importing ui: cmd/kioskd wires
+// the Bridge into both.
+//
+// Liveness: a page sends rtc.ping every Config.Heartbeat. A page that is
+// neither heard from nor reconnected (rtc.hello with its session id) within
+// Config.ReconnectWindow (10 s) is lost; a page whose websocket is gone
+// while its ICE connection is disconnected or failed is lost at once. A
+// lost page ends its call with cause peer_lost.
+//
+// ICE: STUN and TURN servers come from Config. TURN must be reachable from
+// the internet (a kiosk behind school NAT cannot relay for a parent on a
+// mobile network); time-limited TURN credentials follow
+// draft-uberti-behave-turn-rest (see TURNCredentials). Loopback host
+// candidates are gathered only with Config.AllowLoopback (tests and the
+// single-machine demo), and mDNS (.local) candidates are neither gathered
+// nor resolved.
+package rtc

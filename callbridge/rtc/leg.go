@@ -1,0 +1,319 @@
+package rtc
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/qinqing/station/kiosk"
+)
+
+// pliInterval is the least time between two keyframe requests to one
+// browser: receivers ask again and again while they wait for one.
+const pliInterval = 200 * time.Millisecond
+
+// leg is one PeerConnection of a call, toward one page.
+type leg struct {
+	c    *call
+	kind pageKind
+	pc   *webrtc.PeerConnection
+
+	mu        sync.Mutex
+	closed    bool
+	offerSent bool
+	early     []*webrtc.ICECandidate // ours, gathered before the offer was sent
+	remoteSet bool
+	pending   []webrtc.ICECandidateInit // the page's, before its answer
+	wg        sync.WaitGroup
+
+	ice       atomic.Int32 // webrtc.ICEConnectionState
+	gotMedia  atomic.Bool
+	videoSSRC atomic.Uint32 // SSRC of the video the page sends
+	lastPLI   atomic.Int64  // unix nanoseconds
+	received  atomic.Uint64 // RTP packets from the page
+	closeOnce sync.Once
+}
+
+// newLeg creates the PeerConnection toward a page, adds the tracks that
+// carry the other leg's media, and sends the offer; candidates trickle
+// after it.
+func (c *call) newLeg(kind pageKind, api *webrtc.API, audio, video *forwardTrack) (*leg, error) {
+	pc, err := api.NewPeerConnection(c.b.pcConfig())
+	if err != nil {
+		return nil, fmt.Errorf("new peer connection: %w", err)
+	}
+	l := &leg{c: c, kind: kind, pc: pc}
+	fail := func(step string, err error) (*leg, error) {
+		l.close()
+		return nil, fmt.Errorf("%s: %w", step, err)
+	}
+	for _, t := range []*forwardTrack{audio, video} {
+		tr, err := pc.AddTransceiverFromTrack(t, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+		if err != nil {
+			return fail("add transceiver", err)
+		}
+		if t.kind == webrtc.RTPCodecTypeVideo {
+			// Audio feedback (receiver reports) is not read: video's gives
+			// the RTT, and pion bounds the unread buffer (100 kB).
+			l.spawn(func() { l.readRTCP(tr.Sender()) })
+		}
+	}
+	pc.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+		out := c.toParentAudio
+		switch {
+		case kind == pageScreen && remote.Kind() == webrtc.RTPCodecTypeVideo:
+			out = c.toParentVideo
+		case kind == pageParent && remote.Kind() == webrtc.RTPCodecTypeAudio:
+			out = c.toScreenAudio
+		case kind == pageParent:
+			out = c.toScreenVideo
+		}
+		if remote.Kind() == webrtc.RTPCodecTypeVideo {
+			l.videoSSRC.Store(uint32(remote.SSRC()))
+		}
+		// The page's sender reports on recv are not read (one goroutine
+		// less per track); pion bounds the unread buffer (100 kB).
+		_ = recv
+		l.spawn(func() { l.forward(remote, out) })
+	})
+	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
+		l.mu.Lock()
+		if !l.offerSent {
+			l.early = append(l.early, cand)
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+		l.sendCandidate(cand)
+	})
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		l.ice.Store(int32(s))
+		c.post(event{kind: evICE, leg: l, ice: s})
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		c.post(event{kind: evPC, leg: l, pcs: s})
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return fail("create offer", err)
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return fail("set local description", err)
+	}
+	c.sendTo(l.session(), Message{Type: TypeOffer, SDP: offer.SDP})
+	l.mu.Lock()
+	l.offerSent = true
+	early := l.early
+	l.early = nil
+	l.mu.Unlock()
+	for _, cand := range early {
+		l.sendCandidate(cand)
+	}
+	return l, nil
+}
+
+func (l *leg) session() *session {
+	l.c.b.mu.Lock()
+	defer l.c.b.mu.Unlock()
+	if l.kind == pageScreen {
+		return l.c.screen
+	}
+	return l.c.parent
+}
+
+// spawn runs f on a goroutine that close waits for; nothing starts once
+// the leg is closed.
+func (l *leg) spawn(f func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		f()
+	}()
+}
+
+func (l *leg) sendCandidate(cand *webrtc.ICECandidate) {
+	m := Message{Type: TypeCandidate}
+	if cand == nil {
+		m.End = true
+	} else {
+		init := cand.ToJSON()
+		m.Candidate = &init
+	}
+	l.c.sendTo(l.session(), m)
+}
+
+// setAnswer applies the page's answer, then the candidates that came
+// before it.
+func (l *leg) setAnswer(sdp string) error {
+	if err := l.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		return fmt.Errorf("set remote description: %w", err)
+	}
+	l.mu.Lock()
+	l.remoteSet = true
+	pending := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	for _, cand := range pending {
+		l.applyCandidate(cand)
+	}
+	return nil
+}
+
+// addCandidate applies a trickled candidate, or holds it until the answer.
+func (l *leg) addCandidate(m Message) {
+	if m.Candidate == nil {
+		return // end of candidates: nothing to do for pion
+	}
+	l.mu.Lock()
+	if !l.remoteSet {
+		l.pending = append(l.pending, *m.Candidate)
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	l.applyCandidate(*m.Candidate)
+}
+
+func (l *leg) applyCandidate(cand webrtc.ICECandidateInit) {
+	if cand.Candidate == "" {
+		return
+	}
+	if err := l.pc.AddICECandidate(cand); err != nil {
+		l.c.b.log.Debug("add ice candidate", "leg", string(l.kind), "err", err)
+	}
+}
+
+// forward copies the page's RTP on remote to out, a track of the other
+// leg, until the PeerConnection closes.
+func (l *leg) forward(remote *webrtc.TrackRemote, out *forwardTrack) {
+	buf := make([]byte, 1500)
+	var p rtp.Packet
+	for {
+		n, _, err := remote.Read(buf)
+		if err != nil {
+			return
+		}
+		l.received.Add(1)
+		if !l.gotMedia.Load() {
+			l.gotMedia.Store(true)
+			l.c.post(event{kind: evMedia, leg: l})
+		}
+		if err := p.Unmarshal(buf[:n]); err != nil {
+			continue
+		}
+		out.write(&p)
+	}
+}
+
+// readRTCP reads the feedback this leg's page sends about the media it
+// receives: PLI and FIR become a keyframe request to the other leg's page,
+// REMB is passed on to it. NACKs were answered by the interceptor.
+func (l *leg) readRTCP(s *webrtc.RTPSender) {
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := s.Read(buf)
+		if err != nil {
+			return
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, p := range pkts {
+			switch p := p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				l.c.keyframe(l.c.other(l))
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				if o := l.c.other(l); o != nil {
+					if ssrc := o.videoSSRC.Load(); ssrc != 0 {
+						_ = o.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: p.Bitrate, SSRCs: []uint32{ssrc}}})
+					}
+				}
+			}
+		}
+	}
+}
+
+func (c *call) other(l *leg) *leg {
+	if l.kind == pageScreen {
+		return c.parentLeg.Load()
+	}
+	return c.screenLeg.Load()
+}
+
+// keyframe asks the page of l for a keyframe of its video (PLI, RFC 4585
+// section 6.3.1), at most once per pliInterval.
+func (c *call) keyframe(l *leg) {
+	if l == nil {
+		return
+	}
+	ssrc := l.videoSSRC.Load()
+	if ssrc == 0 {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := l.lastPLI.Load()
+	if now-last < int64(pliInterval) || !l.lastPLI.CompareAndSwap(last, now) {
+		return
+	}
+	_ = l.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+}
+
+// iceDown reports whether the leg's ICE connection is disconnected,
+// failed or closed.
+func (l *leg) iceDown() bool {
+	switch webrtc.ICEConnectionState(l.ice.Load()) {
+	case webrtc.ICEConnectionStateDisconnected, webrtc.ICEConnectionStateFailed, webrtc.ICEConnectionStateClosed:
+		return true
+	}
+	return false
+}
+
+// quality takes the leg's network figures from pion's RTCP statistics:
+// RTT from the page's receiver reports, jitter the larger of both
+// directions, packets lost summed over both directions and all streams.
+// A nil leg has no figures.
+func (l *leg) quality() kiosk.LegQuality {
+	var q kiosk.LegQuality
+	if l == nil {
+		return q
+	}
+	for _, s := range l.pc.GetStats() {
+		switch s := s.(type) {
+		case webrtc.InboundRTPStreamStats:
+			q.PacketsLost += int64(max(s.PacketsLost, 0))
+			q.JitterMs = max(q.JitterMs, s.Jitter*1000)
+		case webrtc.RemoteInboundRTPStreamStats:
+			q.PacketsLost += int64(max(s.PacketsLost, 0))
+			q.JitterMs = max(q.JitterMs, s.Jitter*1000)
+			q.RTTMs = max(q.RTTMs, s.RoundTripTime*1000)
+		}
+	}
+	return q
+}
+
+// close closes the PeerConnection and waits for the leg's goroutines.
+func (l *leg) close() {
+	if l == nil {
+		return
+	}
+	l.closeOnce.Do(func() {
+		l.mu.Lock()
+		l.closed = true
+		l.mu.Unlock()
+		if err := l.pc.Close(); err != nil {
+			l.c.b.log.Debug("close peer connection", "leg", string(l.kind), "err", err)
+		}
+		l.wg.Wait()
+	})
+}

@@ -1,0 +1,360 @@
+// Parent's video page /p/{token}: waits for the child's call, rings,
+// answers, and carries the call over WebRTC to the daemon, which bridges
+// it to the kiosk screen. Signaling: websocket /p/{token}/ws, protocol v1
+// (see callbridge/rtc.Message). Plain ES2017 and standard APIs only, for
+// mobile Chrome, Safari and WeChat's in-app browser.
+'use strict';
+(function () {
+  var PROTO = 1;
+  var TEXT = {
+    zh: {
+      title: '亲情视频', connecting: '正在连接…', online: '在线', offline: '未连接',
+      notfound: '这个链接不存在', notfoundHint: '请检查链接，或联系孩子的老师。',
+      gone: '这个链接已经失效', goneHint: '请联系孩子的老师要一个新的链接。',
+      limited: '请稍后再试', error: '出了点问题，请稍后再试',
+      permHint: '打开摄像头和麦克风，孩子就能和你视频通话。', enable: '打开视频通话',
+      permDenied: '没有摄像头或麦克风权限，请在浏览器设置里允许后刷新页面。',
+      waiting: '保持这个页面打开，孩子打来时会响铃。', availUntil: '我今天可以接到', set: '确定', clear: '清除',
+      until: function (t) { return '你说可以接到 ' + t; },
+      hello: function (n) { return n ? '这里是' + n + '的视频电话' : '亲情视频'; },
+      calling: function (n) { return (n || '孩子') + '打来视频电话'; },
+      answer: '接听', decline: '拒绝', hangup: '挂断', busy: '已经在另一台设备上通话',
+      connectingCall: '正在接通…', ended: '通话结束', oneMinute: '还有1分钟',
+      reasons: {
+        limit: '通话时间到了', caller_hangup: '孩子挂断了', callee_hangup: '你挂断了', peer_lost: '连接断开了',
+        no_answer: '未接来电', shutdown: '系统维护中', failed: '没有接通', answered_elsewhere: '已在另一台设备上接听',
+        cancelled: '孩子挂断了'
+      },
+      langSwitch: 'English'
+    },
+    en: {
+      title: 'Family Video', connecting: 'Connecting…', online: 'Online', offline: 'Offline',
+      notfound: 'This link does not exist', notfoundHint: "Please check the link or ask the child's teacher.",
+      gone: 'This link is no longer valid', goneHint: "Please ask the child's teacher for a new link.",
+      limited: 'Please try again later', error: 'Something went wrong. Please try again later',
+      permHint: 'Turn on camera and microphone so your child can video call you.', enable: 'Turn on video calls',
+      permDenied: 'No camera or microphone permission. Allow it in the browser settings and reload.',
+      waiting: 'Keep this page open. It rings when your child calls.', availUntil: 'I can take calls until', set: 'OK', clear: 'Clear',
+      until: function (t) { return 'You are available until ' + t; },
+      hello: function (n) { return n ? 'Video calls with ' + n : 'Family Video'; },
+      calling: function (n) { return (n || 'Your child') + ' is calling'; },
+      answer: 'Answer', decline: 'Decline', hangup: 'Hang up', busy: 'Already in a call on another device',
+      connectingCall: 'Connecting…', ended: 'Call ended', oneMinute: '1 minute left',
+      reasons: {
+        limit: 'Time is up', caller_hangup: 'Your child hung up', callee_hangup: 'You hung up', peer_lost: 'The connection was lost',
+        no_answer: 'Missed call', shutdown: 'Under maintenance', failed: 'The call did not connect', answered_elsewhere: 'Answered on another device',
+        cancelled: 'Your child hung up'
+      },
+      langSwitch: '中文'
+    }
+  };
+  var body = document.body;
+  var st = {
+    lang: (navigator.language || '').toLowerCase().indexOf('zh') === 0 || !navigator.language ? 'zh' : 'en',
+    view: body.getAttribute('data-state') || 'loading', child: '', until: '',
+    ws: null, session: '', ice: [], heartbeat: 2000, backoff: 500, pingTimer: 0, retry: 0,
+    call: '', pc: null, local: null, held: [], deadline: 0, statsTimer: 0, ringTimer: 0, audio: null,
+    framesDecoded: 0, stats: null, endTimer: 0
+  };
+  // What the end-to-end test reads.
+  window.qqParent = st;
+
+  function $(id) { return document.getElementById(id); }
+  function t(key) {
+    var v = TEXT[st.lang][key];
+    if (typeof v === 'function') { return v.apply(null, Array.prototype.slice.call(arguments, 1)); }
+    return v;
+  }
+  function applyStatic() {
+    document.documentElement.lang = st.lang === 'zh' ? 'zh-CN' : 'en';
+    var els = document.querySelectorAll('[data-i18n]');
+    for (var i = 0; i < els.length; i++) { els[i].textContent = t(els[i].getAttribute('data-i18n')); }
+    $('lang').textContent = t('langSwitch');
+    document.title = t('title');
+    render();
+  }
+  function show(view) {
+    st.view = view;
+    body.setAttribute('data-state', view);
+    var secs = document.querySelectorAll('main section');
+    for (var i = 0; i < secs.length; i++) { secs[i].hidden = secs[i].getAttribute('data-view') !== view; }
+    render();
+  }
+  function render() {
+    $('perm-child').textContent = t('hello', st.child);
+    $('idle-child').textContent = t('hello', st.child);
+    $('ring-child').textContent = t('calling', st.child);
+    $('until-text').textContent = st.until ? t('until', st.until) : '';
+    $('banner').textContent = t('oneMinute');
+  }
+  function setNet(state) {
+    $('net').setAttribute('data-net', state);
+    $('net-text').textContent = t(state === 'online' ? 'online' : state === 'offline' ? 'offline' : 'connecting');
+  }
+
+  // ---- sounds: WebAudio tones, unlocked by the first tap ----
+  function audio() {
+    if (!st.audio) {
+      var AC = window.AudioContext || window.webkitAudioContext;
+      if (!AC) { return null; }
+      try { st.audio = new AC(); } catch (e) { return null; }
+    }
+    if (st.audio.state === 'suspended') { st.audio.resume().catch(function () {}); }
+    return st.audio;
+  }
+  function tone(freq, start, dur) {
+    var ac = audio();
+    if (!ac) { return; }
+    var t0 = ac.currentTime + start, o = ac.createOscillator(), g = ac.createGain();
+    o.frequency.value = freq;
+    g.gain.setValueAtTime(0.0001, t0);
+    g.gain.exponentialRampToValueAtTime(0.4, t0 + 0.03);
+    g.gain.exponentialRampToValueAtTime(0.0001, t0 + dur);
+    o.connect(g); g.connect(ac.destination);
+    o.start(t0); o.stop(t0 + dur + 0.05);
+  }
+  function ring(on) {
+    clearInterval(st.ringTimer);
+    st.ringTimer = 0;
+    body.setAttribute('data-ringing', on ? '1' : '0');
+    if (!on) { return; }
+    var once = function () {
+      try { tone(880, 0, 0.4); tone(660, 0.45, 0.4); tone(880, 1.0, 0.4); tone(660, 1.45, 0.4); } catch (e) { /* no audio */ }
+      if (navigator.vibrate) { navigator.vibrate([400, 200, 400]); }
+    };
+    once();
+    st.ringTimer = setInterval(once, 3000);
+  }
+
+  // ---- signaling ----
+  function send(m) {
+    m.v = PROTO;
+    if (st.ws && st.ws.readyState === WebSocket.OPEN) { st.ws.send(JSON.stringify(m)); return true; }
+    return false;
+  }
+  function connect() {
+    var proto = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    var ws;
+    try { ws = new WebSocket(proto + location.host + location.pathname.replace(/\/$/, '') + '/ws'); } catch (e) { reconnect(); return; }
+    st.ws = ws;
+    ws.onopen = function () {
+      st.backoff = 500;
+      send({ type: 'rtc.hello', session: st.session });
+    };
+    ws.onmessage = function (ev) {
+      var m;
+      try { m = JSON.parse(ev.data); } catch (e) { return; }
+      if (m && m.v === PROTO) { onMessage(m); }
+    };
+    ws.onclose = function (ev) {
+      if (st.ws !== ws) { return; }
+      st.ws = null;
+      clearInterval(st.pingTimer);
+      setNet('offline');
+      if (ev.code === 1008) { show(ev.reason === 'gone' ? 'gone' : 'notfound'); return; }
+      reconnect();
+    };
+  }
+  function reconnect() {
+    clearTimeout(st.retry);
+    var wait = st.backoff + Math.random() * st.backoff / 2;
+    st.backoff = Math.min(st.backoff * 2, 5000);
+    st.retry = setTimeout(function () {
+      // An unknown or revoked link answers the page itself with 404/410.
+      fetch(location.pathname, { cache: 'no-store' }).then(function (r) {
+        if (r.status === 404) { show('notfound'); } else if (r.status === 410) { show('gone'); } else { connect(); }
+      }, connect);
+    }, wait);
+  }
+
+  function onMessage(m) {
+    switch (m.type) {
+      case 'rtc.session':
+        st.session = m.session || st.session;
+        if (m.ice_servers) { st.ice = m.ice_servers; }
+        if (m.heartbeat_ms) { st.heartbeat = m.heartbeat_ms; }
+        if (m.child) { st.child = m.child; }
+        st.until = m.until ? hhmm(new Date(m.until)) : '';
+        setNet('online');
+        clearInterval(st.pingTimer);
+        st.pingTimer = setInterval(function () { send({ type: 'rtc.ping' }); }, st.heartbeat);
+        if (st.view === 'loading' || st.view === 'permission') { show('idle'); } else { render(); }
+        break;
+      case 'rtc.ring':
+        if (st.pc) { break; }
+        st.call = m.call;
+        if (m.child) { st.child = m.child; }
+        clearTimeout(st.endTimer);
+        show('ringing');
+        ring(true);
+        break;
+      case 'rtc.offer':
+        if (m.call === st.call) { onOffer(m); }
+        break;
+      case 'rtc.candidate':
+        if (m.call !== st.call || !m.candidate) { break; }
+        if (st.pc && st.pc.remoteDescription) { st.pc.addIceCandidate(m.candidate).catch(function () {}); } else { st.held.push(m.candidate); }
+        break;
+      case 'rtc.connected':
+        if (m.call !== st.call) { break; }
+        st.deadline = m.remaining_ms > 0 ? performance.now() + m.remaining_ms : 0;
+        $('call-status').hidden = true;
+        body.setAttribute('data-connected', '1');
+        break;
+      case 'rtc.warning':
+        if (m.call !== st.call) { break; }
+        st.deadline = performance.now() + m.remaining_ms;
+        $('banner').hidden = false;
+        break;
+      case 'rtc.error':
+        if (m.code === 'no_session') { st.session = ''; send({ type: 'rtc.hello' }); }
+        break;
+      case 'rtc.busy':
+        ring(false);
+        show('busy');
+        later();
+        break;
+      case 'rtc.end':
+        if (m.call && st.call && m.call !== st.call) { break; }
+        endCall(m.cause || '');
+        break;
+    }
+  }
+
+  // ---- the call ----
+  function media() {
+    return navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true },
+      video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24 } }
+    });
+  }
+  function answer() {
+    ring(false);
+    audio();
+    show('call');
+    $('call-status').hidden = false;
+    media().then(function (stream) {
+      st.local = stream;
+      $('local-video').srcObject = stream;
+      send({ type: 'rtc.accept', call: st.call });
+    }, function () {
+      $('perm-denied').hidden = false;
+      show('permission');
+      send({ type: 'rtc.hangup', call: st.call });
+    });
+  }
+  function onOffer(m) {
+    if (st.pc) { st.pc.close(); }
+    var pc = new RTCPeerConnection({ iceServers: st.ice });
+    st.pc = pc;
+    if (st.local) { st.local.getTracks().forEach(function (tr) { pc.addTrack(tr, st.local); }); }
+    pc.ontrack = function (ev) {
+      var v = $('remote-video');
+      if (!v.srcObject) { v.srcObject = ev.streams && ev.streams[0] ? ev.streams[0] : new MediaStream(); }
+      if (!ev.streams || !ev.streams[0]) { v.srcObject.addTrack(ev.track); }
+      var p = v.play();
+      if (p && p.catch) { p.catch(function () {}); }
+    };
+    pc.onicecandidate = function (ev) {
+      if (ev.candidate) { send({ type: 'rtc.candidate', call: st.call, candidate: ev.candidate.toJSON() }); } else { send({ type: 'rtc.candidate', call: st.call, end: true }); }
+    };
+    pc.setRemoteDescription({ type: 'offer', sdp: m.sdp }).then(function () {
+      st.held.forEach(function (c) { pc.addIceCandidate(c).catch(function () {}); });
+      st.held = [];
+      return pc.createAnswer();
+    }).then(function (a) { return pc.setLocalDescription(a); }).then(function () {
+      send({ type: 'rtc.answer', call: st.call, sdp: pc.localDescription.sdp });
+    }).catch(function () { send({ type: 'rtc.hangup', call: st.call }); });
+    clearInterval(st.statsTimer);
+    st.statsTimer = setInterval(stats, 500);
+  }
+  // stats sends the browser's figures for the video it receives
+  // (W3C webrtc-stats) and keeps the frames decoded where a test can see.
+  function stats(final) {
+    var pc = st.pc, call = st.call;
+    if (!pc) { return; }
+    pc.getStats().then(function (rep) {
+      var s = { frames_decoded: 0, freeze_count: 0 };
+      rep.forEach(function (r) {
+        if (r.type === 'inbound-rtp' && (r.kind || r.mediaType) === 'video') {
+          s.frames_decoded = r.framesDecoded || 0;
+          s.freeze_count = r.freezeCount || 0;
+          s.frames_dropped = r.framesDropped || 0;
+          s.packets_lost = r.packetsLost || 0;
+          s.jitter_ms = (r.jitter || 0) * 1000;
+          s.frame_width = r.frameWidth || 0;
+          s.frame_height = r.frameHeight || 0;
+        }
+        if (r.type === 'candidate-pair' && r.nominated && r.currentRoundTripTime !== undefined) { s.rtt_ms = r.currentRoundTripTime * 1000; }
+      });
+      st.framesDecoded = s.frames_decoded;
+      st.stats = s;
+      body.setAttribute('data-frames-decoded', s.frames_decoded);
+      // The page reads its figures every 500 ms; the daemon gets every 4th.
+      st.polls = (st.polls || 0) + 1;
+      if (final || st.polls % 4 === 0) { send({ type: 'rtc.stats', call: call, stats: s }); }
+    }).catch(function () {});
+    return final;
+  }
+  function endCall(cause) {
+    ring(false);
+    if (st.pc) { stats(true); }
+    clearInterval(st.statsTimer);
+    var pc = st.pc;
+    st.pc = null;
+    setTimeout(function () { if (pc) { pc.close(); } }, 300);
+    if (st.local) { st.local.getTracks().forEach(function (tr) { tr.stop(); }); st.local = null; }
+    $('remote-video').srcObject = null;
+    $('local-video').srcObject = null;
+    $('banner').hidden = true;
+    body.setAttribute('data-connected', '0');
+    body.setAttribute('data-end-cause', cause);
+    st.call = ''; st.held = []; st.deadline = 0;
+    var reasons = TEXT[st.lang].reasons;
+    $('end-reason').textContent = reasons[cause] || '';
+    show('ended');
+    later();
+  }
+  function later() {
+    clearTimeout(st.endTimer);
+    st.endTimer = setTimeout(function () { if (!st.pc && st.view !== 'ringing') { show('idle'); } }, 4000);
+  }
+  function hhmm(d) { return (d.getHours() < 10 ? '0' : '') + d.getHours() + ':' + (d.getMinutes() < 10 ? '0' : '') + d.getMinutes(); }
+  function tick() {
+    if (!st.deadline) { return; }
+    var secs = Math.max(0, Math.ceil((st.deadline - performance.now()) / 1000));
+    var el = $('countdown');
+    var text = (secs >= 600 ? '' : '0') + Math.floor(secs / 60) + ':' + (secs % 60 < 10 ? '0' : '') + (secs % 60);
+    if (el.textContent !== text) { el.textContent = text; el.setAttribute('data-seconds', secs); }
+  }
+  setInterval(tick, 250);
+
+  // ---- buttons ----
+  $('lang').addEventListener('click', function () { st.lang = st.lang === 'zh' ? 'en' : 'zh'; applyStatic(); });
+  $('enable').addEventListener('click', function () {
+    audio();
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { $('perm-denied').hidden = false; return; }
+    // Ask for the permission once, now; the camera goes off again until a call.
+    media().then(function (s) {
+      s.getTracks().forEach(function (tr) { tr.stop(); });
+      show('loading');
+      connect();
+    }, function () { $('perm-denied').hidden = false; });
+  });
+  $('answer').addEventListener('click', answer);
+  $('decline').addEventListener('click', function () { ring(false); send({ type: 'rtc.hangup', call: st.call }); show('idle'); });
+  $('hangup').addEventListener('click', function () { send({ type: 'rtc.hangup', call: st.call }); });
+  $('until-set').addEventListener('click', function () {
+    var v = $('until-time').value;
+    if (!/^\d\d:\d\d$/.test(v)) { return; }
+    var d = new Date();
+    d.setHours(Number(v.slice(0, 2)), Number(v.slice(3, 5)), 0, 0);
+    if (d < new Date()) { d.setDate(d.getDate() + 1); }
+    send({ type: 'rtc.available', until: d.toISOString() });
+  });
+  $('until-clear').addEventListener('click', function () { send({ type: 'rtc.available', until: '' }); });
+  window.addEventListener('pagehide', function () { if (st.call) { send({ type: 'rtc.hangup', call: st.call }); } });
+
+  applyStatic();
+  if (st.view === 'loading') { show('permission'); } else { show(st.view); }
+})();
