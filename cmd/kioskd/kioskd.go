@@ -20,6 +20,7 @@ import (
 
 	siplib "github.com/emiago/sipgo/sip"
 
+	"github.com/qinqing/station/callbridge/rtc"
 	"github.com/qinqing/station/callbridge/sip"
 	"github.com/qinqing/station/config"
 	"github.com/qinqing/station/devices/sim"
@@ -60,6 +61,8 @@ type Main struct {
 	db      *sqlite.DB
 	station *kiosk.Station
 	bridge  *sip.Bridge
+	video   *rtc.Bridge // nil when [video] is off
+	links   []string    // -demo: the parents' links, for the banner
 	ui      *ui.Server
 	http    *http.Server
 	httpLn  net.Listener
@@ -255,6 +258,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.station.Attach(m.bridge)
+	if m.Config.Video.Enabled {
+		if m.video, err = m.newVideo(); err != nil {
+			return err
+		}
+		m.station.AttachVideo(m.video, m.video)
+	}
 	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()
@@ -275,8 +284,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return errors.New("sip: not listening after 5 s")
 	}
 
-	m.ui, err = ui.New(ui.Opts{Station: stationUI{m}, Health: m.health, AdminToken: token,
-		Version: version, Logger: log})
+	uiOpts := ui.Opts{Station: stationUI{m}, Health: m.health, AdminToken: token, Version: version, Logger: log}
+	if m.video != nil {
+		uiOpts.Signaler = m.video
+	}
+	m.ui, err = ui.New(uiOpts)
 	if err != nil {
 		return err
 	}
@@ -292,6 +304,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Demo {
 		if err := m.demo.startPhones(ctx, m, log); err != nil {
 			return err
+		}
+		if m.video != nil {
+			if m.links, err = m.demoLinks(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	m.banner()
@@ -360,7 +377,13 @@ func (m *Main) banner() {
 	fmt.Fprintf(w, "kioskd %s: %s\n", version, m.Config.Station.Name)
 	fmt.Fprintf(w, "  kiosk screen:  %s/\n", m.HTTPURL())
 	fmt.Fprintf(w, "  health:        %s/healthz\n", m.HTTPURL())
-	fmt.Fprintf(w, "  SIP:           %s\n", strings.Join(m.Config.SIP.Listen, ", "))
+	var sipAddrs []string
+	for _, tr := range []string{"udp", "tcp"} {
+		if a := m.bridge.Addr(tr); a != "" {
+			sipAddrs = append(sipAddrs, tr+":"+a)
+		}
+	}
+	fmt.Fprintf(w, "  SIP:           %s\n", strings.Join(sipAddrs, ", "))
 	fmt.Fprintf(w, "  data:          %s\n", m.Config.Storage.DataDir)
 	if m.Demo {
 		fmt.Fprintf(w, "  demo trunk:    %s (answers after 2 s with a tone)\n", m.demo.trunkURI)
@@ -369,6 +392,12 @@ func (m *Main) banner() {
 			fmt.Fprintf(w, "    %s  %s (%s)\n", c.Cards[0], c.Child.Name, c.Child.Class)
 		}
 		fmt.Fprintln(w, "  then: go run ./cmd/kioskctl dial 1    (call contact 1; the demo limit is 60 s)")
+		if len(m.links) > 0 {
+			fmt.Fprintln(w, "  video: open a parent's link in another browser window, tap that child's card, press 视频:")
+			for _, l := range m.links {
+				fmt.Fprintln(w, "    "+l)
+			}
+		}
 	}
 	fmt.Fprintf(w, "started in %d ms\n", time.Since(m.started).Milliseconds())
 }
@@ -385,6 +414,9 @@ func (m *Main) health() ui.HealthReport {
 		r.Components["store"] = kiosk.Health{Status: kiosk.HealthOK}
 	}
 	r.Components["sip"] = m.bridge.Health()
+	if m.video != nil {
+		r.Components["video"] = m.video.Health()
+	}
 	for _, l := range m.lights {
 		r.Components["light:"+l.Name()] = l.Health()
 	}
@@ -405,6 +437,9 @@ func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	if m.station != nil {
 		errs = append(errs, m.station.Close(ctx))
+	}
+	if m.video != nil {
+		errs = append(errs, m.video.Close())
 	}
 	if m.demo != nil {
 		m.demo.close()
@@ -476,6 +511,9 @@ func (s stationUI) Subscribe(b string) (<-chan kiosk.Screen, func(), error) {
 }
 func (s stationUI) Pick(ctx context.Context, b string, slot int) error {
 	return s.m.station.Pick(ctx, b, slot)
+}
+func (s stationUI) PickMode(ctx context.Context, b string, slot int, mode kiosk.Mode) error {
+	return s.m.station.PickMode(ctx, b, slot, mode)
 }
 func (s stationUI) Help(ctx context.Context, b string) error   { return s.m.station.Help(ctx, b) }
 func (s stationUI) Hangup(ctx context.Context, b string) error { return s.m.station.Hangup(ctx, b) }
