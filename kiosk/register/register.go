@@ -240,6 +240,9 @@ type callJSON struct {
 	Help        bool       `json:"help"`
 	Reason      string     `json:"reason"`
 	Screen      string     `json:"screen"`
+	// Video calls: offer-to-media setup time and end-of-call quality.
+	SetupMS int64              `json:"setup_ms,omitempty"`
+	Quality *kiosk.CallQuality `json:"quality,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -285,6 +288,8 @@ func WriteCallsJSON(w io.Writer, rows []Call) error {
 			Help:        r.Help,
 			Reason:      string(r.Reason),
 			Screen:      r.Screen,
+			SetupMS:     r.Setup.Milliseconds(),
+			Quality:     r.Quality,
 		})
 	}
 	enc := json.NewEncoder(w)

@@ -149,6 +149,15 @@ func TestWriteCallsJSON(t *testing.T) {
 	assert.Nil(t, got[4]["answered"], "unknown time is null")
 	assert.Equal(t, "quota_minutes", got[4]["reason"])
 	assert.Len(t, got[0], 27, "every field")
+
+	video := register.Call{Seq: 9, CallRecord: kiosk.CallRecord{CallID: "v", Mode: kiosk.ModeVideo, Setup: 420 * time.Millisecond,
+		Quality: &kiosk.CallQuality{Parent: kiosk.LegQuality{FramesDecoded: 1700}}}}
+	buf.Reset()
+	require.NoError(t, register.WriteCallsJSON(&buf, []register.Call{video}))
+	got = nil
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &got))
+	assert.EqualValues(t, 420, got[0]["setup_ms"], "video calls carry their setup time")
+	assert.EqualValues(t, 1700, got[0]["quality"].(map[string]any)["parent"].(map[string]any)["frames_decoded"])
 }
 
 func TestSeconds(t *testing.T) {
