@@ -15,7 +15,20 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require github.com/jonboulle/clockwork v0.5.0
+require (
+	github.com/alexedwards/argon2id v1.0.0
+	github.com/jonboulle/clockwork v0.5.0
+	github.com/xuri/excelize/v2 v2.11.1
+	periph.io/x/host/v3 v3.8.5
+)
+
+require (
+	github.com/richardlehane/mscfb v1.0.9 // indirect
+	github.com/richardlehane/msoleps v1.0.6 // indirect
+	github.com/tiendc/go-deepcopy v1.7.2 // indirect
+	github.com/xuri/efp v0.0.3-0.20260924042702-217b81952dec // indirect
+	github.com/xuri/nfp v0.0.2-0.20250530014748-2ddeb826f9a9 // indirect
+)
 
 require (
 	github.com/chromedp/cdproto v0.159.0 // indirect
@@ -47,8 +60,8 @@ require (
 	github.com/wlynxg/anet v0.0.5 // indirect
 	go.bug.st/serial v1.8.0
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/crypto v0.48.0 // indirect
-	golang.org/x/net v0.50.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
 	modernc.org/libc v1.80.1 // indirect

@@ -225,23 +225,6 @@ func (b Booth) ScreenID() string {
 	return b.ID
 }
 
-// Devices is the [devices] section: named card readers and lights that
-// booths refer to. This version supports kind "sim" only.
-type Devices struct {
-	Readers []Device `toml:"reader"`
-	Lights  []Device `toml:"light"`
-}
-
-// Device is a [[devices.reader]] or [[devices.light]].
-type Device struct {
-	// Name is how booths refer to the device; unique per kind of device.
-	Name string `toml:"name"`
-	// Kind is the driver: "sim" (taps from kioskctl tap; lights shown in
-	// /healthz). Readers "mfrc522", "rdm6300", "evdev" and lights "gpio"
-	// are reserved for the hardware drivers and refused for now.
-	Kind string `toml:"kind"`
-}
-
 // Storage is the [storage] section.
 type Storage struct {
 	// DataDir holds the SQLite ledger and the admin token. Default
@@ -390,17 +373,14 @@ func Demo() Config {
 	t := DefaultTrunk()
 	t.Name, t.URI, t.DialPattern = DemoTrunk, DemoTrunkURI, "{e164}"
 	c.SIP.Trunks = []Trunk{t}
-	c.Devices.Readers = []Device{{Name: DemoReader, Kind: KindSim}}
-	c.Devices.Lights = []Device{{Name: DemoLight, Kind: KindSim}}
+	c.Devices.Readers = []ReaderDevice{{Name: DemoReader, Kind: KindSim}}
+	c.Devices.Lights = []LightDevice{{Name: DemoLight, Kind: KindSim}}
 	c.Booths = []Booth{{
 		ID: DemoBooth, Name: "Booth 1", Reader: DemoReader, Light: DemoLight,
 		Extension: DemoExtension, Screen: true,
 	}}
 	return c
 }
-
-// KindSim is the simulated device kind.
-const KindSim = "sim"
 
 // File returns the name problems are reported against: the name given to
 // Parse, or "default" / "demo".

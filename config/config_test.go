@@ -147,7 +147,10 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"[[sip.extension]]", "user =", "password =",
 		"[[sip.trunk]]", "uri =", "dial_pattern =", "codecs =", "channels =",
 		"[[booth]]", "id =", "reader =", "light =", "extension =", "screen =",
-		"[[devices.reader]]", "[[devices.light]]", "kind =",
+		"[devices]", "board =", "[[devices.reader]]", "[[devices.light]]", "kind =",
+		"spi =", "rst =", "irq =", "poll =", "port =", "path =", "input_name =", "absence =",
+		"red =", "green =", "blue =", "active_low =",
+		"[[devices.button]]", "booth =", "pin =", "pull =", "press =", "debounce =", "[[devices.relay]]",
 		"[storage]", "data_dir =", "[http]", "admin =",
 		"[video]", "enabled =", "public_url =", "peer_timeout =", "[[video.ice_server]]", "urls =", "secret =", "ttl =",
 	} {

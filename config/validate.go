@@ -17,12 +17,6 @@ import (
 // MaxCallLimit is the longest per-call limit Validate accepts.
 const MaxCallLimit = time.Hour
 
-// Device kinds reserved for the hardware drivers, refused for now.
-var (
-	futureReaders = []string{"mfrc522", "rdm6300", "evdev", "pn532"}
-	futureLights  = []string{"gpio"}
-)
-
 var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
 // validator collects problems against the configuration's line map.
@@ -60,8 +54,8 @@ func (v *validator) add(key, format string, args ...any) {
 // passwords of 8+ characters, trunks have unique names, sip: URIs, valid
 // dial patterns and codecs; at least one booth, each with a unique id, an
 // existing reader used by no other booth, an existing light, an existing
-// extension used by no other booth (or a screen); devices have unique
-// names and a supported kind; data_dir is set; HTTP listen is HOST:PORT
+// extension used by no other booth (or a screen); devices are checked as
+// described on Devices; data_dir is set; HTTP listen is HOST:PORT
 // and admin, if set, is on loopback.
 func (c *Config) Validate() error {
 	if c.file == "" {
@@ -332,47 +326,16 @@ func checkSIPURI(u string) error {
 	return nil
 }
 
-func (v *validator) devices() {
-	for _, set := range []struct {
-		key    string
-		devs   []Device
-		future []string
-	}{
-		{"devices.reader", v.c.Devices.Readers, futureReaders},
-		{"devices.light", v.c.Devices.Lights, futureLights},
-	} {
-		seen := map[string]bool{}
-		for i, d := range set.devs {
-			k := fmt.Sprintf("%s[%d]", set.key, i)
-			switch {
-			case d.Name == "":
-				v.add(k+".name", "missing")
-			case !idRE.MatchString(d.Name):
-				v.add(k+".name", "%q: want 1 to 32 letters, digits, - or _", d.Name)
-			case seen[d.Name]:
-				v.add(k+".name", "%q is defined twice", d.Name)
-			}
-			seen[d.Name] = true
-			switch {
-			case d.Kind == KindSim:
-			case slices.Contains(set.future, d.Kind):
-				v.add(k+".kind", "%q is not supported yet (only %q)", d.Kind, KindSim)
-			case d.Kind == "":
-				v.add(k+".kind", "missing; want %q", KindSim)
-			default:
-				v.add(k+".kind", "unknown kind %q; want %q", d.Kind, KindSim)
-			}
-		}
-	}
-}
-
 func (v *validator) booths() {
 	c := v.c
 	if len(c.Booths) == 0 {
 		v.add("booth", "no [[booth]]: nowhere to call from")
 	}
-	hasDev := func(ds []Device, name string) bool {
-		return slices.ContainsFunc(ds, func(d Device) bool { return d.Name == name })
+	hasReader := func(name string) bool {
+		return slices.ContainsFunc(c.Devices.Readers, func(d ReaderDevice) bool { return d.Name == name })
+	}
+	hasLight := func(name string) bool {
+		return slices.ContainsFunc(c.Devices.Lights, func(d LightDevice) bool { return d.Name == name })
 	}
 	ids := map[string]bool{}
 	readers := map[string]string{}
@@ -392,7 +355,7 @@ func (v *validator) booths() {
 		switch {
 		case b.Reader == "":
 			v.add(k+".reader", "missing; want the name of a [[devices.reader]]")
-		case !hasDev(c.Devices.Readers, b.Reader):
+		case !hasReader(b.Reader):
 			v.add(k+".reader", "no [[devices.reader]] named %q", b.Reader)
 		case readers[b.Reader] != "":
 			v.add(k+".reader", "reader %q is already used by booth %q", b.Reader, readers[b.Reader])
@@ -401,7 +364,7 @@ func (v *validator) booths() {
 		}
 		switch {
 		case b.Light == "":
-		case !hasDev(c.Devices.Lights, b.Light):
+		case !hasLight(b.Light):
 			v.add(k+".light", "no [[devices.light]] named %q", b.Light)
 		case lights[b.Light] != "":
 			v.add(k+".light", "light %q is already used by booth %q", b.Light, lights[b.Light])

@@ -654,6 +654,9 @@ func (s *Station) place(ctx context.Context, bs *boothState, a attempt) (CallReq
 		Mode: a.mode, Started: now, ClockSynced: s.opts.ClockSynced(), Limit: d.Limit, Help: a.help, Reason: d.Reason,
 	}
 	dialer := s.dialer
+	if a.mode == ModePhone && bs.booth.Extension == "" {
+		rec.Screen = bs.booth.ID // the kiosk screen's headset is the child's leg
+	}
 	if a.mode == ModeVideo {
 		dialer = s.video
 		rec.Screen = bs.booth.ID

@@ -77,6 +77,7 @@ const adminTimeout = 10 * time.Second
 func (s *Server) adminMux() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/status", s.apiStatus)
+	s.deviceRoutes(mux) // ui/devices.go
 	mux.HandleFunc("POST /api/tap", func(w http.ResponseWriter, r *http.Request) {
 		var req TapRequest
 		s.apiAction(w, r, &req, func() string { return req.Booth }, func(ctx context.Context, booth string) error {

@@ -84,6 +84,9 @@ type Opts struct {
 	// remote address may make per minute before it gets 429 Too Many
 	// Requests for the rest of the minute. Default 10.
 	LinkLookups int
+	// Devices serves the technicians' device API (/api/devices). Default
+	// nil: those endpoints answer 404.
+	Devices DeviceAdmin
 }
 
 // Server serves the kiosk screen, its websocket, /healthz and the admin
@@ -99,6 +102,7 @@ type Server struct {
 	pingInterval time.Duration
 	writeTimeout time.Duration
 	signaler     Signaler
+	devices      DeviceAdmin
 	limiter      *lookupLimiter
 	parentPage   *template.Template
 
@@ -128,6 +132,7 @@ func New(opts Opts) (*Server, error) {
 		pingInterval: opts.PingInterval,
 		writeTimeout: opts.WriteTimeout,
 		signaler:     opts.Signaler,
+		devices:      opts.Devices,
 		conns:        make(map[*websocket.Conn]struct{}),
 	}
 	if s.log == nil {

@@ -43,6 +43,7 @@ type Bridge struct {
 	se        webrtc.SettingEngine
 	registry  *interceptor.Registry
 	screenAPI *webrtc.API
+	audioAPI  *webrtc.API                 // headset legs: PCMU and PCMA only
 	codecs    []webrtc.RTPCodecParameters // offered on the screen leg
 
 	stop     chan struct{}
@@ -54,6 +55,8 @@ type Bridge struct {
 	calls    map[string]*call
 	avail    map[kiosk.ContactID]time.Time
 	callWG   sync.WaitGroup
+	audio    map[string]*audioLeg // headset legs by call id
+	audioWG  sync.WaitGroup       // their watch goroutines
 }
 
 type pageKind string
@@ -85,6 +88,7 @@ type session struct {
 	conn     *conn     // nil while detached
 	lastSeen time.Time // last message, or detach time
 	call     *call
+	audio    *audioLeg // a headset leg on this screen, or nil
 }
 
 func (s *session) sendMsg(m Message) {
@@ -117,6 +121,7 @@ func New(cfg Config, links kiosk.Links, opts Opts) (*Bridge, error) {
 		sessions: map[string]*session{},
 		calls:    map[string]*call{},
 		avail:    map[kiosk.ContactID]time.Time{},
+		audio:    map[string]*audioLeg{},
 	}
 	if err := b.setup(); err != nil {
 		return nil, err
@@ -208,6 +213,9 @@ func (b *Bridge) setup() error {
 		return err
 	}
 	b.screenAPI = api
+	if b.audioAPI, err = b.newAPI(audioCodecs()); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -291,6 +299,7 @@ func (b *Bridge) recv(c *conn, raw json.RawMessage) {
 	}
 	s.lastSeen = b.now()
 	cl := b.calls[m.Call]
+	al := b.audio[m.Call]
 	b.mu.Unlock()
 	switch m.Type {
 	case TypePing:
@@ -299,6 +308,10 @@ func (b *Bridge) recv(c *conn, raw json.RawMessage) {
 		b.available(c, s, m.Until)
 	case TypeAnswer, TypeCandidate, TypeAccept, TypeHangup, TypeStats:
 		// The call checks that the session takes part in it.
+		if cl == nil && al != nil {
+			al.fromPage(s, m)
+			return
+		}
 		if cl == nil {
 			if m.Type == TypeAccept || m.Type == TypeHangup {
 				b.reply(c, Message{Type: TypeEnd, Call: m.Call, Cause: string(kiosk.CauseFailed)})
@@ -382,10 +395,12 @@ func (b *Bridge) detach(c *conn) {
 	c.closed = true
 	s := c.sess
 	var cl *call
+	var al *audioLeg
 	if s != nil && s.conn == c {
 		s.conn = nil
 		s.lastSeen = b.now()
 		cl = s.call
+		al = s.audio
 		if s.kind == pageParent {
 			notify = append(notify, s.contact)
 		}
@@ -393,6 +408,9 @@ func (b *Bridge) detach(c *conn) {
 	b.mu.Unlock()
 	if cl != nil {
 		cl.post(event{kind: evDetached, sess: s})
+	}
+	if al != nil && al.iceDown() {
+		al.trip(kiosk.CausePeerLost)
 	}
 	b.notify(notify)
 }
@@ -478,6 +496,7 @@ func (b *Bridge) reaper() {
 		case <-t.C:
 		}
 		var lost []*session
+		var lostAudio []*audioLeg
 		var notify []kiosk.ContactID
 		now := b.now()
 		b.mu.Lock()
@@ -496,10 +515,16 @@ func (b *Bridge) reaper() {
 			if s.call != nil {
 				lost = append(lost, s)
 			}
+			if s.audio != nil {
+				lostAudio = append(lostAudio, s.audio)
+			}
 		}
 		b.mu.Unlock()
 		for _, s := range lost {
 			s.call.post(event{kind: evLost, sess: s})
+		}
+		for _, l := range lostAudio {
+			l.trip(kiosk.CausePeerLost)
 		}
 		b.notify(notify)
 	}
@@ -543,11 +568,19 @@ func (b *Bridge) Close() error {
 	for _, c := range b.calls {
 		calls = append(calls, c)
 	}
+	audio := make([]*audioLeg, 0, len(b.audio))
+	for _, l := range b.audio {
+		audio = append(audio, l)
+	}
 	b.mu.Unlock()
 	for _, c := range calls {
 		c.end(kiosk.CauseShutdown)
 	}
+	for _, l := range audio {
+		l.close(kiosk.CauseShutdown)
+	}
 	b.callWG.Wait()
+	b.audioWG.Wait()
 	close(b.stop)
 	b.reaperWG.Wait()
 	return nil

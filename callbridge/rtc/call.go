@@ -174,7 +174,7 @@ func (c *call) run() {
 	busy := false
 	for _, s := range b.sessions {
 		switch {
-		case s.kind == pageScreen && s.booth == c.req.Booth.ID && s.conn != nil && s.call == nil:
+		case s.kind == pageScreen && s.booth == c.req.Booth.ID && s.conn != nil && s.call == nil && s.audio == nil:
 			if screen == nil || s.lastSeen.After(screen.lastSeen) {
 				screen = s
 			}
@@ -427,9 +427,15 @@ func (c *call) fromPage(l *leg, kind pageKind, m Message) {
 			l.addCandidate(m)
 		}
 	case TypeHangup:
-		if kind == pageScreen {
+		switch {
+		case m.Cause == CausePageClosed:
+			// The tab was closed or navigated away mid-call: the page
+			// vanished, it did not hang up (issue: peer_lost). Saying so
+			// ends the call at once instead of after the ICE timeout.
+			c.end(kiosk.CausePeerLost)
+		case kind == pageScreen:
 			c.end(kiosk.CauseCallerHangup)
-		} else {
+		default:
 			c.end(kiosk.CauseCalleeHangup)
 		}
 	case TypeStats:

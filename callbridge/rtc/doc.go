@@ -37,6 +37,15 @@
 // while its ICE connection is disconnected or failed is lost at once. A
 // lost page ends its call with cause peer_lost.
 //
+// Headset legs (kiosk.ScreenAudio, OpenAudio): a booth without a phone
+// calls a phone number through its kiosk screen's headset. The daemon
+// offers the screen an audio-only PeerConnection (rtc.offer with Kind
+// "audio") whose only codecs are PCMU and PCMA (RFC 3551), so the audio
+// crosses to the SIP trunk untouched; the leg is plain RTP on a UDP socket
+// on 127.0.0.1, which callbridge/sip's relay treats as the booth's leg. A
+// lost screen page ends the leg (and the SIP side ends the call as
+// peer_lost).
+//
 // ICE: STUN and TURN servers come from Config. TURN must be reachable from
 // the internet (a kiosk behind school NAT cannot relay for a parent on a
 // mobile network); time-limited TURN credentials follow

@@ -54,6 +54,17 @@ func (t *forwardTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParame
 	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 }
 
+// boundPT returns the payload type the track is bound to, false before
+// negotiation.
+func (t *forwardTrack) boundPT() (uint8, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.binding == nil {
+		return 0, false
+	}
+	return t.binding.pt, true
+}
+
 // Unbind implements webrtc.TrackLocal.
 func (t *forwardTrack) Unbind(ctx webrtc.TrackLocalContext) error {
 	t.mu.Lock()

@@ -20,7 +20,7 @@ const (
 	TypePing      = "rtc.ping"      // every Heartbeat
 	TypeAnswer    = "rtc.answer"    // Call, SDP: the page's answer to an offer
 	TypeAccept    = "rtc.accept"    // Call: the parent pressed answer
-	TypeHangup    = "rtc.hangup"    // Call: the page's hang-up button (or declining a ring)
+	TypeHangup    = "rtc.hangup"    // Call: the page's hang-up button (or declining a ring); Cause CausePageClosed when the page is going away
 	TypeStats     = "rtc.stats"     // Call, Stats: the browser's getStats figures
 	TypeAvailable = "rtc.available" // Until: the parent is available until (RFC 3339), "" clears
 
@@ -31,7 +31,7 @@ const (
 	TypeSession   = "rtc.session"   // Session, ICEServers, HeartbeatMS; parent: Child, Until
 	TypePong      = "rtc.pong"      // reply to ping
 	TypeRing      = "rtc.ring"      // Call, Child: the child is calling (parent page)
-	TypeOffer     = "rtc.offer"     // Call, SDP
+	TypeOffer     = "rtc.offer"     // Call, SDP; Kind "audio" for a headset leg
 	TypeConnected = "rtc.connected" // Call, LimitMS, RemainingMS: media flows both ways
 	TypeWarning   = "rtc.warning"   // Call, RemainingMS: the warning before the limit
 	TypeEnd       = "rtc.end"       // Call, Cause: the call ended (or stopped ringing)
@@ -49,6 +49,10 @@ const (
 // session (never said hello, or forgotten after ReconnectWindow): the page
 // says rtc.hello again.
 const CodeNoSession = "no_session"
+
+// CausePageClosed is the Cause of the rtc.hangup a page sends as it is
+// closed (pagehide): the call ends as peer_lost, not as a hang-up.
+const CausePageClosed = "page_closed"
 
 // Message is one signaling message, a JSON object with "v":1 and "type".
 // Fields not used by a type are omitted.
@@ -72,6 +76,10 @@ type Message struct {
 	// End is set on the page's final candidate message (no more
 	// candidates), since a null candidate is omitted in JSON.
 	End bool `json:"end,omitempty"`
+	// Kind is "audio" (KindAudio) on the offer of a headset leg: an
+	// audio-only phone call through the kiosk screen's headset; "" for
+	// a video call.
+	Kind string `json:"kind,omitempty"`
 }
 
 // PageStats are a browser's getStats figures for the video it receives

@@ -27,6 +27,7 @@ const (
 	DefaultRingTimeout     = 45 * time.Second
 	DefaultRTPTimeout      = 30 * time.Second
 	DefaultShutdownTimeout = 5 * time.Second
+	DefaultScreenTimeout   = 10 * time.Second
 )
 
 // Trunk is a SIP trunk: a carrier account or a GSM/4G gateway.
@@ -91,6 +92,10 @@ type Config struct {
 	RTPTimeout time.Duration
 	// ShutdownTimeout bounds Close's hang-ups; default 5 s.
 	ShutdownTimeout time.Duration
+	// ScreenTimeout bounds the setup of a kiosk screen's headset leg
+	// (Opts.ScreenAudio) for a booth without a phone; default 10 s, then
+	// FAILED.
+	ScreenTimeout time.Duration
 }
 
 // Opts are optional dependencies.
@@ -101,6 +106,11 @@ type Opts struct {
 	// Logger gets the bridge's logs; default discards. No numbers are
 	// logged at info level.
 	Logger *slog.Logger
+	// ScreenAudio opens the kiosk screen's headset leg for click-to-calls
+	// from a booth without a phone extension (callbridge/rtc's Bridge);
+	// default none, and then such calls end FAILED. SetScreenAudio sets
+	// it after New.
+	ScreenAudio kiosk.ScreenAudio
 }
 
 // Bridge is the SIP side of the station: registrar for the booth phones
@@ -131,8 +141,9 @@ type Bridge struct {
 
 	mu        sync.Mutex
 	closing   bool
-	calls     map[string]*call // by kiosk call id
-	legs      map[string]*leg  // by SIP Call-ID
+	screen    kiosk.ScreenAudio // headset legs; nil if none
+	calls     map[string]*call  // by kiosk call id
+	legs      map[string]*leg   // by SIP Call-ID
 	trunkUsed []int
 	wg        sync.WaitGroup
 }
@@ -169,6 +180,9 @@ func New(cfg Config, auth kiosk.HandsetAuthorizer, opts Opts) (*Bridge, error) {
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.ScreenTimeout <= 0 {
+		cfg.ScreenTimeout = DefaultScreenTimeout
 	}
 	var errs []error
 	for _, l := range cfg.Listen {
@@ -213,6 +227,7 @@ func New(cfg Config, auth kiosk.HandsetAuthorizer, opts Opts) (*Bridge, error) {
 		log:  log,
 		reg: NewRegistrar(cfg.Realm, cfg.Extensions, RegistrarOpts{Now: opts.Now, Logger: log,
 			Algorithms: cfg.DigestAlgorithms}),
+		screen:    opts.ScreenAudio,
 		ready:     make(chan struct{}),
 		closed:    make(chan struct{}),
 		calls:     map[string]*call{},
@@ -495,13 +510,32 @@ func (b *Bridge) releaseTrunk(i int) {
 	b.trunkUsed[i]--
 }
 
-// Dial places a click-to-call (see kiosk.Dialer). It returns an EINVALID
-// *kiosk.Error for a request without CallID, booth extension or observer,
-// ECONFLICT for a duplicate CallID or a bridge not running. A booth phone
-// that is not registered gives EventEnded FAILED at once (and nil).
+// SetScreenAudio sets (or, with nil, removes) the kiosk screens' headset
+// legs used by later click-to-calls from booths without a phone; see
+// Opts.ScreenAudio.
+func (b *Bridge) SetScreenAudio(sa kiosk.ScreenAudio) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.screen = sa
+}
+
+func (b *Bridge) screenAudio() kiosk.ScreenAudio {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.screen
+}
+
+// Dial places a click-to-call (see kiosk.Dialer). A booth with a phone
+// extension is rung first; a booth without one (Booth.Extension "") gets
+// its kiosk screen's headset leg from Opts.ScreenAudio as the child's
+// leg. It returns an EINVALID *kiosk.Error for a request without CallID,
+// number or observer, ECONFLICT for a duplicate CallID or a bridge not
+// running. A booth phone that is not registered, or a booth without a
+// phone whose screen is not connected (or with no ScreenAudio), gives
+// EventEnded FAILED (and nil).
 func (b *Bridge) Dial(ctx context.Context, req kiosk.CallRequest) error {
-	if req.CallID == "" || req.Booth.Extension == "" || req.Observer == nil || req.Number == "" {
-		return kiosk.Errorf(kiosk.EINVALID, "call request needs a call id, a booth extension, a number and an observer")
+	if req.CallID == "" || req.Observer == nil || req.Number == "" {
+		return kiosk.Errorf(kiosk.EINVALID, "call request needs a call id, a number and an observer")
 	}
 	select {
 	case <-b.ready:

@@ -59,6 +59,7 @@ type call struct {
 	boothOffer            Media
 	relay                 *callbridge.Relay
 	trunkIdx              int
+	media                 kiosk.MediaLeg // the screen's headset leg (no booth phone), or nil
 	inviteDone            chan struct{}
 	inviteOnce            sync.Once
 	code                  int // final SIP code of the trunk leg
@@ -99,6 +100,10 @@ func (c *call) newRelay() error {
 // hints, then the trunk.
 func (c *call) runClick() {
 	defer c.finish()
+	if c.ext == "" {
+		c.runScreen()
+		return
+	}
 	bind, ok := c.b.reg.Lookup(c.ext)
 	if !ok {
 		c.hangup(&endErr{disp: kiosk.DispFailed, cause: kiosk.CauseFailed})
@@ -166,6 +171,54 @@ func (c *call) runClick() {
 	c.emit(kiosk.CallEvent{Kind: kiosk.EventBoothUp})
 	if !c.callTrunk() {
 		return
+	}
+	c.supervise()
+}
+
+// runScreen is a click-to-call from a booth without a phone: the kiosk
+// screen's headset leg (WebRTC, G.711) is the child's leg, then the
+// trunk. If the screen vanishes the call ends with cause peer_lost.
+func (c *call) runScreen() {
+	sa := c.b.screenAudio()
+	if sa == nil {
+		c.b.log.Warn("click-to-call: booth has no phone and no screen audio", "booth", c.req.Booth.ID)
+		c.hangup(&endErr{disp: kiosk.DispFailed, cause: kiosk.CauseFailed})
+		return
+	}
+	if err := c.newRelay(); err != nil {
+		c.b.log.Error("click-to-call", "err", err)
+		c.hangup(&endErr{disp: kiosk.DispFailed, cause: kiosk.CauseFailed})
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.b.cfg.ScreenTimeout)
+	m, err := sa.OpenAudio(ctx, c.req.Booth.ID, c.req.CallID)
+	cancel()
+	if err != nil {
+		if c.ctx.Err() == nil {
+			c.b.log.Info("kiosk screen headset leg failed", "booth", c.req.Booth.ID, "err", err)
+			c.hangup(&endErr{disp: kiosk.DispFailed, cause: kiosk.CauseFailed})
+		}
+		return
+	}
+	c.media = m
+	c.booth = &leg{call: c, side: callbridge.LegA, pt: m.PayloadType()}
+	c.relay.SetRemote(callbridge.LegA, m.RTPAddr())
+	m.SetRemote(c.relay.LocalAddr(callbridge.LegA))
+	c.b.wg.Go(func() {
+		select {
+		case <-m.Done():
+			c.hangup(&endErr{cause: kiosk.CausePeerLost})
+		case <-c.ctx.Done():
+		}
+	})
+	c.emit(kiosk.CallEvent{Kind: kiosk.EventBoothUp})
+	if !c.callTrunk() {
+		return
+	}
+	if c.trunk.pt != c.booth.pt {
+		// The relay does not transcode: the child hears nothing the
+		// trunk sends. Trunks offered both codecs choose the first.
+		c.b.log.Warn("headset and trunk codecs differ", "call", c.req.CallID, "screen_pt", c.booth.pt, "trunk_pt", c.trunk.pt)
 	}
 	c.supervise()
 }
@@ -264,7 +317,7 @@ func (c *call) callTrunk() bool {
 	req.AppendHeader(&siplib.ToHeader{Address: siplib.Uri{Scheme: "sip", User: user, Host: ruri.Host}})
 	req.AppendHeader(siplib.NewHeader("Content-Type", "application/sdp"))
 	codecs := t.Codecs
-	if c.booth != nil && c.booth.uac != nil {
+	if c.booth != nil && (c.booth.uac != nil || c.media != nil) {
 		// Click-to-call: the booth's codec first, to avoid transcoding.
 		codecs = preferCodec(codecs, c.booth.pt)
 	}
@@ -473,6 +526,9 @@ func (c *call) finish() {
 	}
 	wg.Wait()
 	cancel()
+	if c.media != nil {
+		_ = c.media.Close()
+	}
 	if c.relay != nil {
 		_ = c.relay.Close()
 	}

@@ -37,6 +37,12 @@ func (e *apiError) Error() string {
 // call sends one admin API request and decodes the JSON answer into out
 // (when not nil). The token comes from DATA/admin.token.
 func call(ctx context.Context, g *globals, method, path string, body, out any) error {
+	return callTimeout(ctx, g, method, path, body, out, 10*time.Second)
+}
+
+// callTimeout is call with its own bound on the whole request (device
+// tests wait for a technician).
+func callTimeout(ctx context.Context, g *globals, method, path string, body, out any, timeout time.Duration) error {
 	if err := loopbackOnly(g.addr); err != nil {
 		return err
 	}
@@ -52,7 +58,7 @@ func call(ctx context.Context, g *globals, method, path string, body, out any) e
 		}
 		rd = bytes.NewReader(b)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(g.addr, "/")+path, rd)
 	if err != nil {

@@ -25,6 +25,12 @@ Commands talking to the running kioskd (admin API on loopback):
   dial [--booth ID] N             the identified child picks contact N (1..5)
   hangup [--booth ID]             end the booth's call, queue wait or session
   call-help [--booth ID]          the help tile: call the duty teacher (a real call)
+  devices list [--json]           configured readers, lights, buttons, relays and their state
+  devices test lights BOOTH       show every light state in turn (~1 s each)
+  devices test reader BOOTH [--timeout 30s]
+                                  print the next card read, in every card-number format (no tap)
+  devices test button BOOTH [--timeout 30s]
+                                  wait for a help button press (no help call)
 
 Commands working on the database in --data (daemon may be running):
   roster import FILE.csv [--dry-run] [--card-format hex|8h10d|reversed]
@@ -35,6 +41,13 @@ Commands working on the database in --data (daemon may be running):
                                   a parent's video link (URL + QR code) for contact N
   contact links CHILD N           list contact N's links
   contact revoke LINK-ID          revoke a parent link
+  user add USERNAME --role ROLE [--name NAME] [--password-stdin]
+                                  a console user (manager, principal, inspector, technician)
+  user passwd USERNAME [--password-stdin]
+  user disable USERNAME           (ends the user's sessions; users are never deleted)
+  user list [--json]
+  devices log [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json] [-o FILE]
+                                  the equipment register (设备维护记录)
 
 Other:
   config check FILE               validate a kioskd config (exit 1 if invalid, every problem listed)
@@ -159,6 +172,10 @@ func dispatch(ctx context.Context, g *globals, args []string, stdout io.Writer) 
 		return usageErr("ledger: unknown subcommand %q", rest[0])
 	case "contact":
 		return cmdContact(ctx, g, rest, stdout)
+	case "user":
+		return cmdUser(ctx, g, rest, os.Stdin, stdout)
+	case "devices":
+		return cmdDevices(ctx, g, rest, stdout)
 	case "config":
 		if len(rest) == 0 || rest[0] != "check" {
 			return usageErr("config: want check FILE")

@@ -66,8 +66,11 @@ type Main struct {
 	ui      *ui.Server
 	http    *http.Server
 	httpLn  net.Listener
-	lights  map[string]*sim.Light
-	readers map[string]*sim.Reader
+	lights  map[string]*sim.Light  // simulated lights by booth (m.devs.simLights)
+	readers map[string]*sim.Reader // simulated readers by booth (m.devs.simReader)
+	devs    *hwDevices
+	devOpts devOpts   // tests shorten the device timings
+	sd      *notifier // systemd notify (sdnotify.go); nil when not under systemd
 	demo    *demoPeers
 	lock    *os.File
 
@@ -212,18 +215,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("policy: %w", err)
 	}
 
-	// Devices: this issue has simulated ones only.
-	m.lights = map[string]*sim.Light{}
-	m.readers = map[string]*sim.Reader{}
-	lights := map[string]kiosk.Light{}
+	// Devices (devices.go): lights first, the station needs them.
+	m.devs = newDevices(cfg, log, m.db, m.devOpts)
+	m.lights = m.devs.simLights
 	var booths []kiosk.Booth
 	for _, b := range cfg.Booths {
 		booths = append(booths, kiosk.Booth{ID: b.ID, Name: b.Name, Extension: b.Extension})
-		if b.Light != "" {
-			l := sim.NewLight(b.Light)
-			m.lights[b.ID] = l
-			lights[b.ID] = l
-		}
 	}
 	lines := 0
 	for _, t := range cfg.SIP.Trunks {
@@ -233,13 +230,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 		lines += t.Channels
 	}
-	m.station = kiosk.NewStation(policy, booths, m.db, m.db, lights, kiosk.StationOpts{
+	m.station = kiosk.NewStation(policy, booths, m.db, m.db, m.devs.lights, kiosk.StationOpts{
 		ClockSynced: clockSynced, Logger: log, Lines: lines})
-	for _, b := range cfg.Booths {
-		if b.Reader != "" {
-			m.readers[b.ID] = sim.NewReader(b.Reader, b.ID, m.station.Tap)
-		}
-	}
+	m.devs.start(ctx, m.station)
+	m.readers = m.devs.simReader
 
 	if m.Demo {
 		if m.demo, err = startDemoTrunk(ctx, log); err != nil {
@@ -263,6 +257,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 		m.station.AttachVideo(m.video, m.video)
+		// A booth without a phone calls through its screen's headset.
+		m.bridge.SetScreenAudio(m.video)
 	}
 	m.wg.Add(2)
 	go func() {
@@ -284,7 +280,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return errors.New("sip: not listening after 5 s")
 	}
 
-	uiOpts := ui.Opts{Station: stationUI{m}, Health: m.health, AdminToken: token, Version: version, Logger: log}
+	uiOpts := ui.Opts{Station: stationUI{m}, Health: m.health, AdminToken: token, Version: version, Logger: log,
+		Devices: m.devs}
 	if m.video != nil {
 		uiOpts.Signaler = m.video
 	}
@@ -311,6 +308,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			}
 		}
 	}
+	m.startNotify(ctx)
 	m.banner()
 	if m.Ready != nil {
 		close(m.Ready)
@@ -417,12 +415,7 @@ func (m *Main) health() ui.HealthReport {
 	if m.video != nil {
 		r.Components["video"] = m.video.Health()
 	}
-	for _, l := range m.lights {
-		r.Components["light:"+l.Name()] = l.Health()
-	}
-	for _, rd := range m.readers {
-		r.Components["reader:"+rd.Name()] = rd.Health()
-	}
+	m.devs.health(r.Components)
 	return r
 }
 
@@ -434,6 +427,7 @@ func (m *Main) Close(ctx context.Context) error {
 		return nil
 	}
 	m.closed = true
+	m.notifyStopping()
 	var errs []error
 	if m.station != nil {
 		errs = append(errs, m.station.Close(ctx))
@@ -463,9 +457,10 @@ func (m *Main) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, errors.New("components still running at the shutdown deadline"))
 	}
-	for _, l := range m.lights {
-		errs = append(errs, l.Halt())
+	if m.devs != nil {
+		errs = append(errs, m.devs.close(ctx))
 	}
+	m.sd.close()
 	if m.db != nil {
 		errs = append(errs, m.db.Close())
 	}

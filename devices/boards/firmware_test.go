@@ -9,6 +9,8 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"path"
@@ -46,6 +48,8 @@ func checkerFor(rel string) (checker, bool) {
 		return checkPackages, true
 	case strings.HasSuffix(rel, ".md"):
 		return checkMarkdown, true
+	case rel == "boards.go":
+		return checkEmbedGo, true
 	}
 	return nil, false
 }
@@ -139,6 +143,26 @@ func TestCheckersCatchUnknownKeys(t *testing.T) {
 }
 
 // --- kiosk.example.toml and boards/*.toml ---
+
+// checkEmbedGo checks the one Go file of firmware-config: package
+// firmwareconfig embedding the board profiles, and nothing else.
+func checkEmbedGo(file string, data []byte) []string {
+	f, err := parser.ParseFile(token.NewFileSet(), file, data, parser.ParseComments)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var probs []string
+	if f.Name.Name != "firmwareconfig" {
+		probs = append(probs, fmt.Sprintf("%s:1: package %s, want firmwareconfig", file, f.Name.Name))
+	}
+	if !bytes.Contains(data, []byte("\n//go:embed boards/*.toml\n")) {
+		probs = append(probs, file+":1: want the directive //go:embed boards/*.toml")
+	}
+	if len(f.Decls) != 2 { // the import and the embedded FS
+		probs = append(probs, fmt.Sprintf("%s:1: %d declarations, want the import and var FS only: firmware-config is data", file, len(f.Decls)))
+	}
+	return probs
+}
 
 func checkKioskConfig(file string, data []byte) []string {
 	if _, err := config.Parse(file, data); err != nil {

@@ -69,7 +69,7 @@ func TestOpen(t *testing.T) {
 	assert.Equal(t, "wal", mode, "the file is in WAL mode")
 	var version int
 	require.NoError(t, raw.QueryRow(`SELECT version FROM schema_version`).Scan(&version))
-	assert.Equal(t, 2, version)
+	assert.Equal(t, 4, version)
 }
 
 func TestOpenBadPath(t *testing.T) {

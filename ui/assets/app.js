@@ -19,7 +19,7 @@
       queued: '请稍等，马上轮到你', position: function (n) { return '你排在第 ' + n + ' 位'; },
       calling: function (c) { return '正在给' + c + '打电话…'; }, ringing: '电话在响，请拿起听筒',
       talking: function (c) { return '正在和' + c + '通话'; }, left: '剩余时间', elapsed: '通话时间',
-      oneMinute: '还有1分钟', ended: '通话结束', duration: function (d) { return '通话时长 ' + d; },
+      oneMinute: function (ms) { var n = Math.round((ms || 60000) / 1000); return n >= 60 ? '还有' + Math.round(n / 60) + '分钟' : '还有' + n + '秒'; }, ended: '通话结束', duration: function (d) { return '通话时长 ' + d; },
       bye: '谢谢，再见！', denied: '请找老师帮忙', help: '找老师帮忙', hangup: '挂断',
       error: '出了点问题，请再试一次', offline: '还没连上，请稍等', langSwitch: 'English', family: '家人',
       video: '视频', videoCalling: function (c) { return '正在呼叫' + c + '…'; }, until: function (t) { return '到 ' + t; }
@@ -37,7 +37,7 @@
       queued: 'Please wait, your turn is coming', position: function (n) { return 'You are number ' + n + ' in line'; },
       calling: function (c) { return 'Calling ' + c + '…'; }, ringing: 'The phone is ringing. Pick up the handset',
       talking: function (c) { return 'Talking with ' + c; }, left: 'Time left', elapsed: 'Call time',
-      oneMinute: '1 minute left', ended: 'Call ended', duration: function (d) { return 'Call time ' + d; },
+      oneMinute: function (ms) { var n = Math.round((ms || 60000) / 1000); if (n >= 60) { var m = Math.round(n / 60); return m + (m === 1 ? ' minute left' : ' minutes left'); } return n + ' seconds left'; }, ended: 'Call ended', duration: function (d) { return 'Call time ' + d; },
       bye: 'Thank you, bye!', denied: 'Please see your teacher', help: 'Ask a teacher', hangup: 'Hang up',
       error: 'Something went wrong. Please try again', offline: 'Not connected yet, please wait', langSwitch: '中文', family: 'family',
       video: 'Video', videoCalling: function (c) { return 'Calling ' + c + '…'; }, until: function (t) { return 'until ' + t; }
@@ -215,7 +215,7 @@
     $('hangup').hidden = !inCall;
     $('help').hidden = inCall;
     $('banner').hidden = kind !== 'warning';
-    $('banner').textContent = t('oneMinute');
+    $('banner').textContent = t('oneMinute', s.remaining_ms);
 
     if (s.mode === 'video' && inCall) {
       show('video');
@@ -376,9 +376,12 @@
   // ---- video calls: the daemon offers, this screen answers (WebRTC) ----
   // Signaling rides on the screen's websocket as "rtc.*" messages (see
   // callbridge/rtc.Message); media goes to the daemon, which bridges it to
-  // the parent's page.
+  // the parent's page. An offer with "kind":"audio" is a phone call through
+  // the headset (a booth without a phone): microphone only, G.711, which
+  // the daemon relays to the phone network; the screen shows the normal
+  // phone-call views.
   var rtc = (function () {
-    var r = { session: '', ice: [], heartbeat: 2000, pingTimer: 0, call: '', pc: null, local: null, held: [], statsTimer: 0 };
+    var r = { session: '', ice: [], heartbeat: 2000, pingTimer: 0, call: '', pc: null, local: null, held: [], statsTimer: 0, kind: '', player: null };
     window.qqVideo = r; // what the end-to-end test reads
     function sendRTC(m) { m.v = PROTO; if (st.ws && st.ws.readyState === WebSocket.OPEN) { st.ws.send(JSON.stringify(m)); } }
     r.hello = function () { sendRTC({ type: 'rtc.hello', session: r.session }); };
@@ -404,22 +407,41 @@
       }).catch(function () {});
     }
     function cleanup() {
-      if (r.pc) { stats(true); }
+      if (r.pc && r.kind !== 'audio') { stats(true); }
       clearInterval(r.statsTimer);
       var pc = r.pc;
       r.pc = null;
       setTimeout(function () { if (pc) { pc.close(); } }, 300);
       if (r.local) { r.local.getTracks().forEach(function (tr) { tr.stop(); }); r.local = null; }
+      if (r.player) { r.player.pause(); r.player.srcObject = null; r.player = null; }
       $('remote-video').srcObject = null;
       $('local-video').srcObject = null;
-      r.call = ''; r.held = [];
+      r.call = ''; r.held = []; r.kind = '';
+      body.removeAttribute('data-headset');
+      body.removeAttribute('data-headset-received');
     }
     function onOffer(m) {
       cleanup();
       r.call = m.call;
+      r.kind = m.kind || '';
+      var headset = r.kind === 'audio';
       var pc = new RTCPeerConnection({ iceServers: r.ice });
       r.pc = pc;
+      if (headset) { body.setAttribute('data-headset', 'connecting'); }
+      pc.onconnectionstatechange = function () {
+        if (headset && r.pc === pc) { body.setAttribute('data-headset', pc.connectionState); }
+      };
       pc.ontrack = function (ev) {
+        if (headset) {
+          // The parent's voice, played through the headset; no video view.
+          var a = new Audio();
+          a.autoplay = true;
+          a.srcObject = ev.streams && ev.streams[0] ? ev.streams[0] : new MediaStream([ev.track]);
+          r.player = a;
+          var pa = a.play();
+          if (pa && pa.catch) { pa.catch(function () {}); }
+          return;
+        }
         var v = $('remote-video');
         if (!v.srcObject) { v.srcObject = ev.streams && ev.streams[0] ? ev.streams[0] : new MediaStream(); }
         if (!ev.streams || !ev.streams[0]) { v.srcObject.addTrack(ev.track); }
@@ -429,10 +451,11 @@
       pc.onicecandidate = function (ev) {
         if (ev.candidate) { sendRTC({ type: 'rtc.candidate', call: m.call, candidate: ev.candidate.toJSON() }); } else { sendRTC({ type: 'rtc.candidate', call: m.call, end: true }); }
       };
-      navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } }).then(function (stream) {
+      var constraints = headset ? { audio: true } : { audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } };
+      navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
         if (r.pc !== pc) { stream.getTracks().forEach(function (tr) { tr.stop(); }); return null; }
         r.local = stream;
-        $('local-video').srcObject = stream;
+        if (!headset) { $('local-video').srcObject = stream; }
         stream.getTracks().forEach(function (tr) { pc.addTrack(tr, stream); });
         return pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
       }).then(function () {
@@ -443,7 +466,24 @@
           sendRTC({ type: 'rtc.answer', call: m.call, sdp: pc.localDescription.sdp });
         });
       }).catch(function () { sendRTC({ type: 'rtc.hangup', call: m.call }); });
-      r.statsTimer = setInterval(stats, 500);
+      r.statsTimer = setInterval(headset ? headsetStats : stats, 500);
+    }
+    // headsetStats shows, for the technician and the end-to-end test, what
+    // the headset leg receives: packets and codec.
+    function headsetStats() {
+      var pc = r.pc;
+      if (!pc) { return; }
+      pc.getStats().then(function (rep) {
+        var codecs = {};
+        var inbound = null;
+        rep.forEach(function (x) {
+          if (x.type === 'codec') { codecs[x.id] = x.mimeType; }
+          if (x.type === 'inbound-rtp' && (x.kind || x.mediaType) === 'audio') { inbound = x; }
+        });
+        if (!inbound || r.pc !== pc) { return; }
+        body.setAttribute('data-headset-received', inbound.packetsReceived || 0);
+        body.setAttribute('data-headset-codec', codecs[inbound.codecId] || '');
+      }).catch(function () {});
     }
     r.onMessage = function (m) {
       switch (m.type) {

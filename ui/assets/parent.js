@@ -19,7 +19,7 @@
       hello: function (n) { return n ? '这里是' + n + '的视频电话' : '亲情视频'; },
       calling: function (n) { return (n || '孩子') + '打来视频电话'; },
       answer: '接听', decline: '拒绝', hangup: '挂断', busy: '已经在另一台设备上通话',
-      connectingCall: '正在接通…', ended: '通话结束', oneMinute: '还有1分钟',
+      connectingCall: '正在接通…', ended: '通话结束', oneMinute: function (ms) { var n = Math.round((ms || 60000) / 1000); return n >= 60 ? '还有' + Math.round(n / 60) + '分钟' : '还有' + n + '秒'; },
       reasons: {
         limit: '通话时间到了', caller_hangup: '孩子挂断了', callee_hangup: '你挂断了', peer_lost: '连接断开了',
         no_answer: '未接来电', shutdown: '系统维护中', failed: '没有接通', answered_elsewhere: '已在另一台设备上接听',
@@ -39,7 +39,7 @@
       hello: function (n) { return n ? 'Video calls with ' + n : 'Family Video'; },
       calling: function (n) { return (n || 'Your child') + ' is calling'; },
       answer: 'Answer', decline: 'Decline', hangup: 'Hang up', busy: 'Already in a call on another device',
-      connectingCall: 'Connecting…', ended: 'Call ended', oneMinute: '1 minute left',
+      connectingCall: 'Connecting…', ended: 'Call ended', oneMinute: function (ms) { var n = Math.round((ms || 60000) / 1000); if (n >= 60) { var m = Math.round(n / 60); return m + (m === 1 ? ' minute left' : ' minutes left'); } return n + ' seconds left'; },
       reasons: {
         limit: 'Time is up', caller_hangup: 'Your child hung up', callee_hangup: 'You hung up', peer_lost: 'The connection was lost',
         no_answer: 'Missed call', shutdown: 'Under maintenance', failed: 'The call did not connect', answered_elsewhere: 'Answered on another device',
@@ -85,7 +85,7 @@
     $('idle-child').textContent = t('hello', st.child);
     $('ring-child').textContent = t('calling', st.child);
     $('until-text').textContent = st.until ? t('until', st.until) : '';
-    $('banner').textContent = t('oneMinute');
+    $('banner').textContent = t('oneMinute', st.warnLeft);
   }
   function setNet(state) {
     $('net').setAttribute('data-net', state);
@@ -204,6 +204,8 @@
       case 'rtc.warning':
         if (m.call !== st.call) { break; }
         st.deadline = performance.now() + m.remaining_ms;
+        st.warnLeft = m.remaining_ms;
+        render();
         $('banner').hidden = false;
         break;
       case 'rtc.error':
@@ -353,7 +355,8 @@
     send({ type: 'rtc.available', until: d.toISOString() });
   });
   $('until-clear').addEventListener('click', function () { send({ type: 'rtc.available', until: '' }); });
-  window.addEventListener('pagehide', function () { if (st.call) { send({ type: 'rtc.hangup', call: st.call }); } });
+  // Closing the tab mid-call is not a hang-up: the daemon records peer_lost.
+  window.addEventListener('pagehide', function () { if (st.call) { send({ type: 'rtc.hangup', call: st.call, cause: 'page_closed' }); } });
 
   applyStatic();
   if (st.view === 'loading') { show('permission'); } else { show(st.view); }

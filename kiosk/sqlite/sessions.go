@@ -1,0 +1,313 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+)
+
+// Login errors. Test with errors.Is.
+var (
+	// ErrBadLogin: unknown user, disabled user or wrong password; which
+	// one is not said.
+	ErrBadLogin = errors.New("sqlite: wrong username or password")
+	// ErrLoginLocked: too many failed logins for the account or from the
+	// address; see LoginWindow.
+	ErrLoginLocked = errors.New("sqlite: too many failed logins, try again later")
+	// ErrNoSession: the session id is unknown, malformed, expired, or its
+	// user was disabled or changed password.
+	ErrNoSession = errors.New("sqlite: no such session")
+)
+
+// Login rate limits: an account with AccountFailures failed logins (since
+// its last successful one) within LoginWindow, or an address with
+// AddressFailures failed logins within LoginWindow, is refused without its
+// password being checked until the oldest of those failures is older than
+// LoginWindow: at most 15 minutes after the last failure. Refused attempts
+// do not extend the lock.
+const (
+	AccountFailures = 5
+	AddressFailures = 10
+	LoginWindow     = 15 * time.Minute
+)
+
+// Session defaults: a session ends after SessionIdle without a request
+// and SessionMax after login, whichever comes first. Sessions are
+// pruned a day after their last request, so a max above 24 h acts as 24 h.
+const (
+	SessionIdle = 30 * time.Minute
+	SessionMax  = 12 * time.Hour
+	sessionKeep = 24 * time.Hour
+	// lastSeenStep is how stale last_seen may get before a request writes
+	// it again, to spare a write per request.
+	lastSeenStep = 15 * time.Second
+)
+
+// Session is a console user's login.
+type Session struct {
+	// ID is the opaque session id (TokenLen characters of base32, 160
+	// random bits), for the cookie. Only Login sets it; the database keeps
+	// only its SHA-256.
+	ID       string
+	User     User
+	Created  time.Time
+	LastSeen time.Time
+	Address  string // remote address at login
+}
+
+// loginKey is what the per-account limit counts for a typed username,
+// valid or not, bounded in length.
+func loginKey(username string) string {
+	s := strings.ToLower(strings.TrimSpace(username))
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return s
+}
+
+// Login checks username and password, rate-limited per account and per
+// address (see AccountFailures), and on success starts a new session with
+// a fresh id (so an id known before login is never promoted), records the
+// login time, and returns the session with its ID. Every attempt is
+// journaled as an 'audit' entry (login, login_failed or login_locked, with
+// the typed username and the address; never the password). Errors:
+// ErrBadLogin, ErrLoginLocked, or an internal error. An unknown or disabled
+// user costs the same password hashing as a known one.
+func (db *DB) Login(ctx context.Context, username, password, address string) (Session, error) {
+	key := loginKey(username)
+	address = strings.TrimSpace(address)
+	if len(address) > 64 {
+		address = address[:64]
+	}
+	detail := fmt.Sprintf("user=%s addr=%s", sanitizeDetail(key), sanitizeDetail(address))
+
+	// Reserve the attempt as failed before checking the password, in one
+	// write transaction with the count, so that parallel attempts cannot
+	// all pass under the limit.
+	attempt, locked, err := db.reserveAttempt(ctx, key, address)
+	if err != nil {
+		return Session{}, err
+	}
+	if locked {
+		_, _ = argon2id.ComparePasswordAndHash(password, dummyHash())
+		if err := db.Audit(ctx, key, "login_locked", detail); err != nil {
+			return Session{}, err
+		}
+		return Session{}, ErrLoginLocked
+	}
+
+	var (
+		u    User
+		hash string
+	)
+	name, nerr := NormUsername(username)
+	found := false
+	if nerr == nil {
+		var (
+			role, created, lastLog string
+		)
+		err := db.db.QueryRowContext(ctx, `SELECT id, username, display_name, role, disabled, created_at, last_login, password_hash
+			FROM users WHERE username = ?`, name).Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.Disabled, &created, &lastLog, &hash)
+		switch {
+		case err == nil:
+			u.Role = Role(role)
+			u.Created, _ = parseTime(created)
+			u.LastLogin, _ = parseTime(lastLog)
+			found = !u.Disabled
+		case !errors.Is(err, sql.ErrNoRows):
+			return Session{}, fmt.Errorf("login: read user: %w", err)
+		}
+	}
+	if len(password) > 4*MaxPasswordLen {
+		found = false
+	}
+	if !found {
+		hash = dummyHash()
+	}
+	ok, err := argon2id.ComparePasswordAndHash(password, hash)
+	if err != nil {
+		return Session{}, fmt.Errorf("login: compare: %w", err)
+	}
+	if !ok || !found {
+		if err := db.Audit(ctx, key, "login_failed", detail); err != nil {
+			return Session{}, err
+		}
+		return Session{}, ErrBadLogin
+	}
+
+	sid := newToken()
+	now := db.now()
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Session{}, fmt.Errorf("login: begin: %w", err)
+	}
+	defer tx.Rollback()
+	steps := []struct {
+		step  string
+		query string
+		args  []any
+	}{
+		{"mark attempt", `UPDATE login_attempts SET outcome = 'ok' WHERE id = ?`, []any{attempt}},
+		{"last login", `UPDATE users SET last_login = ? WHERE id = ?`, []any{fmtTime(now), u.ID}},
+		{"prune sessions", `DELETE FROM sessions WHERE last_seen < ?`, []any{fmtTime(now.Add(-sessionKeep))}},
+		{"insert session", `INSERT INTO sessions (id_hash, user_id, created_at, last_seen, address) VALUES (?, ?, ?, ?, ?)`,
+			[]any{tokenHash(sid), u.ID, fmtTime(now), fmtTime(now), address}},
+	}
+	for _, s := range steps {
+		if _, err := tx.ExecContext(ctx, s.query, s.args...); err != nil {
+			return Session{}, fmt.Errorf("login: %s: %w", s.step, err)
+		}
+	}
+	if err := db.auditTx(ctx, tx, u.Username, "login", fmt.Sprintf("role=%s addr=%s", u.Role, sanitizeDetail(address))); err != nil {
+		return Session{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Session{}, fmt.Errorf("login: commit: %w", err)
+	}
+	u.LastLogin = now.UTC()
+	return Session{ID: sid, User: u, Created: now.UTC(), LastSeen: now.UTC(), Address: address}, nil
+}
+
+// reserveAttempt prunes old attempts, counts recent failures for key and
+// address and records this attempt: as 'locked' (and returns locked) when
+// a limit is reached, else as 'bad' until Login marks it 'ok'.
+func (db *DB) reserveAttempt(ctx context.Context, key, address string) (id int64, locked bool, err error) {
+	now := db.now()
+	since := fmtTime(now.Add(-LoginWindow))
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, false, fmt.Errorf("login: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE at < ?`, fmtTime(now.Add(-24*time.Hour))); err != nil {
+		return 0, false, fmt.Errorf("login: prune attempts: %w", err)
+	}
+	var byAccount, byAddress int
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM login_attempts
+		WHERE username = ? AND outcome = 'bad' AND at >= ?
+		  AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE username = ? AND outcome = 'ok'), '')`,
+		key, since, key).Scan(&byAccount)
+	if err != nil {
+		return 0, false, fmt.Errorf("login: count account failures: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM login_attempts WHERE address = ? AND outcome = 'bad' AND at >= ?`,
+		address, since).Scan(&byAddress); err != nil {
+		return 0, false, fmt.Errorf("login: count address failures: %w", err)
+	}
+	locked = byAccount >= AccountFailures || byAddress >= AddressFailures
+	outcome := "bad"
+	if locked {
+		outcome = "locked"
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO login_attempts (at, username, address, outcome) VALUES (?, ?, ?, ?)`,
+		fmtTime(now), key, address, outcome)
+	if err != nil {
+		return 0, false, fmt.Errorf("login: record attempt: %w", err)
+	}
+	id, _ = res.LastInsertId()
+	if err := tx.Commit(); err != nil {
+		return 0, false, fmt.Errorf("login: commit attempt: %w", err)
+	}
+	return id, locked, nil
+}
+
+// sanitizeDetail keeps audit details on one line and free of '='-style
+// confusion: spaces, controls and '=' become '_'.
+func sanitizeDetail(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r <= ' ' || r == '=' || r == 0x7f {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// SessionByID returns the session whose id (from the cookie) is given, and
+// notes the request in its last-seen time. idle and max are the session's
+// idle timeout and maximum age; zero means SessionIdle and SessionMax. An
+// expired session is deleted. ErrNoSession when the id is malformed,
+// unknown or expired or the user is disabled.
+func (db *DB) SessionByID(ctx context.Context, id string, idle, max time.Duration) (Session, error) {
+	if idle <= 0 {
+		idle = SessionIdle
+	}
+	if max <= 0 {
+		max = SessionMax
+	}
+	if !validToken(id) {
+		return Session{}, ErrNoSession
+	}
+	h := tokenHash(id)
+	var (
+		s                      Session
+		role, created, lastLog string
+		sCreated, sSeen        string
+	)
+	err := db.db.QueryRowContext(ctx, `SELECT u.id, u.username, u.display_name, u.role, u.disabled, u.created_at, u.last_login,
+			s.created_at, s.last_seen, s.address
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?`, h).
+		Scan(&s.User.ID, &s.User.Username, &s.User.DisplayName, &role, &s.User.Disabled, &created, &lastLog, &sCreated, &sSeen, &s.Address)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, ErrNoSession
+	} else if err != nil {
+		return Session{}, fmt.Errorf("session: %w", err)
+	}
+	s.User.Role = Role(role)
+	for _, f := range []struct {
+		dst *time.Time
+		src string
+	}{{&s.User.Created, created}, {&s.User.LastLogin, lastLog}, {&s.Created, sCreated}, {&s.LastSeen, sSeen}} {
+		if *f.dst, err = parseTime(f.src); err != nil {
+			return Session{}, fmt.Errorf("session: %w", err)
+		}
+	}
+	now := db.now()
+	if s.User.Disabled || now.Sub(s.LastSeen) > idle || now.Sub(s.Created) > max {
+		if _, err := db.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, h); err != nil {
+			return Session{}, fmt.Errorf("session: delete expired: %w", err)
+		}
+		return Session{}, ErrNoSession
+	}
+	if now.Sub(s.LastSeen) >= lastSeenStep {
+		if _, err := db.db.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id_hash = ?`, fmtTime(now), h); err != nil {
+			return Session{}, fmt.Errorf("session: last seen: %w", err)
+		}
+		s.LastSeen = now.UTC()
+	}
+	return s, nil
+}
+
+// Logout ends the session with the given id, journaled (action logout,
+// actor the session's user). An unknown id is not an error.
+func (db *DB) Logout(ctx context.Context, id string) error {
+	if !validToken(id) {
+		return nil
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("logout: begin: %w", err)
+	}
+	defer tx.Rollback()
+	var username string
+	err = tx.QueryRowContext(ctx, `SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?`, tokenHash(id)).Scan(&username)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, tokenHash(id)); err != nil {
+		return fmt.Errorf("logout: delete: %w", err)
+	}
+	if err := db.auditTx(ctx, tx, username, "logout", ""); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("logout: commit: %w", err)
+	}
+	return nil
+}
