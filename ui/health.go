@@ -24,6 +24,11 @@ type HealthReport struct {
 	Components map[string]kiosk.Health
 	// Lights maps a booth ID to what its indicator light shows.
 	Lights map[string]kiosk.LightState
+	// Peripheral names components whose fault degrades the daemon
+	// without making it faulty (a booth's card reader or light: the other
+	// booths, and help calls, still work). Their own status is served as
+	// reported.
+	Peripheral map[string]bool
 }
 
 // Healthz is the JSON body of GET /healthz:
@@ -62,8 +67,12 @@ var rankStatus = [...]string{kiosk.HealthOK, kiosk.HealthDegraded, kiosk.HealthF
 func (s *Server) healthz() Healthz {
 	rep := s.health()
 	worst := healthRank(rep.Status)
-	for _, c := range rep.Components {
-		worst = max(worst, healthRank(c.Status))
+	for name, c := range rep.Components {
+		rank := healthRank(c.Status)
+		if rep.Peripheral[name] {
+			rank = min(rank, healthRank(kiosk.HealthDegraded))
+		}
+		worst = max(worst, rank)
 	}
 	started := rep.Started
 	if started.IsZero() {

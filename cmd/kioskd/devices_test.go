@@ -204,6 +204,13 @@ func TestMissingHardwareDegrades(t *testing.T) {
 
 	nfc := component(t, m, "reader:nfc1")
 	assert.Equal(t, "fault", nfc["status"], "the MFRC522 on a missing SPI port is a fault")
+	resp, err := http.Get(m.HTTPURL() + "/healthz")
+	require.NoError(t, err)
+	var overall struct{ Status string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&overall))
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode, "a booth's dead device degrades the daemon; it does not fail it")
+	assert.Equal(t, "degraded", overall.Status)
 	assert.Contains(t, nfc["reason"], "SPI9.0")
 	led := component(t, m, "light:led1")
 	assert.Equal(t, "degraded", led["status"], "a missing GPIO light is replaced by a simulated one")

@@ -415,7 +415,18 @@ func (m *Main) health() ui.HealthReport {
 	if m.video != nil {
 		r.Components["video"] = m.video.Health()
 	}
+	before := make(map[string]bool, len(r.Components))
+	for name := range r.Components {
+		before[name] = true
+	}
 	m.devs.health(r.Components)
+	// A booth's device down degrades the station; it does not fail it.
+	r.Peripheral = map[string]bool{}
+	for name := range r.Components {
+		if !before[name] {
+			r.Peripheral[name] = true
+		}
+	}
 	return r
 }
 
