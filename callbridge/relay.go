@@ -111,6 +111,43 @@ type relayLeg struct {
 	tonePackets uint64         // tone packets generated toward the leg
 	out         outStream      // the RTP stream we send toward the leg
 	tone        *toneState     // tone being played toward the leg, or nil
+	// pt is the G.711 payload type the leg's peer negotiated (PCMU or
+	// PCMA), ptSet whether it is known; see SetPayloadType.
+	pt    uint8
+	ptSet bool
+}
+
+// lawTables convert G.711 payloads between the two laws byte by byte
+// (ITU-T G.711 section 3, tables 3 and 4 via the linear value): index
+// [0] turns µ-law into A-law, [1] A-law into µ-law.
+// (Built on first use: the G.711 tables it reads are filled by g711.go's
+// init, which runs after package variables are initialised.)
+var lawTables = sync.OnceValue(func() (t *[2][256]byte) {
+	t = new([2][256]byte)
+	for i := range 256 {
+		t[0][i] = AlawEncode(MulawDecode(byte(i)))
+		t[1][i] = MulawEncode(AlawDecode(byte(i)))
+	}
+	return t
+})
+
+// convertLaw rewrites a G.711 packet in place from its payload type to pt
+// (PCMU <-> PCMA): the payload through lawTables and the header's PT.
+// Packets of other payload types (telephone-event) are left alone.
+func convertLaw(pkt []byte, from, to uint8, start, end int) {
+	if from == to || (from != PayloadTypePCMU && from != PayloadTypePCMA) ||
+		(to != PayloadTypePCMU && to != PayloadTypePCMA) {
+		return
+	}
+	tables := lawTables()
+	table := &tables[0]
+	if from == PayloadTypePCMA {
+		table = &tables[1]
+	}
+	for i := start; i < end; i++ {
+		pkt[i] = table[pkt[i]]
+	}
+	pkt[1] = pkt[1]&0x80 | to
 }
 
 // outStream remembers the last RTP packet sent toward a leg, so generated
@@ -181,9 +218,10 @@ func (l *relayLeg) rtcpRemote() netip.AddrPort {
 
 // Relay anchors the media of one call: two RTP/RTCP socket pairs, one per
 // leg, and goroutines that forward RTP (RFC 3550) and RTCP between them
-// unchanged, except while a tone is mixed in. Packets are never transcoded;
-// telephone-event (RFC 4733) is relayed as any RTP. It is safe for
-// concurrent use.
+// unchanged, except while a tone is mixed in and when the legs chose
+// different G.711 laws (see SetPayloadType); no other codec is ever
+// converted. telephone-event (RFC 4733) is relayed as any RTP. It is safe
+// for concurrent use.
 type Relay struct {
 	legs [2]*relayLeg
 	now  func() time.Time
@@ -333,6 +371,18 @@ func (r *Relay) Start() {
 	}
 }
 
+// SetPayloadType records the G.711 payload type (PayloadTypePCMU or
+// PayloadTypePCMA) that leg l's peer negotiated in its SDP. When the two
+// legs chose different laws (a booth phone on PCMU, a trunk answering
+// PCMA only), G.711 packets toward l are converted to its law, byte by
+// byte: no codec, no added delay. Other payload types pass unchanged.
+func (r *Relay) SetPayloadType(l Leg, pt uint8) {
+	lg := r.legs[l]
+	lg.mu.Lock()
+	defer lg.mu.Unlock()
+	lg.pt, lg.ptSet = pt, true
+}
+
 // Close stops the goroutines, waits for them and closes the sockets. It is
 // idempotent and always returns nil after the first call.
 func (r *Relay) Close() error {
@@ -431,6 +481,9 @@ func (r *Relay) forwardRTP(src, dst *relayLeg) {
 				t.finished = true
 				dst.tone = nil
 			}
+		}
+		if dst.ptSet {
+			convertLaw(pkt, h.PayloadType, dst.pt, start, end)
 		}
 		dst.out.rewrite(pkt, h.SSRC, h.SequenceNumber, h.Timestamp)
 		dst.packets++

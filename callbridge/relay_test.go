@@ -3,6 +3,7 @@ package callbridge
 import (
 	"bytes"
 	"context"
+	"math"
 	"net"
 	"net/netip"
 	"runtime"
@@ -455,4 +456,40 @@ func TestRelayCloseIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, e.Close())
 	require.NoError(t, e.Close())
+}
+
+// Legs that chose different G.711 laws hear each other: PCMA from one leg
+// reaches a PCMU leg as PCMU carrying the same sound.
+func TestRelayConvertsG711Law(t *testing.T) {
+	c := newCall(t, RelayOpts{}, false)
+	c.relay.SetPayloadType(LegA, PayloadTypePCMU)
+	c.relay.SetPayloadType(LegB, PayloadTypePCMA)
+	type got struct {
+		pt      uint8
+		payload []byte
+	}
+	gotA := make(chan got, 4)
+	c.a.SetHandler(func(h *rtp.Header, payload []byte, _ time.Time) {
+		gotA <- got{h.PayloadType, append([]byte(nil), payload...)}
+	})
+	pcm := make([]int16, 160)
+	for i := range pcm {
+		pcm[i] = int16(8000 * math.Sin(2*math.Pi*450*float64(i)/SampleRate))
+	}
+	alaw := make([]byte, 160)
+	_, err := Encode(PayloadTypePCMA, alaw, pcm)
+	require.NoError(t, err)
+	require.NoError(t, c.b.Send(PayloadTypePCMA, alaw, true))
+	select {
+	case g := <-gotA:
+		assert.Equal(t, PayloadTypePCMU, g.pt, "rewritten to the leg's law")
+		back := make([]int16, 160)
+		_, err := Decode(PayloadTypePCMU, back, g.payload)
+		require.NoError(t, err)
+		for i := range pcm {
+			assert.InDelta(t, pcm[i], back[i], 520, "sample %d keeps its value within two G.711 steps", i)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("nothing reached leg A")
+	}
 }

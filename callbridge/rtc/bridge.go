@@ -9,14 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
-	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/qinqing/station/kiosk"
@@ -42,6 +41,8 @@ type Bridge struct {
 
 	se        webrtc.SettingEngine
 	registry  *interceptor.Registry
+	reports   *reports
+	udpMux    *ice.MultiUDPMuxDefault // nil without Config.UDPPort
 	screenAPI *webrtc.API
 	audioAPI  *webrtc.API                 // headset legs: PCMU and PCMA only
 	codecs    []webrtc.RTPCodecParameters // offered on the screen leg
@@ -126,6 +127,7 @@ func New(cfg Config, links kiosk.Links, opts Opts) (*Bridge, error) {
 	if err := b.setup(); err != nil {
 		return nil, err
 	}
+	b.reports.start()
 	b.reaperWG.Add(1)
 	go b.reaper()
 	return b, nil
@@ -172,7 +174,29 @@ func (b *Bridge) setup() error {
 	// the call's back (pion's close races with GetStats); a closed tab is
 	// found by ICE consent and the signaling heartbeat instead.
 	se.DisableCloseByDTLS(true)
-	if b.cfg.UDPPortMin != 0 || b.cfg.UDPPortMax != 0 {
+	var ifFilter func(string) bool
+	if len(b.cfg.Interfaces) > 0 {
+		ifFilter = func(name string) bool { return slices.Contains(b.cfg.Interfaces, name) }
+		se.SetInterfaceFilter(ifFilter)
+	}
+	if b.cfg.UDPPort != 0 {
+		opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4)}
+		if b.cfg.IPv6 {
+			opts = []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6)}
+		}
+		if ifFilter != nil {
+			opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(ifFilter))
+		}
+		if b.cfg.AllowLoopback {
+			opts = append(opts, ice.UDPMuxFromPortWithLoopback())
+		}
+		mux, err := ice.NewMultiUDPMuxFromPort(b.cfg.UDPPort, opts...)
+		if err != nil {
+			return fmt.Errorf("rtc: udp mux on port %d: %w", b.cfg.UDPPort, err)
+		}
+		b.udpMux = mux
+		se.SetICEUDPMux(mux)
+	} else if b.cfg.UDPPortMin != 0 || b.cfg.UDPPortMax != 0 {
 		if err := se.SetEphemeralUDPPortRange(b.cfg.UDPPortMin, b.cfg.UDPPortMax); err != nil {
 			return fmt.Errorf("rtc: udp port range: %w", err)
 		}
@@ -182,30 +206,14 @@ func (b *Bridge) setup() error {
 	}
 	b.se = se
 
+	// One interceptor for every PeerConnection: RTCP reports and the
+	// quality figures, from one goroutine (reports.go). NACKs are not
+	// answered here but passed on to the page that sent the media
+	// (leg.readRTCP), as a translator does (RFC 3550 section 7.1): no
+	// retransmission buffer and no loss detection goroutine per call.
+	b.reports = newReports(b.cfg.ReportInterval, b.now)
 	reg := &interceptor.Registry{}
-	gen, err := nack.NewGeneratorInterceptor()
-	if err != nil {
-		return fmt.Errorf("rtc: nack generator: %w", err)
-	}
-	resp, err := nack.NewResponderInterceptor()
-	if err != nil {
-		return fmt.Errorf("rtc: nack responder: %w", err)
-	}
-	rr, err := report.NewReceiverInterceptor()
-	if err != nil {
-		return fmt.Errorf("rtc: receiver reports: %w", err)
-	}
-	sr, err := report.NewSenderInterceptor()
-	if err != nil {
-		return fmt.Errorf("rtc: sender reports: %w", err)
-	}
-	reg.Add(resp)
-	reg.Add(gen)
-	reg.Add(rr)
-	reg.Add(sr)
-	if err := webrtc.ConfigureStatsInterceptor(reg); err != nil {
-		return fmt.Errorf("rtc: stats interceptor: %w", err)
-	}
+	reg.Add(b.reports)
 	b.registry = reg
 	b.codecs = offeredCodecs()
 	api, err := b.newAPI(b.codecs)
@@ -583,6 +591,12 @@ func (b *Bridge) Close() error {
 	b.audioWG.Wait()
 	close(b.stop)
 	b.reaperWG.Wait()
+	b.reports.close()
+	if b.udpMux != nil {
+		if err := b.udpMux.Close(); err != nil {
+			return fmt.Errorf("rtc: close udp mux: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -73,8 +73,25 @@ type Config struct {
 	// halves the daemon's sockets and goroutines per call.
 	IPv6 bool
 	// UDPPortMin and UDPPortMax bound the daemon's ICE UDP ports
-	// (inclusive); 0 = any.
+	// (inclusive); 0 = any. Unused when UDPPort is set.
 	UDPPortMin, UDPPortMax uint16
+	// UDPPort, when not 0, makes every PeerConnection share one UDP
+	// socket per local address on this port (ICE UDP mux, RFC 8445
+	// section 5.1.1.1 host candidates): one port to open in a firewall
+	// for all calls. Default 0: each PeerConnection binds its own
+	// ephemeral port (within UDPPortMin..UDPPortMax). New fails if the
+	// port is taken.
+	UDPPort int
+	// Interfaces, when not empty, are the only network interfaces (by
+	// name, e.g. "eth0", "lo") on which the daemon gathers host
+	// candidates; each interface costs a socket and a receive goroutine
+	// per PeerConnection. Default: all interfaces that are up (loopback
+	// only with AllowLoopback).
+	Interfaces []string
+	// ReportInterval is the period of the daemon's RTCP sender and
+	// receiver reports (default DefaultReportInterval, 1 s); the RTT in
+	// the call's quality needs one report and its answer.
+	ReportInterval time.Duration
 	// PublicIPs are the daemon's public addresses behind a 1:1 NAT,
 	// advertised as host candidates. Default none.
 	PublicIPs []string
@@ -101,6 +118,9 @@ func (c *Config) defaults() {
 	}
 	if c.ICEKeepalive <= 0 {
 		c.ICEKeepalive = DefaultICEKeepalive
+	}
+	if c.ReportInterval <= 0 {
+		c.ReportInterval = DefaultReportInterval
 	}
 	if c.TURNUser == "" {
 		c.TURNUser = "kiosk"

@@ -217,7 +217,10 @@ func (l *leg) forward(remote *webrtc.TrackRemote, out *forwardTrack) {
 
 // readRTCP reads the feedback this leg's page sends about the media it
 // receives: PLI and FIR become a keyframe request to the other leg's page,
-// REMB is passed on to it. NACKs were answered by the interceptor.
+// REMB and generic NACKs (RFC 4585 section 6.2.1) are passed on to it
+// with its media SSRC: sequence numbers pass through the bridge
+// unchanged, so the sending page retransmits what the receiving page
+// missed on either leg.
 func (l *leg) readRTCP(s *webrtc.RTPSender) {
 	buf := make([]byte, 1500)
 	for {
@@ -233,6 +236,12 @@ func (l *leg) readRTCP(s *webrtc.RTPSender) {
 			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				l.c.keyframe(l.c.other(l))
+			case *rtcp.TransportLayerNack:
+				if o := l.c.other(l); o != nil {
+					if ssrc := o.videoSSRC.Load(); ssrc != 0 {
+						_ = o.pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: p.Nacks}})
+					}
+				}
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				if o := l.c.other(l); o != nil {
 					if ssrc := o.videoSSRC.Load(); ssrc != 0 {
@@ -279,27 +288,16 @@ func (l *leg) iceDown() bool {
 	return false
 }
 
-// quality takes the leg's network figures from pion's RTCP statistics:
-// RTT from the page's receiver reports, jitter the larger of both
-// directions, packets lost summed over both directions and all streams.
-// A nil leg has no figures.
+// quality takes the leg's network figures from the RTCP the daemon and
+// the page exchanged (reports.go): RTT from the page's report blocks
+// about our sender reports, jitter the larger of both directions, packets
+// lost summed over both directions and all streams. A nil leg has no
+// figures.
 func (l *leg) quality() kiosk.LegQuality {
-	var q kiosk.LegQuality
 	if l == nil {
-		return q
+		return kiosk.LegQuality{}
 	}
-	for _, s := range l.pc.GetStats() {
-		switch s := s.(type) {
-		case webrtc.InboundRTPStreamStats:
-			q.PacketsLost += int64(max(s.PacketsLost, 0))
-			q.JitterMs = max(q.JitterMs, s.Jitter*1000)
-		case webrtc.RemoteInboundRTPStreamStats:
-			q.PacketsLost += int64(max(s.PacketsLost, 0))
-			q.JitterMs = max(q.JitterMs, s.Jitter*1000)
-			q.RTTMs = max(q.RTTMs, s.RoundTripTime*1000)
-		}
-	}
-	return q
+	return l.c.b.reports.quality(l.pc.ID())
 }
 
 // close closes the PeerConnection and waits for the leg's goroutines.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/require"
@@ -118,6 +119,12 @@ type page struct {
 	videoLen int // video payload bytes (default 1000)
 	// autoAccept answers a ring at once.
 	autoAccept bool
+	// pingEvery is the period of rtc.ping (default 50 ms).
+	pingEvery time.Duration
+	// reports makes the page send RTCP sender and receiver reports every
+	// 100 ms (pion's report interceptors), as a browser does every
+	// second, so that the daemon can measure the RTT.
+	reports bool
 
 	mu        sync.Mutex
 	pc        *webrtc.PeerConnection
@@ -132,6 +139,11 @@ type page struct {
 	pings     bool
 }
 
+// pageICEKeepalive is the fake browsers' ICE keepalive period; the
+// benchmark's helper process sets Chromium's (about 2.5 s) before the
+// first page.
+var pageICEKeepalive = 200 * time.Millisecond
+
 var pageAPI = sync.OnceValue(func() *webrtc.API {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
@@ -140,8 +152,31 @@ var pageAPI = sync.OnceValue(func() *webrtc.API {
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetICETimeouts(time.Second, 2*time.Second, 200*time.Millisecond)
+	se.SetICETimeouts(time.Second, 2*time.Second, pageICEKeepalive)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
+})
+
+// pageReportsAPI is pageAPI with RTCP reports.
+var pageReportsAPI = sync.OnceValue(func() *webrtc.API {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		panic(err)
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	reg := &interceptor.Registry{}
+	rr, err := report.NewReceiverInterceptor(report.ReceiverInterval(100 * time.Millisecond))
+	if err != nil {
+		panic(err)
+	}
+	sr, err := report.NewSenderInterceptor(report.SenderInterval(100 * time.Millisecond))
+	if err != nil {
+		panic(err)
+	}
+	reg.Add(rr)
+	reg.Add(sr)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg))
 })
 
 func newPage(t testing.TB, name string) *page {
@@ -177,7 +212,11 @@ func (p *page) hello(b *Bridge) {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			t := time.NewTicker(50 * time.Millisecond)
+			every := p.pingEvery
+			if every == 0 {
+				every = 50 * time.Millisecond
+			}
+			t := time.NewTicker(every)
 			defer t.Stop()
 			for {
 				select {
@@ -297,20 +336,31 @@ func (p *page) answer(offer Message) {
 	if stopped {
 		return
 	}
-	pc, err := pageAPI().NewPeerConnection(webrtc.Configuration{})
+	api := pageAPI()
+	if p.reports {
+		api = pageReportsAPI()
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		_ = err // the page was closed meanwhile
 		return
 	}
 	audio, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", p.name)
 	video, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", p.name)
-	if _, err := pc.AddTrack(audio); err != nil {
-		p.t.Errorf("%s: add track: %v", p.name, err)
+	for _, tr := range []webrtc.TrackLocal{audio, video} {
+		sender, err := pc.AddTrack(tr)
+		if err != nil {
+			p.t.Errorf("%s: add track: %v", p.name, err)
+			continue
+		}
+		if p.reports {
+			go readRTCPUntilClosed(sender)
+		}
 	}
-	if _, err := pc.AddTrack(video); err != nil {
-		p.t.Errorf("%s: add track: %v", p.name, err)
-	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	pc.OnTrack(func(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+		if p.reports {
+			go readRTCPUntilClosed(recv)
+		}
 		buf := make([]byte, 1500)
 		for {
 			if _, _, err := tr.Read(buf); err != nil {
@@ -385,6 +435,19 @@ func (p *page) answer(offer Message) {
 		defer p.wg.Done()
 		p.sendMedia(pc, audio, video)
 	}()
+}
+
+// readRTCPUntilClosed pulls RTCP through the page's interceptors (which
+// read the daemon's sender reports) until the PeerConnection closes.
+func readRTCPUntilClosed(r interface {
+	Read([]byte) (int, interceptor.Attributes, error)
+}) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := r.Read(buf); err != nil {
+			return
+		}
+	}
 }
 
 // sendMedia writes 50 Opus packets a second and videoPPS VP8 packets of

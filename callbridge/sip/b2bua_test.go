@@ -88,9 +88,17 @@ type fakeAuth struct {
 
 func (a *fakeAuth) AuthorizeHandset(ctx context.Context, ext, dialled string) (kiosk.CallRequest, error) {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.asked = append(a.asked, ext+":"+dialled)
-	a.mu.Unlock()
 	return a.req, a.err
+}
+
+// set sets the answer. The bridge reads it from another goroutine, and the
+// race detector cannot see that the test's INVITE comes after the write.
+func (a *fakeAuth) set(req kiosk.CallRequest, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.req, a.err = req, err
 }
 
 type env struct {
@@ -408,7 +416,7 @@ func TestDialInvalid(t *testing.T) {
 func TestHandsetAnsweredAndLimit(t *testing.T) {
 	e := newEnv(t, envOpts{trunk: sipdemo.TrunkConfig{RingDelay: 100 * time.Millisecond}})
 	rec := newRecorder()
-	e.auth.req = kiosk.CallRequest{CallID: "h-1", Number: callee, Limit: 800 * time.Millisecond, Observer: rec}
+	e.auth.set(kiosk.CallRequest{CallID: "h-1", Number: callee, Limit: 800 * time.Millisecond, Observer: rec}, nil)
 	pcall, err := e.phone.Dial("1")
 	require.NoError(t, err)
 	waitFor(t, pcall.Answered(), "booth hears 200 OK")
@@ -426,7 +434,7 @@ func TestHandsetAnsweredAndLimit(t *testing.T) {
 
 func TestHandsetDenied(t *testing.T) {
 	e := newEnv(t, envOpts{})
-	e.auth.err = &kiosk.Error{Code: kiosk.EDENIED, Message: "not approved", Reason: "contact_not_approved"}
+	e.auth.set(kiosk.CallRequest{}, &kiosk.Error{Code: kiosk.EDENIED, Message: "not approved", Reason: "contact_not_approved"})
 	pcall, err := e.phone.Dial("+8613999999999")
 	require.NoError(t, err)
 	waitFor(t, pcall.Done(), "refusal")
@@ -438,7 +446,7 @@ func TestHandsetDenied(t *testing.T) {
 func TestHandsetBoothCancelsWhileRinging(t *testing.T) {
 	e := newEnv(t, envOpts{trunk: sipdemo.TrunkConfig{NoAnswer: true}})
 	rec := newRecorder()
-	e.auth.req = kiosk.CallRequest{CallID: "h-2", Number: callee, Limit: time.Minute, Observer: rec}
+	e.auth.set(kiosk.CallRequest{CallID: "h-2", Number: callee, Limit: time.Minute, Observer: rec}, nil)
 	pcall, err := e.phone.Dial("2")
 	require.NoError(t, err)
 	tcall := <-e.trunk.Calls()

@@ -95,7 +95,7 @@ func BenchmarkInviteToTrunk(b *testing.B) {
 		}
 	}()
 	e := newEnv(b, envOpts{cfg: func(c *sip.Config) { c.Trunks[0].URI = "sip:" + pc.LocalAddr().String() }})
-	e.auth.req = kiosk.CallRequest{Number: callee, Limit: time.Minute}
+	e.auth.set(kiosk.CallRequest{Number: callee, Limit: time.Minute}, nil)
 	c := newClient(b)
 	ctx := context.Background()
 	var dst siplib.Uri

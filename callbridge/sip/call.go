@@ -215,11 +215,6 @@ func (c *call) runScreen() {
 	if !c.callTrunk() {
 		return
 	}
-	if c.trunk.pt != c.booth.pt {
-		// The relay does not transcode: the child hears nothing the
-		// trunk sends. Trunks offered both codecs choose the first.
-		c.b.log.Warn("headset and trunk codecs differ", "call", c.req.CallID, "screen_pt", c.booth.pt, "trunk_pt", c.trunk.pt)
-	}
 	c.supervise()
 }
 
@@ -436,6 +431,9 @@ func (c *call) ackBye(sess *sipgo.DialogClientSession) {
 // supervise runs an answered call: warnings, the limit and the RTP
 // timeout, until something ends it.
 func (c *call) supervise() {
+	// Each leg hears its own G.711 law, whatever the other one chose.
+	c.relay.SetPayloadType(callbridge.LegA, c.booth.pt)
+	c.relay.SetPayloadType(callbridge.LegB, c.trunk.pt)
 	type warn struct {
 		at        time.Duration // after answer
 		remaining time.Duration

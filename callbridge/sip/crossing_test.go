@@ -85,7 +85,7 @@ func TestTrunk200CrossesCancel(t *testing.T) {
 
 	e := newEnv(t, envOpts{cfg: func(c *sip.Config) { c.Trunks[0].URI = "sip:" + pc.LocalAddr().String() }})
 	rec := newRecorder()
-	e.auth.req = kiosk.CallRequest{CallID: "x-1", Number: callee, Limit: time.Minute, Observer: rec}
+	e.auth.set(kiosk.CallRequest{CallID: "x-1", Number: callee, Limit: time.Minute, Observer: rec}, nil)
 	pcall, err := e.phone.Dial("3")
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return len(rec.kinds()) > 0 }, waitLong, 10*time.Millisecond, "trunk rings")
