@@ -69,7 +69,9 @@ func TestOpen(t *testing.T) {
 	assert.Equal(t, "wal", mode, "the file is in WAL mode")
 	var version int
 	require.NoError(t, raw.QueryRow(`SELECT version FROM schema_version`).Scan(&version))
-	assert.Equal(t, 4, version)
+	files, err := filepath.Glob("migrations/*.sql")
+	require.NoError(t, err)
+	assert.Equal(t, len(files), version, "every embedded migration applied")
 }
 
 func TestOpenBadPath(t *testing.T) {
