@@ -63,6 +63,7 @@ type Main struct {
 	bridge  *sip.Bridge
 	video   *rtc.Bridge // nil when [video] is off
 	links   []string    // -demo: the parents' links, for the banner
+	setup   string      // the console's one-time setup link, if no manager yet
 	ui      *ui.Server
 	http    *http.Server
 	httpLn  net.Listener
@@ -285,6 +286,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.video != nil {
 		uiOpts.Signaler = m.video
 	}
+	con, err := m.newConsole(policy.Hours.Location())
+	if err != nil {
+		return err
+	}
+	uiOpts.Console = con.Handler()
+	if m.setup, err = m.setupLink(ctx); err != nil {
+		return fmt.Errorf("console setup link: %w", err)
+	}
 	m.ui, err = ui.New(uiOpts)
 	if err != nil {
 		return err
@@ -375,6 +384,10 @@ func (m *Main) banner() {
 	fmt.Fprintf(w, "kioskd %s: %s\n", version, m.Config.Station.Name)
 	fmt.Fprintf(w, "  kiosk screen:  %s/\n", m.HTTPURL())
 	fmt.Fprintf(w, "  health:        %s/healthz\n", m.HTTPURL())
+	fmt.Fprintf(w, "  console:       %s/console/\n", m.HTTPURL())
+	if m.setup != "" {
+		fmt.Fprintf(w, "  first manager: open %s (once, within 24 h) or run kioskctl user add NAME --role manager\n", m.setup)
+	}
 	var sipAddrs []string
 	for _, tr := range []string{"udp", "tcp"} {
 		if a := m.bridge.Addr(tr); a != "" {

@@ -342,3 +342,21 @@ func TestSIPPortInUse(t *testing.T) {
 	assert.Contains(t, err.Error(), "sip: ")
 	assert.Contains(t, err.Error(), "address already in use")
 }
+
+// The console is mounted, asks for a login, and the first start offers
+// a one-time link to create the first manager.
+func TestConsoleMounted(t *testing.T) {
+	m := startDemo(t, 3*time.Second)
+	require.NotEmpty(t, m.setup, "no manager yet: a setup link is offered")
+	assert.Contains(t, m.setup, "/console/setup/")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(m.HTTPURL() + "/console/today")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Contains(t, resp.Header.Get("Location"), "/console/login")
+	resp, err = http.Get(m.setup)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode, "the setup page opens")
+}
