@@ -87,6 +87,10 @@ type Opts struct {
 	// Devices serves the technicians' device API (/api/devices). Default
 	// nil: those endpoints answer 404.
 	Devices DeviceAdmin
+	// Console is the managers' console (ui/console), mounted at
+	// /console and /console/; it sets its own security headers, which
+	// replace the screen's. Default nil: /console answers 404.
+	Console http.Handler
 }
 
 // Server serves the kiosk screen, its websocket, /healthz and the admin
@@ -186,6 +190,10 @@ func New(opts Opts) (*Server, error) {
 	mux.HandleFunc("GET /p/{token}", s.serveParent)
 	mux.HandleFunc("GET /p/{token}/ws", s.serveParentWS)
 	mux.Handle("/api/", s.adminOnly(s.adminMux()))
+	if opts.Console != nil {
+		mux.Handle("/console", opts.Console)
+		mux.Handle("/console/", opts.Console)
+	}
 	s.handler = securityHeaders(mux)
 	return s, nil
 }
