@@ -10,16 +10,8 @@ import (
 	"github.com/qinqing/station/kiosk"
 )
 
-// ChildQuery filters SearchChildren. Zero fields match everything.
-type ChildQuery struct {
-	// Text matches children whose name or class contains it, or whose
-	// external id equals it.
-	Text string
-	// Class matches children of exactly this class.
-	Class string
-	// Limit caps the result; <= 0 means 500.
-	Limit int
-}
+// ChildQuery is kiosk.ChildQuery: it filters SearchChildren.
+type ChildQuery = kiosk.ChildQuery
 
 // SearchChildren lists children (active and left) matching q, ordered by
 // class, name and id, for the console's children list.
@@ -133,14 +125,9 @@ func (db *DB) QuietChildren(ctx context.Context, since time.Time) ([]kiosk.Child
 	return out, nil
 }
 
-// AuditEntry is one 'audit' entry of the journal, decoded.
-type AuditEntry struct {
-	Seq    int64
-	At     time.Time
-	Actor  string
-	Action string
-	Detail string
-}
+// AuditEntry is kiosk.AuditEntry: one 'audit' entry of the journal,
+// decoded.
+type AuditEntry = kiosk.AuditEntry
 
 // AuditLog returns up to limit audit entries with seq < before (before <=
 // 0: from the newest), newest first; limit <= 0 means 100.

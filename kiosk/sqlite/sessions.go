@@ -9,19 +9,15 @@ import (
 	"time"
 
 	"github.com/alexedwards/argon2id"
+
+	"github.com/qinqing/station/kiosk"
 )
 
-// Login errors. Test with errors.Is.
+// Login errors, kiosk's sentinels. Test with errors.Is.
 var (
-	// ErrBadLogin: unknown user, disabled user or wrong password; which
-	// one is not said.
-	ErrBadLogin = errors.New("sqlite: wrong username or password")
-	// ErrLoginLocked: too many failed logins for the account or from the
-	// address; see LoginWindow.
-	ErrLoginLocked = errors.New("sqlite: too many failed logins, try again later")
-	// ErrNoSession: the session id is unknown, malformed, expired, or its
-	// user was disabled or changed password.
-	ErrNoSession = errors.New("sqlite: no such session")
+	ErrBadLogin    = kiosk.ErrBadLogin    // unknown user, disabled user or wrong password
+	ErrLoginLocked = kiosk.ErrLoginLocked // too many failed logins; see LoginWindow
+	ErrNoSession   = kiosk.ErrNoSession   // unknown, malformed or expired session id
 )
 
 // Login rate limits: an account with AccountFailures failed logins (since
@@ -40,25 +36,18 @@ const (
 // and SessionMax after login, whichever comes first. Sessions are
 // pruned a day after their last request, so a max above 24 h acts as 24 h.
 const (
-	SessionIdle = 30 * time.Minute
-	SessionMax  = 12 * time.Hour
+	SessionIdle = kiosk.SessionIdle
+	SessionMax  = kiosk.SessionMax
 	sessionKeep = 24 * time.Hour
 	// lastSeenStep is how stale last_seen may get before a request writes
 	// it again, to spare a write per request.
 	lastSeenStep = 15 * time.Second
 )
 
-// Session is a console user's login.
-type Session struct {
-	// ID is the opaque session id (TokenLen characters of base32, 160
-	// random bits), for the cookie. Only Login sets it; the database keeps
-	// only its SHA-256.
-	ID       string
-	User     User
-	Created  time.Time
-	LastSeen time.Time
-	Address  string // remote address at login
-}
+// Session is kiosk.Session: a console user's login. Its ID is TokenLen
+// characters of base32 (160 random bits); the database keeps only its
+// SHA-256.
+type Session = kiosk.Session
 
 // loginKey is what the per-account limit counts for a typed username,
 // valid or not, bounded in length.

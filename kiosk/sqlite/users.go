@@ -16,42 +16,27 @@ import (
 	"github.com/qinqing/station/kiosk"
 )
 
-// Role is what a console user may do:
-//
-//	manager     管理员: everything about the roster, registers and settings
-//	principal   校长: reads everything, may reveal numbers, signs reports
-//	inspector   督查: reads registers and reports, numbers always masked,
-//	            no roster details beyond name and class
-//	technician  技术员: devices and configuration, no children's data
-type Role string
+// Role is kiosk.Role; see there for what each role may do.
+type Role = kiosk.Role
 
+// The roles, most powerful first in Roles; see kiosk.Role.
 const (
-	RoleManager    Role = "manager"
-	RolePrincipal  Role = "principal"
-	RoleInspector  Role = "inspector"
-	RoleTechnician Role = "technician"
+	RoleManager    = kiosk.RoleManager
+	RolePrincipal  = kiosk.RolePrincipal
+	RoleInspector  = kiosk.RoleInspector
+	RoleTechnician = kiosk.RoleTechnician
 )
 
-// Roles lists every role, most powerful first.
-var Roles = []Role{RoleManager, RolePrincipal, RoleInspector, RoleTechnician}
+// Roles is kiosk.Roles.
+var Roles = kiosk.Roles
 
-// ParseRole returns the role named s (case-insensitive); EINVALID
-// *kiosk.Error for anything else.
-func ParseRole(s string) (Role, error) {
-	r := Role(strings.ToLower(strings.TrimSpace(s)))
-	for _, x := range Roles {
-		if r == x {
-			return r, nil
-		}
-	}
-	return "", kiosk.Errorf(kiosk.EINVALID, "unknown role %q (want manager, principal, inspector or technician)", s)
-}
+// ParseRole is kiosk.ParseRole.
+func ParseRole(s string) (Role, error) { return kiosk.ParseRole(s) }
 
-// MinPasswordLen is the shortest password accepted, in characters (Unicode
-// code points). MaxPasswordLen bounds the work one login can cost.
+// MinPasswordLen and MaxPasswordLen are kiosk's (characters).
 const (
-	MinPasswordLen = 10
-	MaxPasswordLen = 256
+	MinPasswordLen = kiosk.MinPasswordLen
+	MaxPasswordLen = kiosk.MaxPasswordLen
 )
 
 // passwordParams are the argon2id parameters for new hashes: 19 MiB, two
@@ -70,32 +55,11 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
-// User is a console user as stored, without the password hash.
-type User struct {
-	ID          int64
-	Username    string // lowercase, 2..32 of a-z 0-9 . _ -
-	DisplayName string // shown in the console and the audit log; may be ""
-	Role        Role
-	Disabled    bool
-	Created     time.Time
-	LastLogin   time.Time // zero before the first login
-}
+// User is kiosk.User: a console user as stored, without the password hash.
+type User = kiosk.User
 
-// Name returns the display name, or the username when there is none.
-func (u User) Name() string {
-	if u.DisplayName != "" {
-		return u.DisplayName
-	}
-	return u.Username
-}
-
-// NewUser is what AddUser needs.
-type NewUser struct {
-	Username    string // normalised to lowercase; see User.Username
-	DisplayName string // at most 64 characters
-	Role        Role
-	Password    string // MinPasswordLen..MaxPasswordLen characters
-}
+// NewUser is kiosk.NewUser: what AddUser needs.
+type NewUser = kiosk.NewUser
 
 // NormUsername lowercases and trims a username and checks its shape:
 // 2..32 characters of a-z, 0-9, '.', '_' and '-', starting with a letter
@@ -142,7 +106,8 @@ func hashPassword(pw string) (string, error) {
 	return h, nil
 }
 
-func (n *NewUser) check() error {
+// checkNewUser normalises n and checks its fields; EINVALID *kiosk.Error.
+func checkNewUser(n *NewUser) error {
 	var err error
 	if n.Username, err = NormUsername(n.Username); err != nil {
 		return err
@@ -162,7 +127,7 @@ func (n *NewUser) check() error {
 // (*kiosk.Error): EINVALID for a bad username, role, display name or
 // password; ECONFLICT when the username is taken.
 func (db *DB) AddUser(ctx context.Context, actor string, n NewUser) (User, error) {
-	if err := n.check(); err != nil {
+	if err := checkNewUser(&n); err != nil {
 		return User{}, err
 	}
 	hash, err := hashPassword(n.Password)
@@ -438,7 +403,7 @@ func (db *DB) CheckSetupToken(ctx context.Context, token string) error {
 // token or when a manager exists; EINVALID for bad fields.
 func (db *DB) ConsumeSetupToken(ctx context.Context, token string, n NewUser) (User, error) {
 	n.Role = RoleManager
-	if err := n.check(); err != nil {
+	if err := checkNewUser(&n); err != nil {
 		return User{}, err
 	}
 	hash, err := hashPassword(n.Password)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/qinqing/station/kiosk"
 	"github.com/qinqing/station/kiosk/register"
-	"github.com/qinqing/station/kiosk/sqlite"
 )
 
 // registerTitles are the registers' names on the school's paper forms.
@@ -108,7 +107,7 @@ func (f callFilter) detail(rows int) string {
 }
 
 // rows loads the register rows matching f, in register order.
-func (c *Console) filteredCalls(r *http.Request, f callFilter) ([]sqlite.CallRow, error) {
+func (c *Console) filteredCalls(r *http.Request, f callFilter) ([]register.Call, error) {
 	all, err := c.store.Calls(r.Context(), f.fromT, f.toT)
 	if err != nil {
 		return nil, err
@@ -146,7 +145,7 @@ type callsData struct {
 	CanNumbers                             bool
 }
 
-func (c *Console) calls(w http.ResponseWriter, r *http.Request, s *sqlite.Session) {
+func (c *Console) calls(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	f, err := c.parseFilter(r.URL.Query())
 	if err != nil {
 		c.storeError(w, r, s, "calls filter", err)
@@ -226,7 +225,7 @@ func exportName(f callFilter, ext string) string {
 	return fmt.Sprintf("attachment; filename=%q; filename*=UTF-8''%s", ascii, url.PathEscape(name))
 }
 
-func (c *Console) callsCSV(w http.ResponseWriter, r *http.Request, s *sqlite.Session) {
+func (c *Console) callsCSV(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	f, err := c.parseFilter(r.URL.Query())
 	if err != nil {
 		c.storeError(w, r, s, "calls filter", err)
@@ -253,7 +252,7 @@ func (c *Console) callsCSV(w http.ResponseWriter, r *http.Request, s *sqlite.Ses
 // callsXLSX exports the register as XLSX. GET: numbers masked, for every
 // role that reads registers. POST (form with csrf, numbers=1): the full
 // numbers, for principals and managers only (the route's access).
-func (c *Console) callsXLSX(w http.ResponseWriter, r *http.Request, s *sqlite.Session) {
+func (c *Console) callsXLSX(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	q := r.URL.Query()
 	withNumbers := false
 	if r.Method == http.MethodPost {

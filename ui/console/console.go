@@ -15,7 +15,7 @@
 // login, the setup link and the stylesheet redirects to /console/login
 // without a session.
 //
-// Roles (kiosk/sqlite.Role): a technician sees no children's data at all
+// Roles (kiosk.Role): a technician sees no children's data at all
 // (403); an inspector reads the registers with numbers always masked and
 // no roster details beyond name and class; a principal reads everything
 // and may reveal numbers; a manager may do everything. Every view of
@@ -49,7 +49,7 @@ import (
 	"time"
 
 	"github.com/qinqing/station/kiosk"
-	"github.com/qinqing/station/kiosk/sqlite"
+	"github.com/qinqing/station/kiosk/register"
 )
 
 //go:embed templates static
@@ -62,28 +62,26 @@ const (
 	loginCookie = "qq_login"
 )
 
-// Store is what the console needs from the station's database; *sqlite.DB
-// implements it.
+// Store is what the console needs from the station's database;
+// kiosk/sqlite's *DB implements it (checked in cmd/kioskd's tests).
 type Store interface {
-	Login(ctx context.Context, username, password, address string) (sqlite.Session, error)
-	SessionByID(ctx context.Context, id string, idle, max time.Duration) (sqlite.Session, error)
+	Login(ctx context.Context, username, password, address string) (kiosk.Session, error)
+	SessionByID(ctx context.Context, id string, idle, max time.Duration) (kiosk.Session, error)
 	Logout(ctx context.Context, id string) error
 	CheckSetupToken(ctx context.Context, token string) error
-	ConsumeSetupToken(ctx context.Context, token string, n sqlite.NewUser) (sqlite.User, error)
+	ConsumeSetupToken(ctx context.Context, token string, n kiosk.NewUser) (kiosk.User, error)
 
 	Audit(ctx context.Context, actor, action, detail string) error
-	AuditLog(ctx context.Context, before int64, limit int) ([]sqlite.AuditEntry, error)
+	AuditLog(ctx context.Context, before int64, limit int) ([]kiosk.AuditEntry, error)
 
-	Calls(ctx context.Context, from, to time.Time) ([]sqlite.CallRow, error)
-	SearchChildren(ctx context.Context, q sqlite.ChildQuery) ([]kiosk.Child, error)
+	Calls(ctx context.Context, from, to time.Time) ([]register.Call, error)
+	SearchChildren(ctx context.Context, q kiosk.ChildQuery) ([]kiosk.Child, error)
 	Classes(ctx context.Context) ([]string, error)
 	Child(ctx context.Context, id kiosk.ChildID) (kiosk.Child, error)
 	Contacts(ctx context.Context, id kiosk.ChildID) ([]kiosk.Contact, error)
 	ChildCards(ctx context.Context, id kiosk.ChildID) ([]kiosk.Card, error)
 	QuietChildren(ctx context.Context, since time.Time) ([]kiosk.Child, error)
 }
-
-var _ Store = (*sqlite.DB)(nil)
 
 // DeviceHealth is one line of the device health shown on Today.
 type DeviceHealth struct {
@@ -118,8 +116,8 @@ type Opts struct {
 	// January, else 1 February (Chinese school terms).
 	TermStart func(t time.Time) time.Time
 	// SessionIdle and SessionMax bound a session: idle time without a
-	// request and total age. Defaults sqlite.SessionIdle (30 min) and
-	// sqlite.SessionMax (12 h).
+	// request and total age. Defaults kiosk.SessionIdle (30 min) and
+	// kiosk.SessionMax (12 h).
 	SessionIdle, SessionMax time.Duration
 	// PageSize is how many register rows a page shows. Default 50.
 	PageSize int
@@ -161,7 +159,7 @@ type route struct {
 	access       access
 	// childData: the route shows children's data and must audit it.
 	childData bool
-	h         func(w http.ResponseWriter, r *http.Request, s *sqlite.Session)
+	h         func(w http.ResponseWriter, r *http.Request, s *kiosk.Session)
 }
 
 // New returns a Console for opts; an error if opts.Store is nil or the
@@ -286,16 +284,16 @@ func headers(h http.Handler) http.Handler {
 	})
 }
 
-// session returns the request's session; sqlite.ErrNoSession when there is
+// session returns the request's session; kiosk.ErrNoSession when there is
 // none.
-func (c *Console) session(r *http.Request) (sqlite.Session, error) {
+func (c *Console) session(r *http.Request) (kiosk.Session, error) {
 	ck, err := r.Cookie(CookieName)
 	if err != nil {
-		return sqlite.Session{}, sqlite.ErrNoSession
+		return kiosk.Session{}, kiosk.ErrNoSession
 	}
 	s, err := c.store.SessionByID(r.Context(), ck.Value, c.idle, c.max)
 	if err != nil {
-		return sqlite.Session{}, err
+		return kiosk.Session{}, err
 	}
 	s.ID = ck.Value
 	return s, nil
@@ -332,21 +330,21 @@ func sameOrigin(r *http.Request) bool {
 }
 
 // allowed reports whether role may use a route with access a.
-func allowed(role sqlite.Role, a access) bool {
+func allowed(role kiosk.Role, a access) bool {
 	switch a {
 	case public, anyone:
 		return true
 	case children:
-		return role == sqlite.RoleManager || role == sqlite.RolePrincipal || role == sqlite.RoleInspector
+		return role == kiosk.RoleManager || role == kiosk.RolePrincipal || role == kiosk.RoleInspector
 	case readAll:
-		return role == sqlite.RoleManager || role == sqlite.RolePrincipal
+		return role == kiosk.RoleManager || role == kiosk.RolePrincipal
 	}
 	return false
 }
 
 // mayReveal reports whether role may see full phone numbers.
-func mayReveal(role sqlite.Role) bool {
-	return role == sqlite.RoleManager || role == sqlite.RolePrincipal
+func mayReveal(role kiosk.Role) bool {
+	return role == kiosk.RoleManager || role == kiosk.RolePrincipal
 }
 
 // guard runs a route's checks in order: session (else redirect to the
@@ -358,7 +356,7 @@ func (c *Console) guard(rt route) http.Handler {
 			return
 		}
 		s, err := c.session(r)
-		if errors.Is(err, sqlite.ErrNoSession) {
+		if errors.Is(err, kiosk.ErrNoSession) {
 			c.clearCookie(w, r, CookieName)
 			http.Redirect(w, r, "/console/login", http.StatusSeeOther)
 			return
@@ -425,7 +423,7 @@ func newLoginToken() string {
 // audit writes an audit entry; when it fails, the page must not be shown
 // (a view that cannot be journaled does not happen), so the caller gets
 // false after a 500 was written.
-func (c *Console) audit(w http.ResponseWriter, r *http.Request, s *sqlite.Session, action, detail string) bool {
+func (c *Console) audit(w http.ResponseWriter, r *http.Request, s *kiosk.Session, action, detail string) bool {
 	if err := c.store.Audit(r.Context(), s.User.Username, action, detail); err != nil {
 		c.internal(w, r, "audit", err)
 		return false

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/qinqing/station/kiosk"
-	"github.com/qinqing/station/kiosk/sqlite"
+	"github.com/qinqing/station/kiosk/register"
 )
 
 // pageNames are the templates under templates/, each parsed with
@@ -63,7 +63,7 @@ type navItem struct {
 type view struct {
 	Title  string
 	School string
-	User   *sqlite.User
+	User   *kiosk.User
 	Role   string // the user's role in words
 	CSRF   string
 	Print  bool
@@ -71,16 +71,16 @@ type view struct {
 	Data   any
 }
 
-var roleWords = map[sqlite.Role]string{
-	sqlite.RoleManager:    "管理员",
-	sqlite.RolePrincipal:  "校长",
-	sqlite.RoleInspector:  "督查",
-	sqlite.RoleTechnician: "技术员",
+var roleWords = map[kiosk.Role]string{
+	kiosk.RoleManager:    "管理员",
+	kiosk.RolePrincipal:  "校长",
+	kiosk.RoleInspector:  "督查",
+	kiosk.RoleTechnician: "技术员",
 }
 
 // render writes page with data; s may be nil (login, setup, errors
 // before a session).
-func (c *Console) render(w http.ResponseWriter, r *http.Request, s *sqlite.Session, status int, page, title string, print bool, data any) {
+func (c *Console) render(w http.ResponseWriter, r *http.Request, s *kiosk.Session, status int, page, title string, print bool, data any) {
 	v := view{Title: title, School: c.school, Print: print, Data: data}
 	if s != nil {
 		u := s.User
@@ -96,7 +96,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, s *sqlite.Sessi
 	}
 }
 
-func (c *Console) nav(role sqlite.Role, path, mode string) []navItem {
+func (c *Console) nav(role kiosk.Role, path, mode string) []navItem {
 	items := []navItem{{Href: "/console/today", Label: "今日 Today"}}
 	if allowed(role, children) {
 		items = append(items,
@@ -121,13 +121,13 @@ func (c *Console) nav(role sqlite.Role, path, mode string) []navItem {
 }
 
 // errorPage answers status with a page saying msg.
-func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, s *sqlite.Session, status int, msg string) {
+func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, s *kiosk.Session, status int, msg string) {
 	c.render(w, r, s, status, "error", http.StatusText(status), false, msg)
 }
 
 // storeError answers a store error: a *kiosk.Error's code maps to a
 // status with its message; anything else is a 500.
-func (c *Console) storeError(w http.ResponseWriter, r *http.Request, s *sqlite.Session, step string, err error) {
+func (c *Console) storeError(w http.ResponseWriter, r *http.Request, s *kiosk.Session, step string, err error) {
 	switch kiosk.ErrorCode(err) {
 	case kiosk.ENOTFOUND:
 		c.errorPage(w, r, s, http.StatusNotFound, "找不到 Not found")
@@ -144,7 +144,7 @@ type loginData struct {
 	Token, Username, Message string
 }
 
-func (c *Console) loginForm(w http.ResponseWriter, r *http.Request, _ *sqlite.Session) {
+func (c *Console) loginForm(w http.ResponseWriter, r *http.Request, _ *kiosk.Session) {
 	if _, err := c.session(r); err == nil {
 		http.Redirect(w, r, "/console/today", http.StatusSeeOther)
 		return
@@ -164,7 +164,7 @@ func loginToken(r *http.Request) bool {
 	return err == nil && sameOrigin(r) && sameToken(r.PostFormValue("csrf"), ck.Value)
 }
 
-func (c *Console) loginPost(w http.ResponseWriter, r *http.Request, _ *sqlite.Session) {
+func (c *Console) loginPost(w http.ResponseWriter, r *http.Request, _ *kiosk.Session) {
 	if !loginToken(r) {
 		c.errorPage(w, r, nil, http.StatusForbidden, "登录表单已过期，请刷新页面后重试。 The login form expired; reload and try again.")
 		return
@@ -174,9 +174,9 @@ func (c *Console) loginPost(w http.ResponseWriter, r *http.Request, _ *sqlite.Se
 	if err != nil {
 		status, msg := http.StatusUnauthorized, "用户名或密码错误。 Wrong username or password."
 		switch {
-		case errors.Is(err, sqlite.ErrLoginLocked):
+		case errors.Is(err, kiosk.ErrLoginLocked):
 			status, msg = http.StatusTooManyRequests, "登录失败次数过多，请 15 分钟后再试。 Too many failed logins; try again in 15 minutes."
-		case !errors.Is(err, sqlite.ErrBadLogin):
+		case !errors.Is(err, kiosk.ErrBadLogin):
 			c.internal(w, r, "login", err)
 			return
 		}
@@ -200,7 +200,7 @@ func (c *Console) loginPost(w http.ResponseWriter, r *http.Request, _ *sqlite.Se
 	http.Redirect(w, r, "/console/today", http.StatusSeeOther)
 }
 
-func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *sqlite.Session) {
+func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	if err := c.store.Logout(r.Context(), s.ID); err != nil {
 		c.internal(w, r, "logout", err)
 		return
@@ -214,7 +214,7 @@ type setupData struct {
 	Min                                  int
 }
 
-func (c *Console) setupForm(w http.ResponseWriter, r *http.Request, _ *sqlite.Session) {
+func (c *Console) setupForm(w http.ResponseWriter, r *http.Request, _ *kiosk.Session) {
 	token := r.PathValue("token")
 	if err := c.store.CheckSetupToken(r.Context(), token); err != nil {
 		if kiosk.ErrorCode(err) == kiosk.EGONE {
@@ -227,15 +227,15 @@ func (c *Console) setupForm(w http.ResponseWriter, r *http.Request, _ *sqlite.Se
 	tok := newLoginToken()
 	c.setCookie(w, r, loginCookie, tok)
 	c.render(w, r, nil, http.StatusOK, "setup", "创建管理员 First manager", false,
-		setupData{Token: tok, Path: r.URL.Path, Min: sqlite.MinPasswordLen})
+		setupData{Token: tok, Path: r.URL.Path, Min: kiosk.MinPasswordLen})
 }
 
-func (c *Console) setupPost(w http.ResponseWriter, r *http.Request, _ *sqlite.Session) {
+func (c *Console) setupPost(w http.ResponseWriter, r *http.Request, _ *kiosk.Session) {
 	if !loginToken(r) {
 		c.errorPage(w, r, nil, http.StatusForbidden, "表单已过期，请刷新页面后重试。 The form expired; reload and try again.")
 		return
 	}
-	d := setupData{Path: r.URL.Path, Username: r.PostFormValue("username"), Name: r.PostFormValue("name"), Min: sqlite.MinPasswordLen}
+	d := setupData{Path: r.URL.Path, Username: r.PostFormValue("username"), Name: r.PostFormValue("name"), Min: kiosk.MinPasswordLen}
 	again := func(status int, msg string) {
 		d.Token = newLoginToken()
 		d.Message = msg
@@ -248,7 +248,7 @@ func (c *Console) setupPost(w http.ResponseWriter, r *http.Request, _ *sqlite.Se
 		return
 	}
 	_, err := c.store.ConsumeSetupToken(r.Context(), r.PathValue("token"),
-		sqlite.NewUser{Username: d.Username, DisplayName: d.Name, Password: pw})
+		kiosk.NewUser{Username: d.Username, DisplayName: d.Name, Password: pw})
 	switch kiosk.ErrorCode(err) {
 	case "":
 		c.clearCookie(w, r, loginCookie)
@@ -284,7 +284,7 @@ func (c *Console) dayStart(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, c.loc)
 }
 
-func (c *Console) today(w http.ResponseWriter, r *http.Request, s *sqlite.Session) {
+func (c *Console) today(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	ctx := r.Context()
 	now := c.now()
 	start := c.dayStart(now)
@@ -294,7 +294,7 @@ func (c *Console) today(w http.ResponseWriter, r *http.Request, s *sqlite.Sessio
 		return
 	}
 	d := todayData{Date: start.Format("2006-01-02"), QuietDays: c.quietDays, ShowChildren: allowed(s.User.Role, children)}
-	var help []sqlite.CallRow
+	var help []register.Call
 	var billsec time.Duration
 	for _, row := range rows {
 		if row.Disposition == kiosk.DispDenied {
@@ -351,7 +351,7 @@ type childrenData struct {
 	Full      bool // roster details beyond name and class
 }
 
-func (c *Console) childrenList(w http.ResponseWriter, r *http.Request, s *sqlite.Session) {
+func (c *Console) childrenList(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	d := childrenData{Q: strings.TrimSpace(q.Get("q")), Class: q.Get("class"), Quiet: q.Get("quiet") == "1",
@@ -372,7 +372,7 @@ func (c *Console) childrenList(w http.ResponseWriter, r *http.Request, s *sqlite
 				d.Children = append(d.Children, ch)
 			}
 		}
-	} else if d.Children, err = c.store.SearchChildren(ctx, sqlite.ChildQuery{Text: d.Q, Class: d.Class}); err != nil {
+	} else if d.Children, err = c.store.SearchChildren(ctx, kiosk.ChildQuery{Text: d.Q, Class: d.Class}); err != nil {
 		c.internal(w, r, "children", err)
 		return
 	}
@@ -406,7 +406,7 @@ func (c *Console) childID(r *http.Request) (kiosk.ChildID, bool) {
 
 // childPage shows a child; revealed is the contact whose number is shown
 // in full (0: none).
-func (c *Console) showChild(w http.ResponseWriter, r *http.Request, s *sqlite.Session, revealed kiosk.ContactID) {
+func (c *Console) showChild(w http.ResponseWriter, r *http.Request, s *kiosk.Session, revealed kiosk.ContactID) {
 	ctx := r.Context()
 	id, ok := c.childID(r)
 	if !ok {
@@ -445,7 +445,7 @@ func (c *Console) showChild(w http.ResponseWriter, r *http.Request, s *sqlite.Se
 		c.internal(w, r, "child calls", err)
 		return
 	}
-	var mine []sqlite.CallRow
+	var mine []register.Call
 	for _, row := range all {
 		if row.ChildID == id {
 			mine = append(mine, row)
@@ -461,12 +461,12 @@ func (c *Console) showChild(w http.ResponseWriter, r *http.Request, s *sqlite.Se
 	c.render(w, r, s, http.StatusOK, "child", ch.Name, false, d)
 }
 
-func (c *Console) childPage(w http.ResponseWriter, r *http.Request, s *sqlite.Session) {
+func (c *Console) childPage(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	c.showChild(w, r, s, 0)
 }
 
 // reveal shows one contact's full number on the child's page, audited.
-func (c *Console) reveal(w http.ResponseWriter, r *http.Request, s *sqlite.Session) {
+func (c *Console) reveal(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	id, ok := c.childID(r)
 	if !ok {
 		c.errorPage(w, r, s, http.StatusNotFound, "找不到 Not found")
@@ -501,12 +501,12 @@ func (c *Console) reveal(w http.ResponseWriter, r *http.Request, s *sqlite.Sessi
 // --- audit log
 
 type auditData struct {
-	Entries []sqlite.AuditEntry
+	Entries []kiosk.AuditEntry
 	Times   []string
 	Next    int64 // before= of the next (older) page; 0 when none
 }
 
-func (c *Console) auditLog(w http.ResponseWriter, r *http.Request, s *sqlite.Session) {
+func (c *Console) auditLog(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
 	const n = 100
 	es, err := c.store.AuditLog(r.Context(), before, n)
