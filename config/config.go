@@ -30,6 +30,7 @@ type Config struct {
 	Storage Storage `toml:"storage"`
 	HTTP    HTTP    `toml:"http"`
 	Video   Video   `toml:"video"`
+	TVs     []TV    `toml:"tv"`
 
 	// file names the source in problems; lines maps key paths
 	// ("booth[0].reader") to their 1-based line in it. Both are set by
@@ -308,6 +309,10 @@ type Video struct {
 	// heartbeat) before the call ends as peer_lost; a page that comes back
 	// within it resumes. Default 10 s.
 	PeerTimeout Duration `toml:"peer_timeout"`
+	// UDPPort, when not 0, is the one UDP port on which kioskd takes the
+	// media of every video call (ICE UDP mux): the only port to open in a
+	// firewall, e.g. 10100. Default 0: each call binds ephemeral ports.
+	UDPPort int `toml:"udp_port"`
 	// ICEServers are the STUN and TURN servers given to both legs. TURN
 	// must be reachable from the internet: it cannot run usefully on the
 	// kiosk behind the school's NAT (see firmware-config/turn/).

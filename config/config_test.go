@@ -152,7 +152,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"red =", "green =", "blue =", "active_low =",
 		"[[devices.button]]", "booth =", "pin =", "pull =", "press =", "debounce =", "[[devices.relay]]",
 		"[storage]", "data_dir =", "[http]", "admin =",
-		"[video]", "enabled =", "public_url =", "peer_timeout =", "[[video.ice_server]]", "urls =", "secret =", "ttl =",
+		"[video]", "enabled =", "public_url =", "peer_timeout =", "udp_port =", "[[video.ice_server]]", "urls =", "secret =", "ttl =",
 	} {
 		assert.Contains(t, string(data), "\n"+key, "example should document %s", key)
 	}

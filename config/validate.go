@@ -72,6 +72,7 @@ func (c *Config) Validate() error {
 	v.storage()
 	v.http()
 	v.video()
+	v.tvs()
 	if len(v.probs) == 0 {
 		return nil
 	}
@@ -432,6 +433,9 @@ func (v *validator) video() {
 	}
 	if d := vc.PeerTimeout.Duration; d < time.Second || d > time.Minute {
 		v.add("video.peer_timeout", "%s: want 1s to 1m", d)
+	}
+	if vc.UDPPort < 0 || vc.UDPPort > 65535 {
+		v.add("video.udp_port", "%d: want 0 (ephemeral ports) or a UDP port 1 to 65535", vc.UDPPort)
 	}
 	for i, s := range vc.ICEServers {
 		k := fmt.Sprintf("video.ice_server[%d]", i)

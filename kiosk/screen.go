@@ -67,6 +67,8 @@ type Screen struct {
 	// Simulated names the booth's simulated devices ("reader", "light"),
 	// shown small on the idle screen for the technician.
 	Simulated []string `json:"simulated,omitempty"`
+	// Book is set on the library screens (see station_books.go).
+	Book *BookInfo `json:"book,omitempty"`
 }
 
 // RosterEntry is one child with contacts and card UIDs, as imported from

@@ -78,6 +78,7 @@ func (s *Server) adminMux() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/status", s.apiStatus)
 	s.deviceRoutes(mux) // ui/devices.go
+	s.tvRoutes(mux)     // ui/tv.go
 	mux.HandleFunc("POST /api/tap", func(w http.ResponseWriter, r *http.Request) {
 		var req TapRequest
 		s.apiAction(w, r, &req, func() string { return req.Booth }, func(ctx context.Context, booth string) error {

@@ -87,6 +87,9 @@ type Opts struct {
 	// Devices serves the technicians' device API (/api/devices). Default
 	// nil: those endpoints answer 404.
 	Devices DeviceAdmin
+	// TV runs the TV sessions (/api/tv, ui/tv.go). Default nil: those
+	// endpoints answer 404.
+	TV TVAdmin
 	// Console is the managers' console (ui/console), mounted at
 	// /console and /console/; it sets its own security headers, which
 	// replace the screen's. Default nil: /console answers 404.
@@ -107,6 +110,7 @@ type Server struct {
 	writeTimeout time.Duration
 	signaler     Signaler
 	devices      DeviceAdmin
+	tvs          TVAdmin
 	limiter      *lookupLimiter
 	parentPage   *template.Template
 
@@ -137,6 +141,7 @@ func New(opts Opts) (*Server, error) {
 		writeTimeout: opts.WriteTimeout,
 		signaler:     opts.Signaler,
 		devices:      opts.Devices,
+		tvs:          opts.TV,
 		conns:        make(map[*websocket.Conn]struct{}),
 	}
 	if s.log == nil {

@@ -339,7 +339,7 @@ func (l *audioLeg) fromBrowser(remote *webrtc.TrackRemote) {
 		if p.PayloadType != ptPCMU && p.PayloadType != ptPCMA {
 			continue
 		}
-		p.Extension, p.Extensions, p.ExtensionProfile = false, nil, 0
+		p.Extension, p.Extensions, p.ExtensionProfile = false, p.Extensions[:0], 0
 		m, err := p.MarshalTo(out)
 		if err != nil {
 			continue

@@ -218,10 +218,17 @@ func benchCalls(b *testing.B, cfg Config) {
 		runtime.ReadMemStats(&ms)
 		h1 := ms.HeapAlloc
 		fwd0 := forwarded(br)
+		mallocs0 := ms.Mallocs
 		cpu0, wall0 := cpuTime(), time.Now()
 		time.Sleep(hold)
 		cpu, wall := cpuTime()-cpu0, time.Since(wall0)
 		pkts := forwarded(br) - fwd0
+		runtime.ReadMemStats(&ms)
+		if pkts > 0 {
+			// Everything the process allocated (media, RTCP, ICE, the
+			// benchmark's signaling) per forwarded packet.
+			b.ReportMetric(float64(ms.Mallocs-mallocs0)/float64(pkts), "allocs/pkt")
+		}
 		b.ReportMetric(float64(g1-g0)/calls, "goroutines/call")
 		b.ReportMetric(float64(int64(h1)-int64(h0))/calls/(1<<20), "MB-heap/call")
 		b.ReportMetric(100*cpu.Seconds()/wall.Seconds()/calls, "%core/call")

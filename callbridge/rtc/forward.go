@@ -81,7 +81,9 @@ func (t *forwardTrack) StreamID() string          { return t.streamID }
 func (t *forwardTrack) Kind() webrtc.RTPCodecType { return t.kind }
 
 // write forwards p; it does nothing until the track is bound. p's header
-// is copied, not changed.
+// is rewritten in place (the caller reuses p for the next packet), so that
+// forwarding allocates nothing; the extensions' backing array is kept for
+// the next Unmarshal.
 func (t *forwardTrack) write(p *rtp.Packet) {
 	t.mu.RLock()
 	bnd := t.binding
@@ -89,15 +91,15 @@ func (t *forwardTrack) write(p *rtp.Packet) {
 	if bnd == nil || len(p.Payload) == 0 {
 		return
 	}
-	h := p.Header
+	h := &p.Header
 	h.SSRC = bnd.ssrc
 	h.PayloadType = bnd.pt
 	h.Padding = false
 	h.PaddingSize = 0
 	h.Extension = false
-	h.Extensions = nil
+	h.Extensions = h.Extensions[:0]
 	h.ExtensionProfile = 0
-	if _, err := bnd.w.WriteRTP(&h, p.Payload); err == nil {
+	if _, err := bnd.w.WriteRTP(h, p.Payload); err == nil {
 		t.packets.Add(1)
 	}
 }

@@ -31,6 +31,10 @@ Commands talking to the running kioskd (admin API on loopback):
                                   print the next card read, in every card-number format (no tap)
   devices test button BOOTH [--timeout 30s]
                                   wait for a help button press (no help call)
+  tv start --programme P --category C --class K --count N --teacher T [--tv NAME] [--note X]
+                                  start a TV session (TV on); C is 新闻, 少儿, 科普, 安全教育 or 影片
+  tv stop [--tv NAME]             end the TV session (TV off)
+  tv status [--json]              the TVs, their power control and sessions
 
 Commands working on the database in --data (daemon may be running):
   roster import FILE.csv [--dry-run] [--card-format hex|8h10d|reversed]
@@ -48,6 +52,21 @@ Commands working on the database in --data (daemon may be running):
   user list [--json]
   devices log [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json] [-o FILE]
                                   the equipment register (设备维护记录)
+  books import FILE.csv [--dry-run]
+                                  the library catalogue (ISBN, 书名, 作者, 出版社, 分类, 价格, 册数, 条码)
+  books list                      every copy with its status
+  books lend CARD BARCODE [--card-format F] [--handler NAME]
+  books return BARCODE [--condition good|worn|damaged] [--note TEXT]
+  books renew BARCODE
+  books lost|damaged|write-off BARCODE [--note TEXT]
+  books overdue                   books out past their due date, with the reminder level
+  books stocktake FILE            barcodes scanned on the shelves, one a line: what is missing
+  books export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv] [-o FILE]
+                                  the book loans register (图书借阅登记表)
+    (lend, return, renew, overdue and export take the loan rules: --term-end YYYY-MM-DD,
+     --max N (2), --days N (7), --block-after N (7), --tz ZONE)
+  tv export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json] [-o FILE]
+                                  the TV register (电视播放节目记录)
 
 Other:
   config check FILE               validate a kioskd config (exit 1 if invalid, every problem listed)
@@ -176,6 +195,10 @@ func dispatch(ctx context.Context, g *globals, args []string, stdout io.Writer) 
 		return cmdUser(ctx, g, rest, os.Stdin, stdout)
 	case "devices":
 		return cmdDevices(ctx, g, rest, stdout)
+	case "books":
+		return cmdBooks(ctx, g, rest, stdout)
+	case "tv":
+		return cmdTV(ctx, g, rest, stdout)
 	case "config":
 		if len(rest) == 0 || rest[0] != "check" {
 			return usageErr("config: want check FILE")

@@ -43,6 +43,10 @@ type devOpts struct {
 	EvdevRoot    string
 	EvdevOpen    evdev.Opener
 	EvdevBackoff cardreader.Backoff
+	// PinLookup finds a GPIO pin by name for the lights, buttons, relays
+	// and the MFRC522's RST and IRQ; nil for unknown names. Default
+	// gpioreg.ByName (tests hand out gpiotest pins).
+	PinLookup func(name string) gpio.PinIO
 }
 
 // equipmentJournal is the equipment register (kiosk/sqlite).
@@ -72,9 +76,15 @@ type device struct {
 	// health and halt are the driver's; nil when broken.
 	health func() kiosk.Health
 	halt   func() error
+	// identity is the driver's Identity (the unit that answers: chip
+	// version, USB id), nil when the driver has none; ident is the last
+	// one seen while working ("" before), compared to tell a replaced unit.
+	identity func() string
+	ident    string
 	// reader is set for working readers, btn for working buttons.
 	reader cardreader.Reader
 	btn    *button.Dev
+	relay  *relay.Dev // working relays (a TV's power, tv.go)
 	// last is the status last acted on ("" before the first look).
 	last string
 }
@@ -126,6 +136,9 @@ func newDevices(cfg *config.Config, log *slog.Logger, journal equipmentJournal, 
 	if opts.LightStep <= 0 {
 		opts.LightStep = time.Second
 	}
+	if opts.PinLookup == nil {
+		opts.PinLookup = gpioreg.ByName
+	}
 	d := &hwDevices{cfg: cfg, log: log.With("component", "devices"), journal: journal, opts: opts,
 		lights: map[string]kiosk.Light{}, simLights: map[string]*sim.Light{}, simReader: map[string]*sim.Reader{},
 		simulated: map[string]map[string]bool{}, readerWait: map[string]chan string{}, buttonWait: map[string]chan string{}}
@@ -150,7 +163,7 @@ func newDevices(cfg *config.Config, log *slog.Logger, journal equipmentJournal, 
 			dev.where = lightPins(lc)
 			pins := gpioled.Pins{Red: gpioled.Pin{Name: lc.Red, ActiveLow: lc.ActiveLow},
 				Green: gpioled.Pin{Name: lc.Green, ActiveLow: lc.ActiveLow}, Blue: gpioled.Pin{Name: lc.Blue, ActiveLow: lc.ActiveLow}}
-			gl, err := gpioled.New(pins, &gpioled.Opts{Name: lc.Name, Logger: d.log})
+			gl, err := gpioled.New(pins, &gpioled.Opts{Name: lc.Name, Logger: d.log, Lookup: opts.PinLookup})
 			if err == nil {
 				dev.health, dev.halt = gl.Health, gl.Halt
 				d.lights[b.ID] = gl
@@ -234,6 +247,9 @@ func (d *hwDevices) start(ctx context.Context, st *kiosk.Station) {
 			continue
 		}
 		dev.reader, dev.health, dev.halt = r, r.Health, r.Halt
+		if id, ok := r.(interface{ Identity() string }); ok {
+			dev.identity = id.Identity
+		}
 		booth := b.ID
 		d.wg.Add(1)
 		go func() {
@@ -262,13 +278,14 @@ func (d *hwDevices) start(ctx context.Context, st *kiosk.Station) {
 			dev.where += " (active low)"
 		}
 		d.devs = append(d.devs, dev)
-		rl, err := relay.New(rc.Pin, &relay.Opts{ActiveLow: rc.ActiveLow, Name: rc.Name, Logger: d.log})
+		rl, err := relay.New(rc.Pin, &relay.Opts{ActiveLow: rc.ActiveLow, Name: rc.Name, Logger: d.log, Lookup: d.opts.PinLookup})
 		if err != nil {
 			dev.broken = fmt.Sprintf("relay missing: %v", err)
 			d.log.Warn("relay missing", "relay", rc.Name, "err", err)
 			continue
 		}
 		dev.health, dev.halt = rl.Health, rl.Halt
+		dev.relay = rl
 	}
 
 	// Missing hardware shows at once; working drivers get a first
@@ -307,7 +324,7 @@ func (d *hwDevices) newReader(rc config.ReaderDevice) (cardreader.Reader, string
 		if rc.IRQ != "" {
 			where += " irq " + rc.IRQ
 		}
-		r, err := newMFRC522(rc, d.log)
+		r, err := newMFRC522(rc, d.log, d.opts.PinLookup)
 		return r, where, err
 	case config.KindRDM6300:
 		r, err := rdm6300.NewUART(rc.Port, &rdm6300.Opts{Name: rc.Name, Absence: rc.AbsenceTime(), Logger: d.log})
@@ -340,7 +357,7 @@ type mfrcReader struct {
 	pres *cardreader.Presenter
 }
 
-func newMFRC522(rc config.ReaderDevice, log *slog.Logger) (*mfrcReader, error) {
+func newMFRC522(rc config.ReaderDevice, log *slog.Logger, lookup func(string) gpio.PinIO) (*mfrcReader, error) {
 	if len(spireg.All()) == 0 {
 		return nil, fmt.Errorf("mfrc522 %s: no SPI port %s: this machine has no SPI ports (on a Pi: dtparam=spi=on, see firmware-config/pi/config.txt)", rc.Name, rc.SPI)
 	}
@@ -357,7 +374,7 @@ func newMFRC522(rc config.ReaderDevice, log *slog.Logger) (*mfrcReader, error) {
 		if p.name == "" {
 			continue
 		}
-		pin := gpioreg.ByName(p.name)
+		pin := lookup(p.name)
 		if pin == nil {
 			port.Close()
 			return nil, fmt.Errorf("mfrc522 %s: pin %s not found", rc.Name, p.name)
@@ -378,6 +395,7 @@ func newMFRC522(rc config.ReaderDevice, log *slog.Logger) (*mfrcReader, error) {
 
 func (r *mfrcReader) Name() string         { return r.name }
 func (r *mfrcReader) Health() kiosk.Health { return r.dev.Health() }
+func (r *mfrcReader) Identity() string     { return r.dev.Identity() }
 
 func (r *mfrcReader) Run(ctx context.Context, emit func(cardreader.Event)) error {
 	err := r.dev.Run(ctx, func(uid []byte) {
@@ -399,7 +417,8 @@ func (r *mfrcReader) Halt() error {
 func (d *hwDevices) startButton(ctx context.Context, bc config.ButtonDevice) {
 	dev := &device{typ: typeButton, name: bc.Name, kind: "gpio", booth: bc.Booth, where: bc.Pin}
 	d.devs = append(d.devs, dev)
-	o := &button.Opts{Name: bc.Name, Debounce: bc.DebounceTime(), Logger: d.log, Pull: gpio.PullUp, Press: gpio.FallingEdge}
+	o := &button.Opts{Name: bc.Name, Debounce: bc.DebounceTime(), Logger: d.log, Pull: gpio.PullUp, Press: gpio.FallingEdge,
+		Lookup: d.opts.PinLookup}
 	if bc.Pull == config.PullDown {
 		o.Pull = gpio.PullDown
 	}
@@ -471,6 +490,13 @@ func (d *hwDevices) press(ctx context.Context, booth, name string) {
 // check looks at every device's health and acts on changes: the
 // equipment register, and for readers the booth's fault and simulated
 // notice. With initial, only broken and simulated devices are looked at.
+//
+// A device with an identity (chip version, USB id) that works again, or
+// keeps working, as a different unit than the one last seen working is
+// journaled "replaced" (detail "OLD -> NEW") instead of "recovered"; the
+// first identity seen is added to the "attached" or "recovered" detail.
+// Identities live in memory: a unit swapped while the daemon was stopped
+// is not noticed.
 func (d *hwDevices) check(ctx context.Context, initial bool) {
 	for _, dev := range d.devs {
 		if initial && dev.broken == "" && dev.kind != config.KindSim {
@@ -483,7 +509,16 @@ func (d *hwDevices) check(ctx context.Context, initial bool) {
 		if faulty {
 			now = "fault"
 		}
-		if was == now {
+		id := ""
+		if dev.identity != nil && !faulty {
+			id = dev.identity()
+		}
+		old := dev.ident
+		replaced := id != "" && old != "" && id != old
+		if id != "" {
+			dev.ident = id
+		}
+		if was == now && !replaced {
 			continue
 		}
 		dev.last = now
@@ -491,12 +526,21 @@ func (d *hwDevices) check(ctx context.Context, initial bool) {
 		switch {
 		case faulty:
 			ev.Event = sqlite.EquipFault
+		case replaced:
+			ev.Event, ev.Detail = sqlite.EquipReplaced, old+" -> "+id
+			d.log.Info("device replaced", "type", dev.typ, "device", dev.name, "booth", dev.booth, "old", old, "new", id)
 		case was == "":
-			ev.Event, ev.Detail = sqlite.EquipAttached, strings.TrimSpace(dev.where+" "+h.Reason)
+			ev.Event, ev.Detail = sqlite.EquipAttached, strings.TrimSpace(dev.where+" "+h.Reason+" "+id)
 		default:
 			ev.Event = sqlite.EquipRecovered
+			if old == "" {
+				ev.Detail = strings.TrimSpace(h.Reason + " " + id)
+			}
 		}
 		d.record(ctx, ev)
+		if was == now {
+			continue // replaced while working: the booth's state is unchanged
+		}
 		if dev.typ == typeReader && dev.kind != config.KindSim {
 			reason := ""
 			if faulty {

@@ -70,6 +70,8 @@ type Main struct {
 	lights  map[string]*sim.Light  // simulated lights by booth (m.devs.simLights)
 	readers map[string]*sim.Reader // simulated readers by booth (m.devs.simReader)
 	devs    *hwDevices
+	tv      *tvWiring // tv.go; nil without [[tv]]
+	tvOpts  tvOpts    // tests set the TV clock
 	devOpts devOpts   // tests shorten the device timings
 	sd      *notifier // systemd notify (sdnotify.go); nil when not under systemd
 	demo    *demoPeers
@@ -235,6 +237,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ClockSynced: clockSynced, Logger: log, Lines: lines})
 	m.devs.start(ctx, m.station)
 	m.readers = m.devs.simReader
+	if m.tv, err = newTVs(ctx, cfg, m.db, m.devs, policy.Hours.Location(), log, m.tvOpts); err != nil {
+		return err
+	}
 
 	if m.Demo {
 		if m.demo, err = startDemoTrunk(ctx, log); err != nil {
@@ -282,7 +287,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 
 	uiOpts := ui.Opts{Station: stationUI{m}, Health: m.health, AdminToken: token, Version: version, Logger: log,
-		Devices: m.devs}
+		Devices: m.devs, TV: m.tv.admin()}
 	if m.video != nil {
 		uiOpts.Signaler = m.video
 	}
@@ -433,6 +438,7 @@ func (m *Main) health() ui.HealthReport {
 		before[name] = true
 	}
 	m.devs.health(r.Components)
+	m.tv.health(r.Components)
 	// A booth's device down degrades the station; it does not fail it.
 	r.Peripheral = map[string]bool{}
 	for name := range r.Components {
@@ -456,6 +462,7 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.station != nil {
 		errs = append(errs, m.station.Close(ctx))
 	}
+	errs = append(errs, m.tv.close(ctx))
 	if m.video != nil {
 		errs = append(errs, m.video.Close())
 	}

@@ -20,6 +20,7 @@ func (m *Main) newVideo() (*rtc.Bridge, error) {
 	cfg := rtc.Config{
 		RingTimeout:     vc.RingTimeout.Duration,
 		ReconnectWindow: vc.PeerTimeout.Duration,
+		UDPPort:         vc.UDPPort,
 	}
 	for _, s := range vc.ICEServers {
 		srv := rtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential}

@@ -50,6 +50,8 @@ func checkerFor(rel string) (checker, bool) {
 		return checkMarkdown, true
 	case rel == "boards.go":
 		return checkEmbedGo, true
+	case strings.HasPrefix(rel, "turn/") && strings.HasSuffix(rel, ".conf"):
+		return checkCoturn, true
 	}
 	return nil, false
 }
@@ -132,6 +134,10 @@ func TestCheckersCatchUnknownKeys(t *testing.T) {
 		{"config.txt param", checkConfigTxt, "dtparam=spy=on\n", "f:1: unknown dtparam spy"},
 		{"package", checkPackages, "# c\nfonts-noto-cjkk\n", "f:2: unknown package fonts-noto-cjkk"},
 		{"markdown", checkMarkdown, "no title\n", "f:1: want a '# title' first line"},
+		{"coturn key", checkCoturn, "# c\nlistening-port=3478\nlisten-port=3478\n", "f:3: unknown key listen-port"},
+		{"coturn flag with value", checkCoturn, "no-cli=yes\n", "f:1: no-cli takes no value"},
+		{"coturn key without value", checkCoturn, "realm\n", "f:1: realm needs a value"},
+		{"coturn syntax", checkCoturn, "realm: x\n", "f:1: cannot parse"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -420,4 +426,52 @@ func checkMarkdown(file string, data []byte) []string {
 		return []string{file + ":1: want a '# title' first line"}
 	}
 	return nil
+}
+
+// --- turn/*.conf ---
+
+// coturnFlags and coturnValued are the turnserver.conf keys we may use
+// (coturn 4.6 turnserver(1) options without the leading "--"): flags
+// stand alone, the others are key=value.
+var (
+	coturnFlags = []string{"use-auth-secret", "lt-cred-mech", "fingerprint", "no-tlsv1", "no-tlsv1_1",
+		"no-cli", "no-stdout-log", "simple-log", "syslog", "no-multicast-peers", "no-tcp-relay",
+		"no-udp-relay", "no-dtls", "no-tls", "no-udp", "no-tcp", "verbose", "mobility",
+		"no-rfc5780", "no-stun-backward-compatibility", "response-origin-only-with-rfc5780",
+		"secure-stun", "check-origin-consistency", "prometheus"}
+	coturnValued = []string{"listening-port", "tls-listening-port", "alt-listening-port",
+		"alt-tls-listening-port", "listening-ip", "relay-ip", "external-ip", "min-port", "max-port",
+		"static-auth-secret", "realm", "server-name", "cert", "pkey", "cipher-list", "dh-file",
+		"total-quota", "user-quota", "max-bps", "bps-capacity", "stale-nonce", "denied-peer-ip",
+		"allowed-peer-ip", "log-file", "proc-user", "proc-group", "pidfile", "channel-lifetime",
+		"permission-lifetime", "max-allocate-lifetime", "relay-threads", "prometheus-port"}
+	coturnRE = regexp.MustCompile(`^([a-z][a-z0-9_-]*)(?:=(.*))?$`)
+)
+
+// checkCoturn checks a coturn turnserver.conf: one option a line, a known
+// flag alone or a known key=value.
+func checkCoturn(file string, data []byte) []string {
+	var probs []string
+	nums, texts := lines(data, "#")
+	for i, line := range texts {
+		bad := func(format string, args ...any) {
+			probs = append(probs, fmt.Sprintf("%s:%d: ", file, nums[i])+fmt.Sprintf(format, args...))
+		}
+		m := coturnRE.FindStringSubmatch(line)
+		switch {
+		case m == nil:
+			bad("cannot parse %q: want key=value or a flag", line)
+		case slices.Contains(coturnFlags, m[1]):
+			if strings.Contains(line, "=") {
+				bad("%s takes no value", m[1])
+			}
+		case slices.Contains(coturnValued, m[1]):
+			if strings.TrimSpace(m[2]) == "" {
+				bad("%s needs a value", m[1])
+			}
+		default:
+			bad("unknown key %s", m[1])
+		}
+	}
+	return probs
 }

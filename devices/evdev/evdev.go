@@ -117,6 +117,7 @@ type Dev struct {
 	mu      sync.Mutex
 	node    Node
 	path    string // node in use, for logs and Node()
+	ident   string // Identity of the unit last attached
 	health  kiosk.Health
 	grabbed bool
 	lastBad bool
@@ -185,6 +186,25 @@ func (d *Dev) Node() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.path
+}
+
+// Identity names the unit last attached, from its EVIOCGID and
+// EVIOCGNAME: the USB vendor:product id in hex as lsusb prints it and the
+// device name quoted, e.g. `ffff:0035 "USB RFID reader"`. A reader
+// replaced by another model shows a different identity once the new one
+// is attached; while unplugged it keeps the last one. It is "" until a
+// node has been attached. Two units of the same model have the same
+// identity (the serial number is not read: it is no business of the
+// equipment register).
+func (d *Dev) Identity() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ident
+}
+
+// identity formats Identity for info.
+func identity(info *Info) string {
+	return fmt.Sprintf("%04x:%04x %q", info.ID.Vendor, info.ID.Product, info.Name)
 }
 
 // Health reports fault while the device is missing or unplugged, degraded
@@ -360,7 +380,7 @@ func (d *Dev) read(node Node, keys *KeyDecoder, onLine func(string, time.Time)) 
 // works or the loop is stopped.
 func (d *Dev) attach(ctx context.Context, stopped func() bool) (Node, error) {
 	for attempt := 0; ; attempt++ {
-		node, path, err := d.find()
+		node, path, info, err := d.find()
 		if err == nil {
 			gerr := node.Grab()
 			d.mu.Lock()
@@ -369,7 +389,7 @@ func (d *Dev) attach(ctx context.Context, stopped func() bool) (Node, error) {
 				_ = node.Close()
 				return nil, context.Canceled
 			}
-			d.node, d.path = node, path
+			d.node, d.path, d.ident = node, path, identity(&info)
 			d.grabbed = gerr == nil
 			d.stats.Opens++
 			recovered := d.stats.Opens > 1
@@ -406,19 +426,19 @@ func (d *Dev) attach(ctx context.Context, stopped func() bool) (Node, error) {
 
 // find returns the open node to read: the node at Opts.Path, or the first
 // keyboard-capable node under /dev/input that matches the name and ids.
-// Nodes it does not return are closed.
-func (d *Dev) find() (Node, string, error) {
+// Nodes it does not return are closed. The Info is the returned node's.
+func (d *Dev) find() (Node, string, Info, error) {
 	var paths []string
 	if d.opts.Path != "" {
 		p, err := filepath.EvalSymlinks(filepath.Join(d.opts.Root, d.opts.Path))
 		if err != nil {
-			return nil, "", fmt.Errorf("%w: %w", ErrNotFound, err)
+			return nil, "", Info{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 		}
 		paths = []string{p}
 	} else {
 		var err error
 		if paths, err = eventNodes(filepath.Join(d.opts.Root, "dev", "input")); err != nil {
-			return nil, "", fmt.Errorf("%w: %w", ErrNotFound, err)
+			return nil, "", Info{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 		}
 	}
 	matched := false
@@ -444,15 +464,15 @@ func (d *Dev) find() (Node, string, error) {
 			_ = node.Close()
 			continue
 		}
-		return node, p, nil
+		return node, p, info, nil
 	}
 	switch {
 	case matched:
-		return nil, "", ErrNotKeyboard
+		return nil, "", Info{}, ErrNotKeyboard
 	case lastErr != nil:
-		return nil, "", fmt.Errorf("%w: %w", ErrNotFound, lastErr)
+		return nil, "", Info{}, fmt.Errorf("%w: %w", ErrNotFound, lastErr)
 	}
-	return nil, "", ErrNotFound
+	return nil, "", Info{}, ErrNotFound
 }
 
 func (d *Dev) matches(info *Info) bool {

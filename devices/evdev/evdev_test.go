@@ -507,3 +507,35 @@ func BenchmarkDecodeTyped(b *testing.B) {
 		}
 	}
 }
+
+// TestIdentity: the identity is the attached unit's vendor:product and
+// name; it survives an unplug and changes when another model is plugged
+// in under the same by-id name.
+func TestIdentity(t *testing.T) {
+	f := newFS(t)
+	kbd := newSpec(keyboardInfo())
+	f.add("event1", kbd)
+	f.link("usb-reader-event-kbd", "event1")
+	d, err := New(&Opts{Path: "/dev/input/by-id/usb-reader-event-kbd", Format: kiosk.Card8H10D, Root: f.root,
+		Open: f.open, Backoff: cardreader.Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}})
+	require.NoError(t, err)
+	assert.Equal(t, "", d.Identity(), "nothing attached yet")
+	r := start(t, d)
+
+	send(t, kbd.w, typed(NativeLayout, "0040856634", t0))
+	r.next(t)
+	assert.Equal(t, `ffff:0035 "`+readerName+`"`, d.Identity())
+
+	f.remove("event1")
+	require.NoError(t, kbd.w.CloseWithError(&os.PathError{Op: "read", Path: "/dev/input/event1", Err: syscall.ENODEV}))
+	require.Eventually(t, func() bool { return d.Health().Status == kiosk.HealthFault }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, `ffff:0035 "`+readerName+`"`, d.Identity(), "an unplugged reader keeps the last identity")
+
+	other := keyboardInfo()
+	other.Name, other.ID.Vendor, other.ID.Product = "IC Reader", 0x08ff, 0x0009
+	back := newSpec(other)
+	f.add("event1", back)
+	send(t, back.w, typed(NativeLayout, "0068472190", t0.Add(time.Minute)))
+	assert.Equal(t, "0414CD7E", r.next(t).UID)
+	assert.Equal(t, `08ff:0009 "IC Reader"`, d.Identity(), "the new unit's identity")
+}

@@ -246,9 +246,10 @@ type Dev struct {
 	wbuf      [2]byte
 	rbuf      [2]byte
 
-	hmu    sync.Mutex // guards health
-	health kiosk.Health
-	irqBad bool
+	hmu     sync.Mutex // guards health and version
+	health  kiosk.Health
+	irqBad  bool
+	version byte // last good VersionReg value; 0 before the first
 }
 
 // NewSPI connects to the chip on p (mode 0, opts.SPISpeed) and
@@ -333,6 +334,7 @@ func (d *Dev) initLocked() error {
 	if err := checkVersion(v); err != nil {
 		return fmt.Errorf("mfrc522: init: %w", err)
 	}
+	d.setVersion(v)
 	if err := d.writeReg(regCommand, cmdSoftReset); err != nil {
 		return fmt.Errorf("mfrc522: init: soft reset: %w", err)
 	}
@@ -414,9 +416,35 @@ func (d *Dev) waitPowerUp() error {
 	}
 }
 
+// Identity names the chip that last answered: its VersionReg value and
+// what it means, e.g. "VersionReg 0x92 (MFRC522 2.0)", "VersionReg 0x91
+// (MFRC522 1.0)" or "VersionReg 0x88 (FM17522)". The value is read at
+// every successful Init and probe, so a reader swapped for a different
+// chip version shows a different identity once it answers; a dead reader
+// keeps the identity of the chip that last answered. It is "" until a chip
+// has answered with a known version. The MFRC522 has no serial number:
+// two chips of the same version have the same identity.
+func (d *Dev) Identity() string {
+	d.hmu.Lock()
+	v := d.version
+	d.hmu.Unlock()
+	if v == 0 {
+		return ""
+	}
+	return fmt.Sprintf("VersionReg 0x%02x (%s)", v, versionNames[v])
+}
+
+// versionNames are the VersionReg values checkVersion accepts.
+var versionNames = map[byte]string{0x91: "MFRC522 1.0", 0x92: "MFRC522 2.0", 0x88: "FM17522"}
+
+func (d *Dev) setVersion(v byte) {
+	d.hmu.Lock()
+	defer d.hmu.Unlock()
+	d.version = v
+}
+
 func checkVersion(v byte) error {
-	switch v {
-	case 0x91, 0x92, 0x88: // MFRC522 1.0, 2.0, FM17522 clone
+	if _, ok := versionNames[v]; ok {
 		return nil
 	}
 	return fmt.Errorf("version register 0x%02x: %w", v, ErrVersion)

@@ -400,3 +400,69 @@ func TestRunSPIErrorRecovers(t *testing.T) {
 	assert.Equal(t, [][]byte{uid10}, uids, "read after the bus came back")
 	assert.Equal(t, kiosk.HealthOK, r.d.Health().Status)
 }
+
+func TestIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		version byte
+		want    string
+	}{
+		{"mfrc522 1.0", 0x91, "VersionReg 0x91 (MFRC522 1.0)"},
+		{"mfrc522 2.0", 0x92, "VersionReg 0x92 (MFRC522 2.0)"},
+		{"fm17522 clone", 0x88, "VersionReg 0x88 (FM17522)"},
+		{"unknown version: no identity", 0x12, ""},
+		{"nothing on the bus: no identity", 0xFF, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			chip := mfrc522test.New(nil)
+			chip.SetVersion(tc.version)
+			o := mfrc522.Opts{Now: chip.Clock.Now, Sleep: chip.Clock.Sleep}
+			d, _ := mfrc522.NewSPI(chip, chip.RST(), nil, &o)
+			require.NotNil(t, d)
+			assert.Equal(t, tc.want, d.Identity())
+		})
+	}
+}
+
+// TestIdentityReplacedChip: a reader that dies and comes back as another
+// chip version (a technician swapped the module) shows the new identity
+// once it answers; while dead it keeps the last one.
+func TestIdentityReplacedChip(t *testing.T) {
+	r := newRig(t, mfrc522.Opts{}, nil, nil)
+	require.Equal(t, "VersionReg 0x92 (MFRC522 2.0)", r.d.Identity())
+	card := &mfrc522test.Card{UID: uid4}
+	var killed, swapped bool
+	var whileDead string
+	uids := r.run(t, 20*time.Second, 1, func(el time.Duration) {
+		switch {
+		case !killed && el > 200*time.Millisecond:
+			killed = true
+			r.chip.Kill(0x00)
+		case killed && !swapped && r.d.Health().Status == kiosk.HealthFault:
+			swapped = true
+			whileDead = r.d.Identity()
+			r.chip.SetVersion(0x88)
+			r.chip.Revive()
+			r.chip.Place(card)
+		}
+	})
+	require.True(t, swapped, "the reader was seen dead")
+	assert.Equal(t, "VersionReg 0x92 (MFRC522 2.0)", whileDead, "a dead reader keeps the last identity")
+	assert.Equal(t, [][]byte{uid4}, uids, "the new chip reads")
+	assert.Equal(t, "VersionReg 0x88 (FM17522)", r.d.Identity())
+}
+
+// TestIdentityHotSwap: a chip swapped between two probes, with no fault in
+// between, shows its identity after the next probe.
+func TestIdentityHotSwap(t *testing.T) {
+	r := newRig(t, mfrc522.Opts{ProbePeriod: 500 * time.Millisecond}, nil, nil)
+	swapped := false
+	r.run(t, 2*time.Second, 1, func(el time.Duration) {
+		if !swapped && el > 100*time.Millisecond {
+			swapped = true
+			r.chip.SetVersion(0x91)
+		}
+	})
+	assert.Equal(t, kiosk.HealthOK, r.d.Health().Status)
+	assert.Equal(t, "VersionReg 0x91 (MFRC522 1.0)", r.d.Identity())
+}

@@ -88,7 +88,9 @@ func (d *Dev) probe() error {
 	defer d.mu.Unlock()
 	v, err := d.readReg(regVersion)
 	if err == nil {
-		err = checkVersion(v)
+		if err = checkVersion(v); err == nil {
+			d.setVersion(v)
+		}
 	} else {
 		err = fmt.Errorf("read version: %w", err)
 	}

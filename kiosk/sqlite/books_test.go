@@ -1,0 +1,332 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/kiosk/books"
+	"github.com/qinqing/station/kiosk/sqlite"
+)
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// library returns a database with two children (ids 1 and 2) and a
+// catalogue: 红楼梦 with two copies (ISBN labels), 小王子 with one
+// accession-numbered copy, 三国演义 with two accession copies.
+func library(t *testing.T) (*sqlite.DB, *clock, books.Rules) {
+	t.Helper()
+	ctx := context.Background()
+	db, clk := newDB(t)
+	clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, cst))
+	_, err := db.ApplyRoster(ctx, []kiosk.RosterEntry{
+		{Line: 2, Child: kiosk.Child{Name: "王小明", Class: "三年级1班"}, Contacts: []kiosk.Contact{{Slot: 1, Name: "李芳", Relation: "母亲", Phone: "+8613812345678", Modes: []kiosk.Mode{kiosk.ModePhone}}}, Cards: []string{"04A1B2C3"}},
+		{Line: 3, Child: kiosk.Child{Name: "张丽", Class: "五年级2班"}, Contacts: []kiosk.Contact{{Slot: 1, Name: "张伟", Relation: "父亲", Phone: "+8613912345678", Modes: []kiosk.Mode{kiosk.ModePhone}}}},
+	}, false)
+	require.NoError(t, err)
+	cat, err := books.ParseCatalogue(strings.NewReader("ISBN,书名,作者,价格,册数,条码\n" +
+		"9787020002207,红楼梦,曹雪芹,59.70,2,\n" +
+		"9791090636071,小王子,圣埃克苏佩里,12.50,,A001\n" +
+		"9787532136377,三国演义,罗贯中,45,,A002;A003\n"))
+	require.NoError(t, err)
+	ch, err := db.ApplyCatalogue(ctx, cat, false)
+	require.NoError(t, err)
+	require.Equal(t, sqlite.CatalogueChanges{Titles: sqlite.Counts{Added: 3}, Copies: sqlite.Counts{Added: 5}}, ch)
+	return db, clk, books.Rules{Location: cst, TermEnd: time.Date(2026, 7, 10, 0, 0, 0, 0, time.UTC)}
+}
+
+func deniedReason(t *testing.T, err error) kiosk.Reason {
+	t.Helper()
+	require.Error(t, err)
+	var e *kiosk.Error
+	require.ErrorAs(t, err, &e)
+	require.Equal(t, kiosk.EDENIED, e.Code, "a refusal: %v", err)
+	return e.Reason
+}
+
+func TestApplyCatalogue(t *testing.T) {
+	ctx := context.Background()
+	db, _, _ := library(t)
+	cat, err := books.ParseCatalogue(strings.NewReader("ISBN,书名,作者,价格,条码\n" +
+		"9787020002207,红楼梦（新版）,曹雪芹,59.70,9787020002207-1;9787020002207-3\n" +
+		"9791090636071,小王子,圣埃克苏佩里,12.50,A001\n"))
+	require.NoError(t, err)
+	ch, err := db.ApplyCatalogue(ctx, cat, true)
+	require.NoError(t, err)
+	assert.Equal(t, sqlite.CatalogueChanges{Titles: sqlite.Counts{Updated: 1, Unchanged: 1}, Copies: sqlite.Counts{Added: 1, Unchanged: 2}}, ch)
+	cs, err := db.BookCopies(ctx)
+	require.NoError(t, err)
+	assert.Len(t, cs, 5, "dry run wrote nothing")
+
+	_, err = db.ApplyCatalogue(ctx, cat, false)
+	require.NoError(t, err)
+	c, err := db.BookCopy(ctx, "9787020002207/3")
+	require.NoError(t, err)
+	assert.Equal(t, "红楼梦（新版）", c.Title.Title)
+	assert.Equal(t, int64(5970), c.PriceCents)
+	assert.Equal(t, books.StatusShelf, c.Status)
+
+	// A barcode of another title refuses the whole file.
+	bad, err := books.ParseCatalogue(strings.NewReader("ISBN,书名,条码\n9780306406157,Measurement,A001\n9780804429573,Lamb,\n"))
+	require.NoError(t, err)
+	_, err = db.ApplyCatalogue(ctx, bad, false)
+	assert.Equal(t, kiosk.EINVALID, kiosk.ErrorCode(err))
+	assert.Contains(t, kiosk.ErrorMessage(err), "line 2: barcode A001 already belongs to ISBN 9791090636071")
+	_, err = db.BookCopy(ctx, "9780804429573-1")
+	assert.Equal(t, kiosk.ENOTFOUND, kiosk.ErrorCode(err), "all or nothing: the good row was not applied")
+}
+
+func TestLendAndReturn(t *testing.T) {
+	ctx := context.Background()
+	db, clk, rules := library(t)
+
+	l, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: rules, Booth: "b1"})
+	require.NoError(t, err)
+	assert.Equal(t, "小王子", l.Copy.Title.Title)
+	assert.Equal(t, time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC), l.Due, "seven days")
+	assert.Equal(t, books.StatusLent, l.Copy.Status)
+
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "a001", Rules: rules})
+	assert.Equal(t, books.ReasonNotOnShelf, deniedReason(t, err), "a lent copy cannot be lent again")
+
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "9787020002207", Rules: rules})
+	assert.Equal(t, kiosk.ECONFLICT, kiosk.ErrorCode(err), "cover ISBN of two shelf copies: scan the label")
+
+	l2, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "9787020002207-2", Rules: rules})
+	require.NoError(t, err)
+	assert.Equal(t, "9787020002207-2", l2.Copy.Barcode)
+
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: rules})
+	assert.Equal(t, books.ReasonLimit, deniedReason(t, err), "third book refused")
+
+	l3, err := db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "9787020002207", Rules: rules})
+	require.NoError(t, err)
+	assert.Equal(t, "9787020002207-1", l3.Copy.Barcode, "cover ISBN with one copy left on the shelf")
+
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "Z9", Rules: rules})
+	assert.Equal(t, kiosk.ENOTFOUND, kiosk.ErrorCode(err))
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 99, Barcode: "A002", Rules: rules})
+	assert.Equal(t, kiosk.ENOTFOUND, kiosk.ErrorCode(err))
+
+	// Returned on time, without a card.
+	clk.Set(time.Date(2026, 3, 9, 20, 0, 0, 0, cst))
+	r, err := db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: rules})
+	require.NoError(t, err)
+	assert.Equal(t, 0, r.OverdueDays)
+	assert.Equal(t, "王小明", r.ChildName)
+	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: rules})
+	assert.Equal(t, books.ReasonNotLent, deniedReason(t, err), "returned twice")
+
+	// Now 王小明 holds one book and may borrow again.
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: rules})
+	require.NoError(t, err)
+
+	// Three days late.
+	clk.Set(time.Date(2026, 3, 12, 10, 0, 0, 0, cst))
+	over, err := db.OverdueLoans(ctx, rules)
+	require.NoError(t, err)
+	require.Len(t, over, 2, "both books lent on 3-02")
+	assert.Equal(t, 3, over[0].OverdueDays)
+	assert.Equal(t, 2, over[0].Reminder, "second rung of the ladder")
+
+	r, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "9787020002207-2", Rules: rules, Condition: books.ConditionDamaged, Handler: "李老师", Note: "封面撕破"})
+	require.NoError(t, err)
+	assert.Equal(t, 3, r.OverdueDays, "the screen says so kindly")
+	c, err := db.BookCopy(ctx, "9787020002207-2")
+	require.NoError(t, err)
+	assert.Equal(t, books.ConditionDamaged, c.Condition)
+	assert.Equal(t, books.StatusShelf, c.Status)
+
+	res, err := db.Verify(ctx)
+	require.NoError(t, err)
+	assert.True(t, res.OK, "loan entries are in the hash chain: %+v", res)
+}
+
+func TestLendBlockedWhenOverdue(t *testing.T) {
+	ctx := context.Background()
+	db, clk, rules := library(t)
+	_, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: rules})
+	require.NoError(t, err)
+
+	clk.Set(time.Date(2026, 3, 15, 9, 0, 0, 0, cst)) // 6 days overdue
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: rules})
+	require.NoError(t, err, "not yet blocked")
+	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A002", Rules: rules})
+	require.NoError(t, err)
+
+	clk.Set(time.Date(2026, 3, 16, 9, 0, 0, 0, cst)) // 7 days overdue
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: rules})
+	assert.Equal(t, books.ReasonOverdue, deniedReason(t, err))
+	_, err = db.RenewBook(ctx, "A001", rules, "")
+	assert.Equal(t, books.ReasonOverdue, deniedReason(t, err), "renewing does not get round the block")
+
+	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: rules})
+	require.NoError(t, err)
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: rules})
+	assert.NoError(t, err, "unblocked once returned")
+}
+
+func TestRenewAndTermEnd(t *testing.T) {
+	ctx := context.Background()
+	db, clk, rules := library(t)
+	clk.Set(time.Date(2026, 7, 1, 9, 0, 0, 0, cst))
+	l, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: rules})
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 7, 8, 0, 0, 0, 0, time.UTC), l.Due)
+
+	clk.Set(time.Date(2026, 7, 7, 9, 0, 0, 0, cst))
+	l, err = db.RenewBook(ctx, "A001", rules, "")
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 7, 10, 0, 0, 0, 0, time.UTC), l.Due, "hard due date at the term's end")
+	assert.Equal(t, 1, l.Renewals)
+	_, err = db.RenewBook(ctx, "A001", rules, "")
+	assert.Equal(t, books.ReasonRenewals, deniedReason(t, err), "one renewal")
+
+	clk.Set(time.Date(2026, 7, 11, 9, 0, 0, 0, cst))
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "A002", Rules: rules})
+	assert.Equal(t, books.ReasonTermEnded, deniedReason(t, err))
+	open, err := db.OpenLoans(ctx, 1, rules)
+	require.NoError(t, err)
+	require.Len(t, open, 1)
+	assert.Equal(t, 1, open[0].OverdueDays)
+}
+
+func TestCopyEventsAndRegister(t *testing.T) {
+	ctx := context.Background()
+	db, clk, rules := library(t)
+	_, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: rules})
+	require.NoError(t, err)
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "A002", Rules: rules})
+	require.NoError(t, err)
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "A003", Rules: rules, Handler: "李老师"})
+	require.NoError(t, err)
+
+	clk.Set(time.Date(2026, 3, 5, 9, 0, 0, 0, cst))
+	_, err = db.RenewBook(ctx, "A001", rules, "")
+	require.NoError(t, err)
+	clk.Set(time.Date(2026, 3, 13, 16, 0, 0, 0, cst))
+	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: rules, Condition: books.ConditionWorn})
+	require.NoError(t, err)
+
+	_, err = db.RecordCopyEvent(ctx, sqlite.CopyEvent{Barcode: "A002", Event: sqlite.LoanLost})
+	assert.Equal(t, kiosk.EINVALID, kiosk.ErrorCode(err), "a manager must be named")
+	c, err := db.RecordCopyEvent(ctx, sqlite.CopyEvent{Barcode: "A002", Event: sqlite.LoanLost, Handler: "陈主任", Note: "家长已赔"})
+	require.NoError(t, err)
+	assert.Equal(t, books.StatusLost, c.Status)
+	_, err = db.RecordCopyEvent(ctx, sqlite.CopyEvent{Barcode: "A003", Event: sqlite.LoanWriteOff, Handler: "陈主任"})
+	assert.Equal(t, kiosk.ECONFLICT, kiosk.ErrorCode(err), "a lent copy is not written off")
+	c, err = db.RecordCopyEvent(ctx, sqlite.CopyEvent{Barcode: "9787020002207-1", Event: sqlite.LoanWriteOff, Handler: "陈主任"})
+	require.NoError(t, err)
+	assert.Equal(t, books.StatusWrittenOff, c.Status)
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "9787020002207-1", Rules: rules})
+	assert.Equal(t, books.ReasonNotOnShelf, deniedReason(t, err))
+
+	open, err := db.OpenLoans(ctx, 2, rules)
+	require.NoError(t, err)
+	require.Len(t, open, 1, "the lost book no longer counts against the child")
+
+	rows, err := db.LoanRegister(ctx, time.Time{}, time.Time{}, rules)
+	require.NoError(t, err)
+	require.Len(t, rows, 3)
+	assert.Equal(t, "王小明", rows[0].ChildName)
+	assert.Equal(t, time.Date(2026, 3, 12, 0, 0, 0, 0, time.UTC), rows[0].Due, "due after the renewal")
+	assert.Equal(t, 1, rows[0].Renewals)
+	assert.Equal(t, 1, rows[0].OverdueDays)
+	assert.Equal(t, "有磨损", rows[0].ConditionIn)
+	assert.Equal(t, "完好", rows[0].ConditionOut)
+	assert.True(t, rows[1].Lost)
+	assert.Equal(t, int64(4500), rows[1].PriceCents)
+	assert.Equal(t, "自助 / 陈主任", rows[1].Handler)
+	assert.Equal(t, "家长已赔", rows[1].Note)
+	assert.Equal(t, "李老师", rows[2].Handler)
+	assert.Equal(t, 4, rows[2].OverdueDays, "still out: days as at now")
+	assert.True(t, rows[2].Returned.IsZero())
+
+	rows, err = db.LoanRegister(ctx, time.Date(2026, 3, 3, 0, 0, 0, 0, cst), time.Time{}, rules)
+	require.NoError(t, err)
+	assert.Empty(t, rows, "all lent before from")
+
+	res, err := db.Verify(ctx)
+	require.NoError(t, err)
+	assert.True(t, res.OK, "%+v", res)
+}
+
+func TestStockTake(t *testing.T) {
+	ctx := context.Background()
+	db, _, rules := library(t)
+	_, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: rules})
+	require.NoError(t, err)
+	res, err := db.StockTake(ctx, []string{"9787020002207-1", "9787020002207-2", "A002", "A999"})
+	require.NoError(t, err)
+	require.Len(t, res.Missing, 1)
+	assert.Equal(t, "A003", res.Missing[0].Barcode, "A001 is lent, not missing")
+	assert.Equal(t, []string{"A999"}, res.Unknown)
+	assert.Equal(t, 3, res.Counted)
+}
+
+// TestBooksMigrationKeepsJournal runs migration 0005 again over a
+// populated journal: rows, chain and triggers survive, and the new kind
+// is accepted.
+func TestBooksMigrationKeepsJournal(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kiosk.db")
+	clk := &clock{t: t0}
+	db := openDB(t, path, clk)
+	require.NoError(t, db.Audit(ctx, "test", "one", ""))
+	require.NoError(t, db.Equipment(ctx, sqlite.EquipmentEvent{Device: "r1", Event: sqlite.EquipAttached}))
+	require.NoError(t, db.Close())
+
+	mig, err := os.ReadFile(filepath.Join("migrations", "0005_books.sql"))
+	require.NoError(t, err)
+	// Only the journal rebuild: the tables exist already.
+	rebuild, _, ok := strings.Cut(string(mig), "-- isbn is the 13 digits")
+	require.True(t, ok)
+	raw, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	_, err = raw.Exec(rebuild)
+	require.NoError(t, err)
+	require.NoError(t, raw.Close())
+
+	db = openDB(t, path, clk)
+	_, err = db.RecordCopyEvent(ctx, sqlite.CopyEvent{Barcode: "A1", Event: sqlite.LoanLost, Handler: "x"})
+	assert.Equal(t, kiosk.ENOTFOUND, kiosk.ErrorCode(err))
+	res, err := db.Verify(ctx)
+	require.NoError(t, err)
+	assert.True(t, res.OK, "%+v", res)
+	assert.Equal(t, 2, res.Entries)
+
+	raw, err = sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer raw.Close()
+	_, err = raw.Exec(`INSERT INTO journal (seq, id, kind, at, clock_synced, body, prev_hash, hash) VALUES (99, 'x', 'loan', '', 1, '{}', '', '')`)
+	assert.NoError(t, err, "kind loan passes the CHECK")
+	_, err = raw.Exec(`DELETE FROM journal WHERE kind = 'audit'`)
+	assert.ErrorContains(t, err, "append-only", "the triggers are back after the rebuild")
+}
+
+func TestKioskLibrary(t *testing.T) {
+	ctx := context.Background()
+	db, clk, rules := library(t)
+	lib := db.Library(rules)
+	l, err := lib.Borrow(ctx, 1, "b1", "A001")
+	require.NoError(t, err)
+	assert.Equal(t, kiosk.BookLoan{Barcode: "A001", Title: "小王子", Due: time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC), Held: 1}, l)
+	_, err = lib.Borrow(ctx, 1, "b1", "A002")
+	require.NoError(t, err)
+	_, err = lib.Borrow(ctx, 1, "b1", "A003")
+	r := deniedReason(t, err)
+	assert.Equal(t, "你已经借了2本书，先还一本再借吧", lib.BookWords(r).ZH)
+
+	clk.Set(time.Date(2026, 3, 11, 9, 0, 0, 0, cst))
+	l, err = lib.Return(ctx, "b2", "A001")
+	require.NoError(t, err)
+	assert.Equal(t, 2, l.OverdueDays)
+}

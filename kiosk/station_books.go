@@ -1,0 +1,252 @@
+package kiosk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The library screens. A child taps the card, chooses 借书 or 还书 and
+// scans (or types) a book's barcode; returning needs no card.
+const (
+	ScreenBookScan     ScreenKind = "book_scan"     // scan prompt with keypad; Book.Action says which
+	ScreenBookLent     ScreenKind = "book_lent"     // lent: Book.Title, Book.Due
+	ScreenBookReturned ScreenKind = "book_returned" // back on the shelf; kind words when it was late
+)
+
+// BookAction is what the scan prompt is for.
+type BookAction string
+
+const (
+	BookBorrow BookAction = "borrow" // 借书
+	BookReturn BookAction = "return" // 还书
+)
+
+// BookInfo is the book part of a library screen.
+type BookInfo struct {
+	Action  BookAction `json:"action"`
+	Barcode string     `json:"barcode,omitempty"`
+	Title   string     `json:"title,omitempty"`
+	// Due is the due date, YYYY-MM-DD, with DueWords saying it for a
+	// child ("3月9日 星期一").
+	Due      string `json:"due,omitempty"`
+	DueWords *Words `json:"due_words,omitempty"`
+	// OverdueDays is how late a returned book was; 0 when on time.
+	OverdueDays int `json:"overdue_days,omitempty"`
+	// Held is how many books the child holds after a loan.
+	Held int `json:"held,omitempty"`
+}
+
+// BookLoan is a loan or a return as the library reports it to the
+// station.
+type BookLoan struct {
+	Barcode string
+	Title   string
+	// Due is the civil date the book is due back by (midnight UTC of that
+	// day).
+	Due         time.Time
+	OverdueDays int
+	// Held is the number of books the child holds after the action.
+	Held int
+}
+
+// Library is the library the kiosk lends from (kiosk/sqlite's Library).
+// Refusals are EDENIED *Error with a Reason; ENOTFOUND, EINVALID and
+// ECONFLICT as the barcode calls for.
+type Library interface {
+	Borrow(ctx context.Context, child ChildID, booth, barcode string) (BookLoan, error)
+	Return(ctx context.Context, booth, barcode string) (BookLoan, error)
+	// BookWords returns the child-facing words of a library reason.
+	BookWords(r Reason) Words
+}
+
+// BookDesk runs the library screens of a station's booths. It shares the
+// station's lock and booth state: a booth in a call refuses library
+// actions (ECONFLICT), and the book screens return to the identified or
+// idle screen like the station's own.
+type BookDesk struct {
+	s   *Station
+	lib Library
+}
+
+// AttachLibrary returns the book desk of s, lending from lib.
+func (s *Station) AttachLibrary(lib Library) *BookDesk {
+	return &BookDesk{s: s, lib: lib}
+}
+
+var (
+	wordsReturned = Words{ZH: "还书成功，谢谢你！", EN: "Returned. Thank you!"}
+	wordsLate     = Words{ZH: "谢谢你把书还回来！下次记得按时还哦", EN: "Thank you for bringing it back! Next time, try to bring it back on time"}
+	wordsLent     = Words{ZH: "借书成功，好好读吧！", EN: "Enjoy your book!"}
+)
+
+var weekdayZH = [...]string{"星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"}
+
+// dueWords says a due date for a child.
+func dueWords(d time.Time) *Words {
+	return &Words{
+		ZH: fmt.Sprintf("%d月%d日 %s前还", d.Month(), d.Day(), weekdayZH[d.Weekday()]),
+		EN: "Bring it back by " + d.Format("Monday 2 January"),
+	}
+}
+
+// Choose shows booth's scan prompt for action. Borrowing needs an
+// identified child (EDENIED ReasonNotIdentified otherwise); returning
+// does not. The prompt goes back to idle (or the identified screen) after
+// StationOpts.Identified without a scan.
+func (d *BookDesk) Choose(ctx context.Context, booth string, action BookAction) error {
+	if action != BookBorrow && action != BookReturn {
+		return Errorf(EINVALID, "unknown book action %q", action)
+	}
+	s := d.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bs, err := d.ready(booth)
+	if err != nil {
+		return err
+	}
+	if action == BookBorrow && !d.identified(bs) {
+		return &Error{Code: EDENIED, Message: "tap a card first", Reason: ReasonNotIdentified}
+	}
+	light := LightIdle
+	if d.identified(bs) {
+		light = LightIdentified
+	}
+	s.show(bs, Screen{Kind: ScreenBookScan, Child: bs.child.Name, Book: &BookInfo{Action: action}}, light)
+	s.after(bs, s.opts.Identified, func() { s.toIdle(bs) })
+	return nil
+}
+
+// ready returns the booth, refusing one in a call. Called with s.mu held.
+func (d *BookDesk) ready(booth string) (*boothState, error) {
+	bs, err := d.s.booth(booth)
+	if err != nil {
+		return nil, err
+	}
+	if bs.call != nil {
+		return nil, &Error{Code: ECONFLICT, Message: "the booth is in a call", Reason: ReasonBoothBusy}
+	}
+	return bs, nil
+}
+
+func (d *BookDesk) identified(bs *boothState) bool {
+	return bs.child.ID != 0 && d.s.opts.Now().Sub(bs.identified) < d.s.opts.Identified
+}
+
+// Scan handles a barcode read at booth (the scanner or the on-screen
+// keypad): a loan when the booth's prompt is 借书, or when a child is
+// identified and no prompt was chosen; a return otherwise (a scan at the
+// idle screen puts a book back). See Borrow and Return.
+func (d *BookDesk) Scan(ctx context.Context, booth, code string) error {
+	d.s.mu.Lock()
+	bs, err := d.s.booth(booth)
+	borrow := false
+	if err == nil {
+		sc := bs.screen
+		switch {
+		case sc.Kind == ScreenBookScan && sc.Book != nil:
+			borrow = sc.Book.Action == BookBorrow
+		default:
+			borrow = d.identified(bs)
+		}
+	}
+	d.s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if borrow {
+		return d.Borrow(ctx, booth, code)
+	}
+	return d.Return(ctx, booth, code)
+}
+
+// Borrow lends the book barcode names to the child identified at booth
+// and shows its title and due date (light: idle green), or the refusal in
+// a child's words (ScreenDenied, light denied). Refusals and unknown
+// barcodes are shown, not returned; errors are ENOTFOUND (no booth),
+// ECONFLICT (in a call), EDENIED ReasonNotIdentified, or the library's
+// internal errors.
+func (d *BookDesk) Borrow(ctx context.Context, booth, barcode string) error {
+	s := d.s
+	s.mu.Lock()
+	bs, err := d.ready(booth)
+	if err == nil && !d.identified(bs) {
+		err = &Error{Code: EDENIED, Message: "tap a card first", Reason: ReasonNotIdentified}
+	}
+	var child ChildID
+	if err == nil {
+		child = bs.child.ID
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	// The library is called without the lock: it writes the journal.
+	l, lerr := d.lib.Borrow(ctx, child, booth, barcode)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if bs.child.ID != child {
+		return nil // another card was tapped meanwhile; its screen stands
+	}
+	if lerr != nil {
+		return d.refuse(bs, BookBorrow, lerr)
+	}
+	due := l.Due.Format(time.DateOnly)
+	s.lingerThen(bs, Screen{Kind: ScreenBookLent, Child: bs.child.Name, Words: &wordsLent,
+		Book: &BookInfo{Action: BookBorrow, Barcode: l.Barcode, Title: l.Title, Due: due, DueWords: dueWords(l.Due), Held: l.Held}}, LightIdle)
+	return nil
+}
+
+// Return takes back the book barcode names, card or not, and shows its
+// title, with kind words when it was late. Errors as for Borrow, without
+// the identification.
+func (d *BookDesk) Return(ctx context.Context, booth, barcode string) error {
+	s := d.s
+	s.mu.Lock()
+	_, err := d.ready(booth)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	l, lerr := d.lib.Return(ctx, booth, barcode)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bs, err := d.ready(booth)
+	if err != nil {
+		return err
+	}
+	if lerr != nil {
+		return d.refuse(bs, BookReturn, lerr)
+	}
+	w := wordsReturned
+	if l.OverdueDays > 0 {
+		w = wordsLate
+	}
+	s.lingerThen(bs, Screen{Kind: ScreenBookReturned, Child: bs.child.Name, Words: &w,
+		Book: &BookInfo{Action: BookReturn, Barcode: l.Barcode, Title: l.Title, OverdueDays: l.OverdueDays}}, LightIdle)
+	return nil
+}
+
+// refuse shows a library refusal or a bad barcode; internal errors are
+// returned. Called with s.mu held.
+func (d *BookDesk) refuse(bs *boothState, action BookAction, err error) error {
+	var w Words
+	reason := Reason("")
+	switch ErrorCode(err) {
+	case EDENIED:
+		var e *Error
+		if errors.As(err, &e) {
+			reason = e.Reason
+		}
+		w = d.lib.BookWords(reason)
+	case ENOTFOUND, EINVALID:
+		w = Words{ZH: "这本书还不认识，请找老师", EN: "We don't know this book. Please see your teacher"}
+	case ECONFLICT:
+		w = Words{ZH: "请扫描书里面的图书馆条码", EN: "Please scan the library label inside the book"}
+	default:
+		return fmt.Errorf("library %s: %w", action, err)
+	}
+	d.s.lingerThen(bs, Screen{Kind: ScreenDenied, Reason: reason, Words: &w, Child: bs.child.Name, Book: &BookInfo{Action: action}}, LightDenied)
+	return nil
+}

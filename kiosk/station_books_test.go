@@ -1,0 +1,142 @@
+package kiosk_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/qinqing/station/kiosk"
+)
+
+// library is a fake kiosk.Library: two books at most, A9 is late.
+type library struct {
+	mu     sync.Mutex
+	titles map[string]string
+	lentTo map[string]kiosk.ChildID
+	calls  []string
+}
+
+func newLibrary() *library {
+	return &library{titles: map[string]string{"A1": "小王子", "A2": "红楼梦", "A3": "三国演义", "A9": "西游记"},
+		lentTo: map[string]kiosk.ChildID{"A9": 2}}
+}
+
+var due = time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC) // a Monday
+
+func (l *library) Borrow(ctx context.Context, child kiosk.ChildID, booth, code string) (kiosk.BookLoan, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls = append(l.calls, "borrow "+booth+" "+code)
+	t, ok := l.titles[code]
+	if !ok {
+		return kiosk.BookLoan{}, kiosk.Errorf(kiosk.ENOTFOUND, "no book %s", code)
+	}
+	held := 0
+	for _, c := range l.lentTo {
+		if c == child {
+			held++
+		}
+	}
+	if held >= 2 {
+		return kiosk.BookLoan{}, &kiosk.Error{Code: kiosk.EDENIED, Message: "limit", Reason: "book_limit"}
+	}
+	l.lentTo[code] = child
+	return kiosk.BookLoan{Barcode: code, Title: t, Due: due, Held: held + 1}, nil
+}
+
+func (l *library) Return(ctx context.Context, booth, code string) (kiosk.BookLoan, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls = append(l.calls, "return "+booth+" "+code)
+	if _, ok := l.lentTo[code]; !ok {
+		return kiosk.BookLoan{}, &kiosk.Error{Code: kiosk.EDENIED, Message: "not lent", Reason: "book_not_lent"}
+	}
+	delete(l.lentTo, code)
+	late := 0
+	if code == "A9" {
+		late = 3
+	}
+	return kiosk.BookLoan{Barcode: code, Title: l.titles[code], Due: due, OverdueDays: late}, nil
+}
+
+func (l *library) BookWords(r kiosk.Reason) kiosk.Words {
+	return kiosk.Words{ZH: "书:" + string(r), EN: "book: " + string(r)}
+}
+
+func TestBookDesk(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, defaultPolicy(), kiosk.StationOpts{Linger: time.Hour})
+	lib := newLibrary()
+	desk := f.st.AttachLibrary(lib)
+	screens, cancel, err := f.st.Subscribe("b1")
+	require.NoError(t, err)
+	defer cancel()
+
+	err = desk.Choose(ctx, "b1", kiosk.BookBorrow)
+	assert.Equal(t, kiosk.EDENIED, kiosk.ErrorCode(err), "borrowing needs a card")
+
+	require.NoError(t, f.st.Tap(ctx, "b1", uidMing))
+	waitScreen(t, screens, kiosk.ScreenIdentified)
+	require.NoError(t, desk.Choose(ctx, "b1", kiosk.BookBorrow))
+	sc := waitScreen(t, screens, kiosk.ScreenBookScan)
+	require.NotNil(t, sc.Book)
+	assert.Equal(t, kiosk.BookBorrow, sc.Book.Action)
+	assert.Equal(t, "王小明", sc.Child)
+
+	require.NoError(t, desk.Scan(ctx, "b1", "A1"))
+	sc = waitScreen(t, screens, kiosk.ScreenBookLent)
+	require.NotNil(t, sc.Book)
+	assert.Equal(t, "小王子", sc.Book.Title)
+	assert.Equal(t, "2026-03-09", sc.Book.Due)
+	assert.Equal(t, "3月9日 星期一前还", sc.Book.DueWords.ZH)
+	assert.Equal(t, 1, sc.Book.Held)
+	assert.Equal(t, kiosk.LightIdle, f.st.Lights()["b1"], "the light confirms")
+
+	// Still identified: the next scan borrows too.
+	require.NoError(t, desk.Scan(ctx, "b1", "A2"))
+	sc = waitScreen(t, screens, kiosk.ScreenBookLent)
+	assert.Equal(t, "红楼梦", sc.Book.Title)
+
+	require.NoError(t, desk.Scan(ctx, "b1", "A3"))
+	sc = waitScreen(t, screens, kiosk.ScreenDenied)
+	assert.Equal(t, kiosk.Reason("book_limit"), sc.Reason, "third book refused")
+	require.NotNil(t, sc.Words)
+	assert.Equal(t, "书:book_limit", sc.Words.ZH, "the library's words")
+	assert.Equal(t, kiosk.LightDenied, f.st.Lights()["b1"])
+
+	require.NoError(t, desk.Scan(ctx, "b1", "ZZ"))
+	sc = waitScreen(t, screens, kiosk.ScreenDenied)
+	assert.Contains(t, sc.Words.ZH, "不认识", "unknown barcode shown, not an error")
+
+	// Returning needs no card: at the other booth, idle.
+	other, cancel2, err := f.st.Subscribe("b2")
+	require.NoError(t, err)
+	defer cancel2()
+	require.NoError(t, desk.Scan(ctx, "b2", "A1"))
+	sc = waitScreen(t, other, kiosk.ScreenBookReturned)
+	assert.Equal(t, "小王子", sc.Book.Title)
+	assert.Zero(t, sc.Book.OverdueDays)
+	assert.Equal(t, "还书成功，谢谢你！", sc.Words.ZH)
+
+	require.NoError(t, desk.Choose(ctx, "b2", kiosk.BookReturn))
+	waitScreen(t, other, kiosk.ScreenBookScan)
+	require.NoError(t, desk.Scan(ctx, "b2", "A9"))
+	sc = waitScreen(t, other, kiosk.ScreenBookReturned)
+	assert.Equal(t, 3, sc.Book.OverdueDays)
+	assert.Contains(t, sc.Words.ZH, "下次记得按时还", "late, said kindly")
+
+	// An identified child who chose 还书 returns, not borrows.
+	require.NoError(t, desk.Choose(ctx, "b1", kiosk.BookReturn))
+	waitScreen(t, screens, kiosk.ScreenBookScan)
+	require.NoError(t, desk.Scan(ctx, "b1", "A2"))
+	waitScreen(t, screens, kiosk.ScreenBookReturned)
+
+	assert.Equal(t, []string{"borrow b1 A1", "borrow b1 A2", "borrow b1 A3", "borrow b1 ZZ", "return b2 A1", "return b2 A9", "return b1 A2"}, lib.calls)
+
+	assert.Equal(t, kiosk.EINVALID, kiosk.ErrorCode(desk.Choose(ctx, "b1", "lend")))
+	assert.Equal(t, kiosk.ENOTFOUND, kiosk.ErrorCode(desk.Scan(ctx, "b9", "A1")))
+}
