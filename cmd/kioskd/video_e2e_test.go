@@ -442,6 +442,8 @@ func TestVideoEndToEnd(t *testing.T) {
 	t.Logf("setup %s, quality %+v", row.Setup, *q)
 	assert.Greater(t, q.Screen.FramesDecoded, int64(0), "the kiosk's browser decoded frames")
 	assert.Greater(t, q.Parent.FramesDecoded, int64(0), "the parent's browser decoded frames")
+	assert.Greater(t, q.Screen.RTTMs, 0.0, "RTT measured on the kiosk's leg (RTCP receiver reports)")
+	assert.Greater(t, q.Parent.RTTMs, 0.0, "RTT measured on the parent's leg")
 	res, err := r.m.db.Verify(context.Background())
 	require.NoError(t, err)
 	assert.True(t, res.OK, res.Problem)
