@@ -235,6 +235,18 @@ func TestScreenChrome(t *testing.T) {
 	assert.Equal(t, "下次开放：周一 16:30", text(`#next-opening`))
 	shot("09-closed")
 
+	// a booth whose reader is down, with a simulated reader for the technician
+	w = kiosk.ReasonDeviceFault.Words()
+	push(kiosk.Screen{Kind: kiosk.ScreenIdle, Reason: kiosk.ReasonDeviceFault, Words: &w, Simulated: []string{"reader"}})
+	state(kiosk.ScreenIdle)
+	run("fault words visible", chromedp.WaitVisible(chromedp.CSS(`#idle-fault`)))
+	assert.Equal(t, w.ZH, text(`#idle-fault`), "please use another booth")
+	assert.Equal(t, "模拟设备：读卡器", text(`#simulated`))
+	shot("09b-booth-fault")
+	push(kiosk.Screen{Kind: kiosk.ScreenIdle, Hours: "16:30-18:00"})
+	run("fault words gone", chromedp.WaitNotVisible(chromedp.CSS(`#idle-fault`)))
+	run("tap prompt back", chromedp.WaitVisible(chromedp.CSS(`#idle-prompt`)))
+
 	// queued
 	push(kiosk.Screen{Kind: kiosk.ScreenQueued, Position: 2})
 	state(kiosk.ScreenQueued)

@@ -10,6 +10,7 @@
       title: '亲情电话', loading: '正在连接…', reconnecting: '正在重新连接…',
       tap: '请刷卡', tapHint: '把你的卡放到读卡器上', pick: '你想给谁打电话？点一下',
       hoursToday: function (h) { return '今天开放时间：' + h; },
+      simulated: function (list) { return '模拟设备：' + list.map(function (d) { return SIM_ZH[d] || d; }).join('、'); },
       hello: function (n) { return '你好，' + n + '！'; },
       quotaMinutes: function (n) { return '这周还能打 ' + n + ' 分钟'; },
       quotaCalls: function (n) { return '还能打 ' + n + ' 次'; },
@@ -28,6 +29,7 @@
       title: 'Family Phone', loading: 'Connecting…', reconnecting: 'Reconnecting…',
       tap: 'Tap your card', tapHint: 'Hold your card on the reader', pick: 'Who do you want to call? Tap one',
       hoursToday: function (h) { return 'Open today: ' + h; },
+      simulated: function (list) { return 'Simulated: ' + list.join(', '); },
       hello: function (n) { return 'Hello, ' + n + '!'; },
       quotaMinutes: function (n) { return n + ' minutes left this week'; },
       quotaCalls: function (n) { return n + ' calls left'; },
@@ -72,6 +74,7 @@
   }
   function firstChar(s) { var a = Array.from(s || ''); return a.length ? a[0] : '?'; }
   // The roster keeps the register's words (父亲, 母亲); a child says 爸爸, 妈妈.
+  var SIM_ZH = { reader: '读卡器', light: '指示灯', button: '求助按钮' };
   var RELATION_CHILD = { '父亲': '爸爸', '母亲': '妈妈', '祖父': '爷爷', '祖母': '奶奶', '外祖父': '外公', '外祖母': '外婆' };
   function relationWord(rel) {
     if (!rel) { return t('family'); }
@@ -227,6 +230,15 @@
       case 'idle':
         show('idle');
         $('hours').textContent = s.hours ? t('hoursToday', s.hours) : '';
+        // A booth whose reader is down asks the child to use another one.
+        $('idle-fault').hidden = !s.reason;
+        $('idle-fault').textContent = s.reason ? words(s.words, '') : '';
+        $('idle-prompt').hidden = !!s.reason;
+        $('idle-next').hidden = !s.next_opening_words;
+        $('idle-next').textContent = s.next_opening_words ? t('nextOpening', words(s.next_opening_words, '')) : '';
+        // Small, for the technician: which of this booth's devices are simulated.
+        $('simulated').hidden = !(s.simulated && s.simulated.length);
+        $('simulated').textContent = (s.simulated && s.simulated.length) ? t('simulated', s.simulated) : '';
         break;
       case 'identified':
         show('identified');
