@@ -8,13 +8,17 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpiotest"
 
 	"github.com/qinqing/station/devices/cardreader"
 	"github.com/qinqing/station/devices/evdev"
@@ -84,12 +88,15 @@ pin = "GPIO5"
 `
 
 // fakeInput is a fake /dev/input for the evdev reader: a node file under
-// root once plugged, whose events the test writes.
+// root once plugged, whose events the test writes, and whose Info names
+// the unit plugged (name and id; a different unit after replug).
 type fakeInput struct {
 	root string
 	mu   sync.Mutex
 	r    *io.PipeReader
 	w    *io.PipeWriter
+	name string
+	id   evdev.InputID
 }
 
 func (f *fakeInput) plug(t *testing.T) {
@@ -98,22 +105,47 @@ func (f *fakeInput) plug(t *testing.T) {
 	require.NoError(t, os.Symlink(filepath.Join("..", "event7"), filepath.Join(dir, "by-id", "usb-reader-event-kbd")))
 }
 
+// unplug removes the node and fails its reads with ENODEV, as the kernel
+// does when the USB device goes away.
+func (f *fakeInput) unplug(t *testing.T) {
+	dir := filepath.Join(f.root, "dev", "input")
+	require.NoError(t, os.Remove(filepath.Join(dir, "by-id", "usb-reader-event-kbd")))
+	require.NoError(t, os.Remove(filepath.Join(dir, "event7")))
+	f.mu.Lock()
+	w := f.w
+	f.mu.Unlock()
+	require.NoError(t, w.CloseWithError(&os.PathError{Op: "read", Path: "/dev/input/event7", Err: syscall.ENODEV}))
+}
+
+// replug plugs in a unit called name with USB id id at the same place.
+func (f *fakeInput) replug(t *testing.T, name string, id evdev.InputID) {
+	f.mu.Lock()
+	f.r, f.w = io.Pipe()
+	f.name, f.id = name, id
+	f.mu.Unlock()
+	f.plug(t)
+}
+
 func (f *fakeInput) open(path string) (evdev.Node, error) {
 	if filepath.Base(path) != "event7" {
 		return nil, &os.PathError{Op: "open", Path: path, Err: syscall.ENOENT}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return &fakeNode{f.r}, nil
+	return &fakeNode{r: f.r, name: f.name, id: f.id}, nil
 }
 
-type fakeNode struct{ r *io.PipeReader }
+type fakeNode struct {
+	r    *io.PipeReader
+	name string
+	id   evdev.InputID
+}
 
 func (n *fakeNode) Read(p []byte) (int, error) { return n.r.Read(p) }
 func (n *fakeNode) Close() error               { return n.r.Close() } // Halt unblocks Read
 func (n *fakeNode) Grab() error                { return nil }
 func (n *fakeNode) Info() (evdev.Info, error) {
-	info := evdev.Info{Name: "USB RFID reader", ID: evdev.InputID{Bustype: 3, Vendor: 0xffff, Product: 0x0035}}
+	info := evdev.Info{Name: n.name, ID: n.id}
 	info.Events |= 1<<evdev.EvSyn | 1<<evdev.EvKey
 	for c := uint16(evdev.KeyEsc); c <= evdev.KeyEnter; c++ {
 		info.SetKey(c)
@@ -126,6 +158,9 @@ func (f *fakeInput) typeCard(t *testing.T, digits string) {
 	t.Helper()
 	var b []byte
 	at := time.Now()
+	f.mu.Lock()
+	w := f.w
+	f.mu.Unlock()
 	key := func(code uint16) {
 		for _, v := range []int32{evdev.KeyPressed, evdev.KeyReleased} {
 			b = evdev.NativeLayout.Append(b, evdev.InputEvent{Time: at, Type: evdev.EvKey, Code: code, Value: v})
@@ -142,7 +177,7 @@ func (f *fakeInput) typeCard(t *testing.T, digits string) {
 	}
 	key(evdev.KeyEnter)
 	done := make(chan error, 1)
-	go func() { _, err := f.w.Write(b); done <- err }()
+	go func() { _, err := w.Write(b); done <- err }()
 	select {
 	case err := <-done:
 		require.NoError(t, err)
@@ -153,10 +188,17 @@ func (f *fakeInput) typeCard(t *testing.T, digits string) {
 
 func startHardware(t *testing.T) (*Main, *fakeInput) {
 	t.Helper()
+	return startHardwareWith(t, nil)
+}
+
+// startHardwareWith is startHardware with opts applied to the device
+// options before the start (a pin lookup, say).
+func startHardwareWith(t *testing.T, opts func(*devOpts)) (*Main, *fakeInput) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "kiosk.toml")
 	require.NoError(t, os.WriteFile(path, []byte(hardwareConfig), 0o600))
-	in := &fakeInput{root: filepath.Join(dir, "root")}
+	in := &fakeInput{root: filepath.Join(dir, "root"), name: "USB RFID reader", id: evdev.InputID{Bustype: 3, Vendor: 0xffff, Product: 0x0035}}
 	in.r, in.w = io.Pipe()
 	require.NoError(t, os.MkdirAll(filepath.Join(in.root, "dev", "input", "by-id"), 0o755))
 
@@ -169,12 +211,17 @@ func startHardware(t *testing.T) (*Main, *fakeInput) {
 	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	m.devOpts = devOpts{HealthEvery: 20 * time.Millisecond, LightStep: time.Millisecond, EvdevRoot: in.root, EvdevOpen: in.open,
 		EvdevBackoff: cardreader.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}}
+	if opts != nil {
+		opts(&m.devOpts)
+	}
 	require.NoError(t, m.Run(context.Background()), "missing hardware never stops the start")
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		m.Close(ctx)
+		in.mu.Lock()
 		in.w.Close()
+		in.mu.Unlock()
 	})
 	return m, in
 }
@@ -367,4 +414,172 @@ func TestHaltAtClose(t *testing.T) {
 	require.NoError(t, m.Close(ctx))
 	assert.Equal(t, kiosk.LightOff, m.lights["b2"].State(), "lights are off after Close")
 	assert.Equal(t, kiosk.LightOff, m.lights["b1"].State())
+}
+
+// equipmentOf returns device's events and details in the equipment register.
+func equipmentOf(t *testing.T, m *Main, device string) (events, details []string) {
+	t.Helper()
+	log, err := m.db.EquipmentLog(context.Background(), time.Time{}, time.Time{})
+	require.NoError(t, err)
+	for _, e := range log {
+		if e.Device == device {
+			events, details = append(events, e.Event), append(details, e.Detail)
+		}
+	}
+	return events, details
+}
+
+// TestReaderReplacedIsJournaled: the evdev reader is unplugged and another
+// model (another vendor:product) is plugged in under the same by-id name;
+// the equipment register says "replaced", old -> new, and the new unit
+// taps.
+func TestReaderReplacedIsJournaled(t *testing.T) {
+	m, in := startHardware(t)
+	require.Eventually(t, func() bool {
+		ev, _ := equipmentOf(t, m, "usb2")
+		return len(ev) == 1
+	}, 10*time.Second, 20*time.Millisecond, "the missing reader is a fault")
+	in.plug(t)
+	require.Eventually(t, func() bool {
+		ev, _ := equipmentOf(t, m, "usb2")
+		return len(ev) == 2
+	}, 10*time.Second, 20*time.Millisecond, "the plugged reader recovers")
+	ev, det := equipmentOf(t, m, "usb2")
+	require.Equal(t, []string{"fault", "recovered"}, ev)
+	assert.Equal(t, `ffff:0035 "USB RFID reader"`, det[1], "the first identity seen is in the detail")
+
+	in.unplug(t)
+	require.Eventually(t, func() bool {
+		ev, _ := equipmentOf(t, m, "usb2")
+		return len(ev) == 3
+	}, 10*time.Second, 20*time.Millisecond, "the unplug is a fault")
+	in.replug(t, "IC Reader", evdev.InputID{Bustype: 3, Vendor: 0x08ff, Product: 0x0009})
+	require.Eventually(t, func() bool {
+		ev, _ := equipmentOf(t, m, "usb2")
+		return len(ev) == 4
+	}, 10*time.Second, 20*time.Millisecond, "the new unit is journaled")
+	ev, det = equipmentOf(t, m, "usb2")
+	assert.Equal(t, []string{"fault", "recovered", "fault", "replaced"}, ev)
+	assert.Equal(t, `ffff:0035 "USB RFID reader" -> 08ff:0009 "IC Reader"`, det[3])
+	require.Eventually(t, func() bool { return screen(t, m, "b2").Reason == "" },
+		5*time.Second, 20*time.Millisecond, "a replaced reader clears the booth fault")
+
+	time.Sleep(600 * time.Millisecond) // the absence time since the test's start
+	in.typeCard(t, "0040856634")
+	require.Eventually(t, func() bool { return screen(t, m, "b2").Kind == kiosk.ScreenUnknown },
+		5*time.Second, 20*time.Millisecond, "the new unit taps")
+}
+
+// memJournal is an equipment register in memory.
+type memJournal struct {
+	mu     sync.Mutex
+	events []sqlite.EquipmentEvent
+}
+
+func (j *memJournal) Equipment(_ context.Context, e sqlite.EquipmentEvent) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.events = append(j.events, e)
+	return nil
+}
+
+func (j *memJournal) LastDevicesHash(context.Context) (string, error) { return "", nil }
+
+// TestCheckIdentity drives check with a device whose health and identity
+// the test sets, look by look, and reads what the register gets.
+func TestCheckIdentity(t *testing.T) {
+	type look struct {
+		status, identity string
+	}
+	ok := func(id string) look { return look{kiosk.HealthOK, id} }
+	fault := look{kiosk.HealthFault, ""}
+	for _, tc := range []struct {
+		name  string
+		looks []look
+		want  []string // "event detail"
+	}{
+		{"same unit back", []look{ok("A"), fault, ok("A")}, []string{"attached A", "fault dead", "recovered"}},
+		{"other unit back", []look{ok("A"), fault, ok("B")}, []string{"attached A", "fault dead", "replaced A -> B"}},
+		{"swapped between two looks", []look{ok("A"), ok("A"), ok("B"), ok("B")}, []string{"attached A", "replaced A -> B"}},
+		{"fault first, identity learned at recovery", []look{fault, ok("A"), fault, ok("B")},
+			[]string{"fault dead", "recovered A", "fault dead", "replaced A -> B"}},
+		{"no identity", []look{ok(""), fault, ok("")}, []string{"attached", "fault dead", "recovered"}},
+		{"identity appears later", []look{ok(""), ok("A"), ok("B")}, []string{"attached", "replaced A -> B"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cur look
+			dev := &device{typ: typeReader, name: "r", kind: "sim", booth: "b1",
+				health: func() kiosk.Health {
+					if cur.status == kiosk.HealthFault {
+						return kiosk.Health{Status: kiosk.HealthFault, Reason: "dead"}
+					}
+					return kiosk.Health{Status: cur.status}
+				},
+				identity: func() string { return cur.identity }}
+			j := &memJournal{}
+			d := &hwDevices{log: slog.New(slog.DiscardHandler), journal: j, devs: []*device{dev},
+				simulated: map[string]map[string]bool{}}
+			for _, l := range tc.looks {
+				cur = l
+				d.check(context.Background(), false)
+			}
+			var got []string
+			for _, e := range j.events {
+				assert.Equal(t, "r", e.Device)
+				got = append(got, strings.TrimSpace(e.Event+" "+e.Detail))
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestHelpButtonPlacesHelpCall: a debounced press of booth b1's help
+// button (a gpiotest pin handed out for GPIO23) places a help call to
+// the first help number, which the ledger records.
+func TestHelpButtonPlacesHelpCall(t *testing.T) {
+	pin := &gpiotest.Pin{N: "GPIO23", Clock: clockwork.NewRealClock(), EdgesChan: make(chan gpio.Level, 1)}
+	m, _ := startHardwareWith(t, func(o *devOpts) {
+		o.PinLookup = func(name string) gpio.PinIO {
+			if name == "GPIO23" {
+				return pin
+			}
+			return nil
+		}
+	})
+	require.Eventually(t, func() bool { return component(t, m, "button:help1")["status"] == "ok" },
+		5*time.Second, 20*time.Millisecond, "the button's pin is found")
+	assert.Equal(t, "fault", component(t, m, "relay:tv1")["status"], "other pins are still missing")
+
+	edge := func(l gpio.Level) {
+		select {
+		case pin.EdgesChan <- l:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the button did not take the edge within 5 s")
+		}
+	}
+	edge(gpio.Low) // pressed (pull-up, button to ground); held past the debounce
+	var help []sqlite.CallRow
+	require.Eventually(t, func() bool {
+		rows, err := m.db.Calls(context.Background(), time.Time{}, time.Time{})
+		require.NoError(t, err)
+		help = help[:0]
+		for _, r := range rows {
+			if r.Help {
+				help = append(help, r)
+			}
+		}
+		return len(help) > 0
+	}, 5*time.Second, 20*time.Millisecond, "the press places a help call")
+	edge(gpio.High) // released
+	require.Len(t, help, 1, "one press, one call")
+	assert.Equal(t, "b1", help[0].Booth)
+	assert.Equal(t, "12355", help[0].Number, "the default first help number")
+	assert.NotEqual(t, kiosk.DispDenied, help[0].Disposition, "help calls are never denied")
+
+	require.Eventually(t, func() bool {
+		ev, _ := equipmentOf(t, m, "help1")
+		return len(ev) > 0
+	}, 5*time.Second, 20*time.Millisecond)
+	ev, _ := equipmentOf(t, m, "help1")
+	assert.Equal(t, []string{"attached"}, ev, "the working button is attached, never a fault")
 }
