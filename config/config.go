@@ -31,6 +31,7 @@ type Config struct {
 	HTTP    HTTP    `toml:"http"`
 	Video   Video   `toml:"video"`
 	TVs     []TV    `toml:"tv"`
+	Books   Books   `toml:"books"`
 
 	// file names the source in problems; lines maps key paths
 	// ("booth[0].reader") to their 1-based line in it. Both are set by
@@ -290,6 +291,7 @@ func Default() Config {
 		Storage: Storage{DataDir: DefaultDataDir},
 		HTTP:    HTTP{Listen: DefaultHTTPListen},
 		Video:   Video{Enabled: true, RingTimeout: D(DefaultRingTimeout), PeerTimeout: D(DefaultPeerTimeout)},
+		Books:   DefaultBooks(),
 		file:    "default",
 	}
 }

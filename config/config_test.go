@@ -153,6 +153,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"[[devices.button]]", "booth =", "pin =", "pull =", "press =", "debounce =", "[[devices.relay]]",
 		"[storage]", "data_dir =", "[http]", "admin =",
 		"[video]", "enabled =", "public_url =", "peer_timeout =", "udp_port =", "[[video.ice_server]]", "urls =", "secret =", "ttl =",
+		"[books]", "max_loans =", "loan_days =", "renewals =", "term_end =", "block_after_days =", "reminders =",
 	} {
 		assert.Contains(t, string(data), "\n"+key, "example should document %s", key)
 	}

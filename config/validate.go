@@ -73,6 +73,7 @@ func (c *Config) Validate() error {
 	v.http()
 	v.video()
 	v.tvs()
+	v.books()
 	if len(v.probs) == 0 {
 		return nil
 	}

@@ -90,6 +90,9 @@ type Opts struct {
 	// TV runs the TV sessions (/api/tv, ui/tv.go). Default nil: those
 	// endpoints answer 404.
 	TV TVAdmin
+	// Books runs the library screens (借书/还书, ui/books.go). Default nil:
+	// no library buttons, and "book" and "scan" messages answer EINVALID.
+	Books BookDesk
 	// Console is the managers' console (ui/console), mounted at
 	// /console and /console/; it sets its own security headers, which
 	// replace the screen's. Default nil: /console answers 404.
@@ -111,6 +114,7 @@ type Server struct {
 	signaler     Signaler
 	devices      DeviceAdmin
 	tvs          TVAdmin
+	books        BookDesk
 	limiter      *lookupLimiter
 	parentPage   *template.Template
 
@@ -142,6 +146,7 @@ func New(opts Opts) (*Server, error) {
 		signaler:     opts.Signaler,
 		devices:      opts.Devices,
 		tvs:          opts.TV,
+		books:        opts.Books,
 		conns:        make(map[*websocket.Conn]struct{}),
 	}
 	if s.log == nil {
@@ -253,7 +258,10 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
-	data := struct{ Booth, BoothName, Version string }{b.ID, b.Name, s.version}
+	data := struct {
+		Booth, BoothName, Version string
+		Books                     bool
+	}{b.ID, b.Name, s.version, s.books != nil}
 	if err := s.index.Execute(w, data); err != nil {
 		s.log.Debug("write index", "err", err)
 	}

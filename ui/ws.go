@@ -45,6 +45,8 @@ type WSMessage struct {
 	Message string        `json:"message,omitempty"`
 	Reason  kiosk.Reason  `json:"reason,omitempty"`
 	Words   *kiosk.Words  `json:"words,omitempty"`
+	// Action is a "book" message's choice: "borrow" or "return".
+	Action kiosk.BookAction `json:"action,omitempty"`
 }
 
 const (
@@ -239,6 +241,8 @@ func (s *Server) wsAct(ctx context.Context, booth string, data []byte, signal fu
 		return s.station.Help(ctx, booth)
 	case WSHangup:
 		return s.station.Hangup(ctx, booth)
+	case WSBook, WSScan:
+		return s.wsBook(ctx, booth, m)
 	default:
 		return kiosk.Errorf(kiosk.EINVALID, "unknown message type %q", m.Type)
 	}

@@ -60,6 +60,7 @@ type Main struct {
 
 	db      *sqlite.DB
 	station *kiosk.Station
+	desk    *kiosk.BookDesk // books.go; nil when [books] is off
 	bridge  *sip.Bridge
 	video   *rtc.Bridge // nil when [video] is off
 	links   []string    // -demo: the parents' links, for the banner
@@ -235,6 +236,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.station = kiosk.NewStation(policy, booths, m.db, m.db, m.devs.lights, kiosk.StationOpts{
 		ClockSynced: clockSynced, Logger: log, Lines: lines})
+	m.desk = m.newBookDesk()
 	m.devs.start(ctx, m.station)
 	m.readers = m.devs.simReader
 	if m.tv, err = newTVs(ctx, cfg, m.db, m.devs, policy.Hours.Location(), log, m.tvOpts); err != nil {
@@ -296,6 +298,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	uiOpts.Console = con.Handler()
+	uiOpts.Books = m.bookDesk()
 	if m.setup, err = m.setupLink(ctx); err != nil {
 		return fmt.Errorf("console setup link: %w", err)
 	}

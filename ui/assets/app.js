@@ -23,7 +23,10 @@
       oneMinute: function (ms) { var n = Math.round((ms || 60000) / 1000); return n >= 60 ? '还有' + Math.round(n / 60) + '分钟' : '还有' + n + '秒'; }, ended: '通话结束', duration: function (d) { return '通话时长 ' + d; },
       bye: '谢谢，再见！', denied: '请找老师帮忙', help: '找老师帮忙', hangup: '挂断',
       error: '出了点问题，请再试一次', offline: '还没连上，请稍等', langSwitch: 'English', family: '家人',
-      video: '视频', videoCalling: function (c) { return '正在呼叫' + c + '…'; }, until: function (t) { return '到 ' + t; }
+      video: '视频', videoCalling: function (c) { return '正在呼叫' + c + '…'; }, until: function (t) { return '到 ' + t; },
+      borrow: '借书', giveBack: '还书', ok: '好了', scanBorrow: '借书：扫一扫书上的条码', scanReturn: '还书：扫一扫书上的条码',
+      scanHint: '把书上的条码对准扫描器，或者用数字键输入', lent: '借书成功，好好读吧！', returned: '还书成功，谢谢你！',
+      late: '谢谢你把书还回来！下次记得按时还哦', due: function (d) { return '请在 ' + d + ' 前还'; }
     },
     en: {
       title: 'Family Phone', loading: 'Connecting…', reconnecting: 'Reconnecting…',
@@ -42,7 +45,10 @@
       oneMinute: function (ms) { var n = Math.round((ms || 60000) / 1000); if (n >= 60) { var m = Math.round(n / 60); return m + (m === 1 ? ' minute left' : ' minutes left'); } return n + ' seconds left'; }, ended: 'Call ended', duration: function (d) { return 'Call time ' + d; },
       bye: 'Thank you, bye!', denied: 'Please see your teacher', help: 'Ask a teacher', hangup: 'Hang up',
       error: 'Something went wrong. Please try again', offline: 'Not connected yet, please wait', langSwitch: '中文', family: 'family',
-      video: 'Video', videoCalling: function (c) { return 'Calling ' + c + '…'; }, until: function (t) { return 'until ' + t; }
+      video: 'Video', videoCalling: function (c) { return 'Calling ' + c + '…'; }, until: function (t) { return 'until ' + t; },
+      borrow: 'Borrow a book', giveBack: 'Return a book', ok: 'OK', scanBorrow: 'Borrow: scan the book\'s barcode', scanReturn: 'Return: scan the book\'s barcode',
+      scanHint: 'Hold the barcode to the scanner, or type it with the keys', lent: 'Enjoy your book!', returned: 'Returned. Thank you!',
+      late: 'Thank you for bringing it back! Next time, try to bring it back on time', due: function (d) { return 'Bring it back by ' + d; }
     }
   };
   // Relationship words as schools write them, in English.
@@ -61,9 +67,11 @@
   window.addEventListener('error', countError);
   document.addEventListener('securitypolicyviolation', countError);
   var booth = body.getAttribute('data-booth') || '';
+  // The library (借书/还书) is offered when the daemon has a book desk.
+  var books = body.getAttribute('data-books') === 'true';
   var st = {
     lang: 'zh', screen: null, kind: '', ws: null, backoff: 500, retry: 0,
-    deadline: 0, countUpFrom: 0, busy: false, audio: null
+    deadline: 0, countUpFrom: 0, busy: false, audio: null, code: ''
   };
 
   function $(id) { return document.getElementById(id); }
@@ -278,6 +286,22 @@
         show('ended');
         $('duration').textContent = t('duration', mmss(Math.round((s.duration_ms || 0) / 1000)));
         break;
+      case 'book_scan':
+        show('book_scan');
+        $('scan-title').textContent = t(s.book && s.book.action === 'return' ? 'scanReturn' : 'scanBorrow');
+        $('scan-code').textContent = st.code;
+        break;
+      case 'book_lent':
+        show('book_lent');
+        $('lent-title').textContent = (s.book && s.book.title) ? '《' + s.book.title + '》' : '';
+        $('lent-due').textContent = s.book ? words(s.book.due_words, s.book.due ? t('due', s.book.due) : '') : '';
+        $('lent-words').textContent = words(s.words, t('lent'));
+        break;
+      case 'book_returned':
+        show('book_returned');
+        $('returned-title').textContent = (s.book && s.book.title) ? '《' + s.book.title + '》' : '';
+        $('returned-words').textContent = words(s.words, t(s.book && s.book.overdue_days > 0 ? 'late' : 'returned'));
+        break;
       case 'denied':
         show('denied');
         $('denied-words').textContent = words(s.words, t('denied'));
@@ -317,6 +341,7 @@
       st.deadline = 0;
       if (!CALL_STATES[prev] || prev === 'calling') { st.countUpFrom = now; }
     }
+    if (s.state === 'book_scan' && prev !== 'book_scan') { st.code = ''; }
     if (s.state === 'identified' && prev !== 'identified') { play('chime'); }
     if (s.state === 'warning' && prev !== 'warning') { play('beep'); }
     render();
@@ -346,6 +371,44 @@
     st.ws.send(JSON.stringify(m));
     return true;
   }
+
+  // ---- library: 借书/还书 buttons and the scan screen's keypad ----
+  var els = document.querySelectorAll('[data-books-only]');
+  for (var bi = 0; bi < els.length; bi++) { els[bi].hidden = !books; }
+  function chooseBook(action) { send({ v: PROTO, type: 'book', action: action }); }
+  $('borrow').addEventListener('click', function () { chooseBook('borrow'); });
+  $('return').addEventListener('click', function () { chooseBook('return'); });
+  $('idle-return').addEventListener('click', function () { chooseBook('return'); });
+  $('keypad').addEventListener('click', function (ev) {
+    var b = ev.target.closest('button[data-key]');
+    if (!b) { return; }
+    var k = b.getAttribute('data-key');
+    if (k === 'del') {
+      st.code = st.code.slice(0, -1);
+    } else if (k === 'ok') {
+      if (st.code) { send({ v: PROTO, type: 'scan', code: st.code }); }
+      return;
+    } else if (st.code.length < 32) {
+      st.code += k;
+    }
+    $('scan-code').textContent = st.code;
+  });
+  // A keyboard-wedge scanner plugged into the kiosk itself types the
+  // barcode and Enter.
+  document.addEventListener('keydown', function (ev) {
+    if (st.kind !== 'book_scan') { return; }
+    if (ev.key === 'Enter') {
+      if (st.code) { send({ v: PROTO, type: 'scan', code: st.code }); st.code = ''; }
+    } else if (ev.key === 'Backspace') {
+      st.code = st.code.slice(0, -1);
+    } else if (/^[0-9A-Za-z-]$/.test(ev.key) && st.code.length < 32) {
+      st.code += ev.key;
+    } else {
+      return;
+    }
+    ev.preventDefault();
+    $('scan-code').textContent = st.code;
+  });
 
   // ---- connection, reconnecting with capped exponential backoff ----
   function setConn(state) {
