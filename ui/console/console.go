@@ -215,6 +215,7 @@ func New(opts Opts) (*Console, error) {
 		return nil, fmt.Errorf("console: static assets: %w", err)
 	}
 	c.routes = c.routeTable()
+	c.routes = append(c.routes, c.registerRoutes()...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /console/{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -172,6 +172,7 @@ func (e *env) audits(t *testing.T) []sqlite.AuditEntry {
 // pathFor fills a route's path with test values.
 func (e *env) pathFor(rt route) string {
 	p := strings.ReplaceAll(rt.path, "{id}", itoa(int64(e.ids["王小明"])))
+	p = strings.ReplaceAll(p, "{call}", "c3")
 	return strings.ReplaceAll(p, "{token}", strings.Repeat("a", sqlite.TokenLen))
 }
 
@@ -188,6 +189,8 @@ func (e *env) formFor(t *testing.T, rt route, csrf string) url.Values {
 		f.Set("contact", itoa(int64(cs[0].ID)))
 	case "/console/calls.xlsx":
 		f.Set("numbers", "1")
+	case "/console/help/{call}":
+		f.Set("note", "已回电")
 	}
 	return f
 }
@@ -243,7 +246,26 @@ func TestRoleAccess(t *testing.T) {
 		"GET /console/calls.csv":             m | p | i,
 		"GET /console/calls.xlsx":            m | p | i,
 		"POST /console/calls.xlsx":           m | p,
+		"GET /console/reports/monthly":       m | p | i,
+		"GET /console/reports/quarterly":     m | p | i,
 		"GET /console/audit":                 m | p,
+		"GET /console/loans":                 m | p | i,
+		"GET /console/loans.csv":             m | p | i,
+		"GET /console/loans.xlsx":            m | p | i,
+		"GET /console/tv":                    m | p | i,
+		"GET /console/tv.csv":                m | p | i,
+		"GET /console/tv.xlsx":               m | p | i,
+		"GET /console/equipment":             m | p | i | x,
+		"GET /console/equipment.csv":         m | p | i | x,
+		"GET /console/equipment.xlsx":        m | p | i | x,
+		"GET /console/roster":                m | p | i,
+		"GET /console/roster.csv":            m | p | i,
+		"GET /console/roster.xlsx":           m | p | i,
+		"GET /console/help":                  m | p,
+		"GET /console/helplog":               m | p,
+		"GET /console/helplog.csv":           m | p,
+		"GET /console/helplog.xlsx":          m | p,
+		"POST /console/help/{call}":          m,
 	}
 	bits := map[sqlite.Role]int{sqlite.RoleManager: m, sqlite.RolePrincipal: p, sqlite.RoleInspector: i, sqlite.RoleTechnician: x}
 	covered := 0

@@ -49,6 +49,8 @@ func (c *Console) routeTable() []route {
 		{"GET", "/console/calls.csv", children, true, c.callsCSV},
 		{"GET", "/console/calls.xlsx", children, true, c.callsXLSX},
 		{"POST", "/console/calls.xlsx", readAll, true, c.callsXLSX},
+		{"GET", "/console/reports/monthly", children, true, c.monthlyReport},
+		{"GET", "/console/reports/quarterly", children, true, c.quarterlyReport},
 		{"GET", "/console/audit", readAll, false, c.auditLog},
 	}
 }
@@ -103,9 +105,15 @@ func (c *Console) nav(role kiosk.Role, path, mode string) []navItem {
 			navItem{Href: "/console/children", Label: "学生 Children"},
 			navItem{Href: "/console/calls?mode=phone", Label: "亲情电话记录"},
 			navItem{Href: "/console/calls?mode=video", Label: "视频交流记录"},
+			navItem{Href: "/console/loans", Label: "图书借阅"},
+			navItem{Href: "/console/tv", Label: "电视播放"},
+			navItem{Href: "/console/roster", Label: "名册变更"},
+			navItem{Href: "/console/reports/monthly", Label: "报表 Reports"},
 		)
 	}
+	items = append(items, navItem{Href: "/console/equipment", Label: "设备记录"})
 	if allowed(role, readAll) {
+		items = append(items, navItem{Href: "/console/help", Label: "求助 Help"})
 		items = append(items, navItem{Href: "/console/audit", Label: "审计日志 Audit"})
 	}
 	for i := range items {
@@ -270,6 +278,7 @@ type todayData struct {
 	Calls, Answered   int
 	Minutes           int64
 	Help              [][]string // register cells of today's help calls
+	OpenHelp          []helpCase // help cases not closed yet, any day
 	Header            []string
 	QuietDays, Quiet  int
 	Devices           []DeviceHealth
@@ -327,6 +336,10 @@ func (c *Console) today(w http.ResponseWriter, r *http.Request, s *kiosk.Session
 			return
 		}
 		d.Header = registerHeader()
+		if d.OpenHelp, err = c.openHelpCases(r); err != nil {
+			c.internal(w, r, "today open help", err)
+			return
+		}
 		quiet, err := c.store.QuietChildren(ctx, now.AddDate(0, 0, -c.quietDays))
 		if err != nil {
 			c.internal(w, r, "today quiet", err)
