@@ -150,7 +150,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"[devices]", "board =", "[[devices.reader]]", "[[devices.light]]", "kind =",
 		"spi =", "rst =", "irq =", "poll =", "port =", "path =", "input_name =", "absence =",
 		"red =", "green =", "blue =", "active_low =",
-		"[[devices.button]]", "booth =", "pin =", "pull =", "press =", "debounce =", "[[devices.relay]]",
+		"[[devices.button]]", "booth =", "pin =", "pull =", "press =", "debounce =", "[[devices.relay]]", "[[devices.scanner]]",
 		"[storage]", "data_dir =", "[http]", "admin =",
 		"[video]", "enabled =", "public_url =", "peer_timeout =", "udp_port =", "[[video.ice_server]]", "urls =", "secret =", "ttl =",
 		"[books]", "max_loans =", "loan_days =", "renewals =", "term_end =", "block_after_days =", "reminders =",

@@ -72,6 +72,9 @@ type Devices struct {
 	Buttons []ButtonDevice `toml:"button"`
 	// Relays are switched outputs ([[devices.relay]]), e.g. a TV's power.
 	Relays []RelayDevice `toml:"relay"`
+	// Scanners are barcode scanners ([[devices.scanner]]); a scan at a
+	// booth lends or returns a book there (issue 6).
+	Scanners []ScannerDevice `toml:"scanner"`
 }
 
 // ReaderDevice is a [[devices.reader]]. The keys after Kind belong to one
@@ -160,6 +163,27 @@ type RelayDevice struct {
 	// ActiveLow means the relay closes when the pin is low (most
 	// opto-isolated relay boards). Default false.
 	ActiveLow bool `toml:"active_low"`
+}
+
+// ScannerDevice is a [[devices.scanner]]: a USB keyboard-wedge barcode
+// scanner (Linux evdev) at a booth. Every line it types (digits, letters,
+// ending with Enter) is a barcode scanned at that booth.
+type ScannerDevice struct {
+	// Name identifies the scanner in health ("scanner:NAME") and the
+	// equipment register; unique among scanners.
+	Name string `toml:"name"`
+	// Booth is the id of the [[booth]] where its scans lend or return
+	// books. Required.
+	Booth string `toml:"booth"`
+	// Kind is the driver: "evdev" (the only one). Required.
+	Kind string `toml:"kind"`
+	// Path, InputName and ID choose the evdev node as for an evdev
+	// [[devices.reader]]: a node under /dev/input/, a substring of the
+	// device name (case-insensitive), USB vendor:product ("ffff:0035").
+	// At least one is required; with several, a node must match all.
+	Path      string `toml:"path"`
+	InputName string `toml:"input_name"`
+	ID        string `toml:"id"`
 }
 
 // PollPeriod returns Poll, or DefaultPoll when unset.
@@ -359,15 +383,7 @@ func (v *validator) devices() {
 				usePin(k+".port", board.UART.RX, "UART RX of reader "+r.Name, true)
 			}
 		case KindEvdev:
-			if r.Path == "" && r.InputName == "" && r.ID == "" {
-				v.add(k+".kind", "an evdev reader needs path, input_name or id")
-			}
-			if r.Path != "" && !strings.HasPrefix(r.Path, "/dev/input/") {
-				v.add(k+".path", "%q: want a node under /dev/input/, such as /dev/input/by-id/...-event-kbd", r.Path)
-			}
-			if r.ID != "" && !usbIDRE.MatchString(r.ID) {
-				v.add(k+".id", "%q: want USB vendor:product in hex, such as \"ffff:0035\"", r.ID)
-			}
+			v.evdevNode(k, "reader", r.Path, r.InputName, r.ID)
 		}
 		switch r.CardFormat {
 		case "", CardHex, Card8H10D, CardReversed:
@@ -440,6 +456,39 @@ func (v *validator) devices() {
 			v.add(k+".pin", "missing; want the output pin, such as \"GPIO24\"")
 		}
 		usePin(k+".pin", r.Pin, "relay "+r.Name, false)
+	}
+
+	seen = map[string]bool{}
+	for i, sc := range d.Scanners {
+		k := fmt.Sprintf("devices.scanner[%d]", i)
+		checkName(k, sc.Name, seen)
+		if sc.Booth == "" {
+			v.add(k+".booth", "missing; want the id of the [[booth]] where it scans books")
+		} else if !slices.ContainsFunc(v.c.Booths, func(x Booth) bool { return x.ID == sc.Booth }) {
+			v.add(k+".booth", "no [[booth]] with id %q", sc.Booth)
+		}
+		switch sc.Kind {
+		case KindEvdev:
+			v.evdevNode(k, "scanner", sc.Path, sc.InputName, sc.ID)
+		case "":
+			v.add(k+".kind", "missing; want %q", KindEvdev)
+		default:
+			v.add(k+".kind", "unknown kind %q; want %q (a USB keyboard-wedge scanner)", sc.Kind, KindEvdev)
+		}
+	}
+}
+
+// evdevNode checks how an evdev device at key k (a "reader" or
+// "scanner") names its input node.
+func (v *validator) evdevNode(k, what, path, inputName, id string) {
+	if path == "" && inputName == "" && id == "" {
+		v.add(k+".kind", "an evdev %s needs path, input_name or id", what)
+	}
+	if path != "" && !strings.HasPrefix(path, "/dev/input/") {
+		v.add(k+".path", "%q: want a node under /dev/input/, such as /dev/input/by-id/...-event-kbd", path)
+	}
+	if id != "" && !usbIDRE.MatchString(id) {
+		v.add(k+".id", "%q: want USB vendor:product in hex, such as \"ffff:0035\"", id)
 	}
 }
 

@@ -86,6 +86,13 @@ debounce = "30ms"
 name = "tv"
 pin = "GPIO5"
 active_low = true
+
+[[devices.scanner]]
+name = "scan1"
+booth = "b3"
+kind = "evdev"
+input_name = "Barcode"
+id = "0c2e:0b61"
 `
 
 func TestHardwareDevices(t *testing.T) {
@@ -108,6 +115,8 @@ func TestHardwareDevices(t *testing.T) {
 	assert.Equal(t, config.ButtonDevice{Name: "help1", Booth: "b1", Pin: "GPIO23", Pull: "down", Press: "rising",
 		Debounce: config.D(30 * time.Millisecond)}, d.Buttons[0])
 	assert.Equal(t, config.RelayDevice{Name: "tv", Pin: "GPIO5", ActiveLow: true}, d.Relays[0])
+	require.Len(t, d.Scanners, 1)
+	assert.Equal(t, config.ScannerDevice{Name: "scan1", Booth: "b3", Kind: "evdev", InputName: "Barcode", ID: "0c2e:0b61"}, d.Scanners[0])
 	assert.Equal(t, "b2", c.BoothOfReader("em"))
 	assert.Equal(t, config.DefaultDebounce, config.ButtonDevice{}.DebounceTime())
 }
@@ -126,6 +135,15 @@ func TestHardwareProblems(t *testing.T) {
 		{"pin used by a light and a relay", `pin = "GPIO5"`, `pin = "GPIO22"`, `pin = "GPIO22"`, `pin "GPIO22" is already used by devices.light[0].blue`},
 		{"pin not on the x86 board", `board = "rpi4b"`, `board = "x86-minipc"`, `rst = "GPIO25"`, `not a free GPIO of board "x86-minipc"`},
 		{"uart pins are not free", `pin = "GPIO5"`, `pin = "GPIO15"`, `pin = "GPIO15"`, `not a free GPIO`},
+		{"scanner at an unknown booth", `booth = "b3"`, `booth = "b9"`, `booth = "b9"`, `no [[booth]] with id "b9"`},
+		{"scanner without a booth", `booth = "b3"`, `booth = ""`, `booth = ""`, "devices.scanner[0].booth: missing"},
+		{"scanner of an unknown kind", "kind = \"evdev\"\ninput_name = \"Barcode\"", "kind = \"hid\"\ninput_name = \"Barcode\"", `kind = "hid"`, `unknown kind "hid"; want "evdev"`},
+		{"scanner without a node", "input_name = \"Barcode\"\nid = \"0c2e:0b61\"", "", `kind = "evdev"` + "\n\n", "an evdev scanner needs path, input_name or id"},
+		{"scanner with a bad id", `id = "0c2e:0b61"`, `id = "0c2e"`, `id = "0c2e"`, `want USB vendor:product`},
+		{"scanner path outside /dev/input", `id = "0c2e:0b61"`, `path = "/tmp/scan"`, `path = "/tmp/scan"`, `want a node under /dev/input/`},
+		{"unknown key in a scanner", `id = "0c2e:0b61"`, "id = \"0c2e:0b61\"\nprefix = \"X\"", "prefix", "unknown key devices.scanner[0].prefix"},
+		{"reader key on a scanner", `id = "0c2e:0b61"`, "id = \"0c2e:0b61\"\ncard_format = \"hex\"", "card_format = \"hex\"", "unknown key devices.scanner[0].card_format"},
+		{"scanner names are unique", "name = \"scan1\"", "name = \"scan1\"\nbooth = \"b3\"\nkind = \"evdev\"\nid = \"0c2e:0b61\"\n\n[[devices.scanner]]\nname = \"scan1\"", "scan1\"\nbooth = \"b3\"\nkind = \"evdev\"\ninput_name", `"scan1" is defined twice`},
 		{"without a board any pin name goes", "[devices]\nboard = \"rpi4b\"", "[devices]", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

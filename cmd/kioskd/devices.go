@@ -61,6 +61,8 @@ const (
 	typeLight  = "light"
 	typeButton = "button"
 	typeRelay  = "relay"
+	// typeScanner is a barcode scanner at a booth (books, issue 6).
+	typeScanner = "scanner"
 )
 
 // device is one configured device as wired.
@@ -116,8 +118,11 @@ type hwDevices struct {
 	simReader map[string]*sim.Reader // booth -> simulated reader (always)
 
 	station *kiosk.Station
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// desk takes the scanners' barcodes; nil when [books] is off (scans
+	// are then logged and ignored). Set before start.
+	desk   *kiosk.BookDesk
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 
 	mu         sync.Mutex
 	simulated  map[string]map[string]bool // booth -> "reader", "light"
@@ -212,7 +217,7 @@ func lightPins(l config.LightDevice) string {
 	return s
 }
 
-// start builds and runs the readers, buttons and relays, journals a
+// start builds and runs the readers, buttons, relays and scanners, journals a
 // changed [devices] config, tells the station which booths are degraded,
 // and starts the health watch. It returns once everything is started;
 // missing hardware never makes it fail.
@@ -286,6 +291,9 @@ func (d *hwDevices) start(ctx context.Context, st *kiosk.Station) {
 		}
 		dev.health, dev.halt = rl.Health, rl.Halt
 		dev.relay = rl
+	}
+	for _, sc := range d.cfg.Devices.Scanners {
+		d.startScanner(ctx, sc)
 	}
 
 	// Missing hardware shows at once; working drivers get a first
@@ -440,6 +448,61 @@ func (d *hwDevices) startButton(ctx context.Context, bc config.ButtonDevice) {
 			d.log.Error("help button stopped", "button", bc.Name, "err", err)
 		}
 	}()
+}
+
+// startScanner builds and runs a barcode scanner: every line it types
+// is a book scanned at its booth (BookDesk.Scan: a loan when a child is
+// identified there, else a return). A scanner that cannot be built is a
+// fault until the daemon restarts; an unplugged one is a fault until it
+// is found again (evdev retries).
+func (d *hwDevices) startScanner(ctx context.Context, sc config.ScannerDevice) {
+	dev := &device{typ: typeScanner, name: sc.Name, kind: sc.Kind, booth: sc.Booth}
+	d.devs = append(d.devs, dev)
+	var where []string
+	for _, w := range []string{sc.Path, sc.InputName, sc.ID} {
+		if w != "" {
+			where = append(where, w)
+		}
+	}
+	dev.where = strings.Join(where, " ")
+	o := &evdev.Opts{Name: sc.Name, Path: sc.Path, NameContains: sc.InputName, Root: d.opts.EvdevRoot,
+		Open: d.opts.EvdevOpen, Backoff: d.opts.EvdevBackoff, Logger: d.log}
+	var err error
+	if sc.ID != "" {
+		o.Vendor, o.Product, err = evdev.ParseID(sc.ID)
+	}
+	var s *evdev.Dev
+	if err == nil {
+		s, err = evdev.New(o)
+	}
+	if err != nil {
+		dev.broken = fmt.Sprintf("scanner missing: %v", err)
+		d.log.Warn("barcode scanner missing", "scanner", sc.Name, "booth", sc.Booth, "err", err)
+		return
+	}
+	dev.health, dev.halt, dev.identity = s.Health, s.Halt, s.Identity
+	booth := sc.Booth
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		err := s.Scan(ctx, func(sn evdev.Scan) { d.scan(ctx, booth, sn) })
+		if err != nil && ctx.Err() == nil && !errors.Is(err, cardreader.ErrHalted) {
+			d.log.Error("barcode scanner stopped", "scanner", sc.Name, "err", err)
+		}
+	}()
+}
+
+// scan hands a barcode scanned at booth to the book desk; without one
+// ([books] off) it is logged and ignored. Refusals are shown on the
+// booth's screen by the desk; only failures are logged here.
+func (d *hwDevices) scan(ctx context.Context, booth string, sn evdev.Scan) {
+	if d.desk == nil {
+		d.log.Info("barcode scanned but the library is off ([books] enabled = false): ignored", "booth", booth, "scanner", sn.Device)
+		return
+	}
+	if err := d.desk.Scan(ctx, booth, sn.Code); err != nil {
+		d.log.Warn("book scan failed", "booth", booth, "scanner", sn.Device, "err", err)
+	}
 }
 
 // deliver hands a card read at booth's reader (real or simulated) to a
@@ -611,6 +674,9 @@ func (d *hwDevices) journalConfig(ctx context.Context) {
 	}
 	ds := d.cfg.Devices
 	detail := fmt.Sprintf("%d readers, %d lights, %d buttons, %d relays", len(ds.Readers), len(ds.Lights), len(ds.Buttons), len(ds.Relays))
+	if len(ds.Scanners) > 0 {
+		detail += fmt.Sprintf(", %d scanners", len(ds.Scanners))
+	}
 	if ds.Board != "" {
 		detail = "board " + ds.Board + ": " + detail
 	}
@@ -655,7 +721,7 @@ func (d *hwDevices) close(ctx context.Context) error {
 }
 
 // Devices implements ui.DeviceAdmin: every configured device in config
-// order of booths, then buttons and relays.
+// order of booths, then buttons, relays and scanners.
 func (d *hwDevices) Devices() []ui.DeviceInfo {
 	out := make([]ui.DeviceInfo, 0, len(d.devs))
 	for _, dev := range d.devs {

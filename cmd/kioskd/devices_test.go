@@ -195,9 +195,16 @@ func startHardware(t *testing.T) (*Main, *fakeInput) {
 // options before the start (a pin lookup, say).
 func startHardwareWith(t *testing.T, opts func(*devOpts)) (*Main, *fakeInput) {
 	t.Helper()
+	return startHardwareConfig(t, hardwareConfig, opts)
+}
+
+// startHardwareConfig is startHardwareWith for the configuration doc: its
+// evdev device at /dev/input/by-id/usb-reader-event-kbd is the fake.
+func startHardwareConfig(t *testing.T, doc string, opts func(*devOpts)) (*Main, *fakeInput) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "kiosk.toml")
-	require.NoError(t, os.WriteFile(path, []byte(hardwareConfig), 0o600))
+	require.NoError(t, os.WriteFile(path, []byte(doc), 0o600))
 	in := &fakeInput{root: filepath.Join(dir, "root"), name: "USB RFID reader", id: evdev.InputID{Bustype: 3, Vendor: 0xffff, Product: 0x0035}}
 	in.r, in.w = io.Pipe()
 	require.NoError(t, os.MkdirAll(filepath.Join(in.root, "dev", "input", "by-id"), 0o755))

@@ -237,6 +237,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.station = kiosk.NewStation(policy, booths, m.db, m.db, m.devs.lights, kiosk.StationOpts{
 		ClockSynced: clockSynced, Logger: log, Lines: lines})
 	m.desk = m.newBookDesk()
+	m.devs.desk = m.desk // the scanners lend and return books
 	m.devs.start(ctx, m.station)
 	m.readers = m.devs.simReader
 	if m.tv, err = newTVs(ctx, cfg, m.db, m.devs, policy.Hours.Location(), log, m.tvOpts); err != nil {
