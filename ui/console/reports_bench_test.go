@@ -208,3 +208,26 @@ type cachedCalls struct {
 func (c cachedCalls) Calls(context.Context, time.Time, time.Time) ([]sqlite.CallRow, error) {
 	return c.rows, nil
 }
+
+// BenchmarkLedgerVerify walks the hash chain of the generated school's
+// journal (QQ_BENCH_ENTRIES entries, default 200,000): what `kioskctl ledger
+// verify` costs an inspector. Issue 5 target: 1,000,000 entries in <= 3 s.
+// (It lives here to reuse benchSchool's generator.)
+func BenchmarkLedgerVerify(b *testing.B) {
+	total := 200000
+	if s := os.Getenv("QQ_BENCH_ENTRIES"); s != "" {
+		n, err := strconv.Atoi(s)
+		require.NoError(b, err)
+		total = n
+	}
+	db := benchSchool(b, b.TempDir(), total, 20000)
+	ctx := context.Background()
+	for b.Loop() {
+		res, err := db.Verify(ctx)
+		require.NoError(b, err)
+		if !res.OK {
+			b.Fatalf("chain broken at %d: %s", res.BrokenSeq, res.Problem)
+		}
+		b.ReportMetric(float64(res.Entries), "entries")
+	}
+}
