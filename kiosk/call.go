@@ -32,6 +32,8 @@ const (
 	CauseFailed       EndCause = "failed"        // the call could not be set up
 	CauseCancelled    EndCause = "cancelled"     // the child gave up before answer
 	CausePeerLost     EndCause = "peer_lost"     // a video page vanished (tab closed, network gone)
+	CauseRevoked      EndCause = "revoked"       // the parent's link was revoked during the call
+	CauseOperator     EndCause = "operator"      // staff ended the call (kioskctl hangup, admin API)
 )
 
 // CallQuality is what a call's media looked like at its end (video calls).

@@ -817,6 +817,13 @@ func (s *Station) serveQueue() {
 // Hangup ends whatever booth is doing: the call in progress (cause
 // caller_hangup), the queue wait, or the identified state.
 func (s *Station) Hangup(ctx context.Context, booth string) error {
+	return s.HangupCause(ctx, booth, CauseCallerHangup)
+}
+
+// HangupCause is Hangup with the cause the ledger records for a call in
+// progress: CauseCallerHangup when the child hangs up, CauseOperator when
+// staff end the call from kioskctl or the admin API.
+func (s *Station) HangupCause(ctx context.Context, booth string, cause EndCause) error {
 	s.mu.Lock()
 	bs, err := s.booth(booth)
 	if err != nil {
@@ -832,7 +839,7 @@ func (s *Station) Hangup(ctx context.Context, booth string) error {
 		return nil
 	}
 	s.mu.Unlock()
-	if err := c.dialer.Hangup(c.rec.CallID, CauseCallerHangup); err != nil && ErrorCode(err) != ENOTFOUND {
+	if err := c.dialer.Hangup(c.rec.CallID, cause); err != nil && ErrorCode(err) != ENOTFOUND {
 		return fmt.Errorf("hang up: %w", err)
 	}
 	return nil

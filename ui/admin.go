@@ -99,7 +99,15 @@ func (s *Server) adminMux() http.Handler {
 	})
 	mux.HandleFunc("POST /api/hangup", func(w http.ResponseWriter, r *http.Request) {
 		var req BoothRequest
-		s.apiAction(w, r, &req, func() string { return req.Booth }, s.station.Hangup)
+		// Staff hanging up from kioskctl is not the child hanging up:
+		// the ledger says so when the station can tell them apart.
+		hangup := s.station.Hangup
+		if op, ok := s.station.(interface {
+			OperatorHangup(ctx context.Context, booth string) error
+		}); ok {
+			hangup = op.OperatorHangup
+		}
+		s.apiAction(w, r, &req, func() string { return req.Booth }, hangup)
 	})
 	mux.HandleFunc("POST /api/help", func(w http.ResponseWriter, r *http.Request) {
 		var req BoothRequest

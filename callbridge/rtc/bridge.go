@@ -70,6 +70,7 @@ const (
 // conn is one attached signaling channel (a websocket in ui). Guarded by
 // Bridge.mu.
 type conn struct {
+	token   string // parent pages: the link's token, re-checked while open
 	kind    pageKind
 	booth   string
 	contact kiosk.ContactID
@@ -81,6 +82,7 @@ type conn struct {
 
 // session is a page across websocket reconnects. Guarded by Bridge.mu.
 type session struct {
+	token    string // parent pages: the link's token
 	id       string
 	kind     pageKind
 	booth    string
@@ -283,7 +285,7 @@ func (b *Bridge) Parent(ctx context.Context, token string, send func(json.RawMes
 	if err != nil {
 		return nil, nil, fmt.Errorf("resolve parent link: %w", err)
 	}
-	c := &conn{kind: pageParent, contact: contact.ID, child: GivenName(child.Name), send: send}
+	c := &conn{kind: pageParent, token: token, contact: contact.ID, child: GivenName(child.Name), send: send}
 	return func(m json.RawMessage) { b.recv(c, m) }, func() { b.detach(c) }, nil
 }
 
@@ -353,7 +355,7 @@ func (b *Bridge) hello(c *conn, id string) {
 	}
 	s := b.sessions[id]
 	if s == nil || s.kind != c.kind || s.booth != c.booth || s.contact != c.contact {
-		s = &session{id: b.newID(), kind: c.kind, booth: c.booth, contact: c.contact, child: c.child}
+		s = &session{id: b.newID(), kind: c.kind, booth: c.booth, contact: c.contact, child: c.child, token: c.token}
 		b.sessions[s.id] = s
 	}
 	if old := c.sess; old != nil && old != s && old.conn == c {
@@ -497,11 +499,16 @@ func (b *Bridge) reaper() {
 	tick := min(b.cfg.Heartbeat, b.cfg.ReconnectWindow/8)
 	t := time.NewTicker(max(tick, 10*time.Millisecond))
 	defer t.Stop()
+	lastCheck := b.now()
 	for {
 		select {
 		case <-b.stop:
 			return
 		case <-t.C:
+		}
+		if b.now().Sub(lastCheck) >= b.cfg.LinkCheck {
+			lastCheck = b.now()
+			b.checkLinks(0)
 		}
 		var lost []*session
 		var lostAudio []*audioLeg
@@ -603,3 +610,59 @@ func (b *Bridge) Close() error {
 // GivenName is kiosk.GivenName: the part of a child's name a parent's
 // page shows.
 func GivenName(name string) string { return kiosk.GivenName(name) }
+
+// checkLinks re-resolves the links of the open parent pages (only those of
+// contact, when not 0) and drops the pages whose link was revoked or has
+// expired since they connected: such a page must not take another call.
+// Revocation happens in the database (kioskctl, the console), so the
+// bridge asks again: every Config.LinkCheck, and before ringing a parent.
+func (b *Bridge) checkLinks(contact kiosk.ContactID) {
+	b.mu.Lock()
+	tokens := map[string]bool{}
+	for _, s := range b.sessions {
+		if s.kind == pageParent && s.token != "" && (contact == 0 || s.contact == contact) {
+			tokens[s.token] = true
+		}
+	}
+	b.mu.Unlock()
+	for tok := range tokens {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, _, _, err := b.links.ResolveLink(ctx, tok)
+		cancel()
+		if code := kiosk.ErrorCode(err); code == kiosk.EGONE || code == kiosk.ENOTFOUND {
+			b.dropLink(tok)
+		}
+	}
+}
+
+// dropLink tells the pages of a revoked or expired link so, forgets them,
+// and ends their call, if any, with cause revoked.
+func (b *Bridge) dropLink(token string) {
+	var calls []*call
+	var notify []kiosk.ContactID
+	b.mu.Lock()
+	for id, s := range b.sessions {
+		if s.token != token {
+			continue
+		}
+		s.sendMsg(Message{Type: TypeError, Code: kiosk.EGONE, Message: "this link is no longer valid"})
+		if s.conn != nil {
+			s.conn.closed = true
+			s.conn.sess = nil
+			s.conn = nil
+		}
+		if s.call != nil {
+			calls = append(calls, s.call)
+		}
+		notify = append(notify, s.contact)
+		delete(b.sessions, id)
+	}
+	b.mu.Unlock()
+	if len(notify) > 0 {
+		b.log.Info("parent page of a revoked link dropped", "contact", notify[0])
+	}
+	for _, c := range calls {
+		c.end(kiosk.CauseRevoked)
+	}
+	b.notify(notify)
+}

@@ -338,3 +338,33 @@ func TestCloseEndsCallsWithShutdown(t *testing.T) {
 	assert.ErrorIs(t, b.Dial(context.Background(), kiosk.CallRequest{CallID: "s2", Mode: kiosk.ModeVideo, Observer: newEvents()}), ErrClosed)
 	assert.Equal(t, kiosk.HealthFault, b.Health().Status)
 }
+
+// A link revoked while its page is open: the page is told and dropped,
+// it no longer counts as online, a call in progress ends (cause revoked),
+// and a new call does not ring it.
+func TestRevokedLinkDropsOpenPage(t *testing.T) {
+	cfg := testConfig()
+	cfg.LinkCheck = 100 * time.Millisecond
+	b, links := newBridge(t, cfg)
+	ev, _, parent := connect(t, b, "r1", time.Minute)
+	ev.wait(t, kiosk.EventAnswered, 10*time.Second)
+
+	links.add(token, contact, "王小明", true) // revoked in the database
+	end := ev.wait(t, kiosk.EventEnded, 3*time.Second)
+	assert.Equal(t, kiosk.CauseRevoked, end.Cause)
+	gone := parent.next(TypeError, 3*time.Second)
+	assert.Equal(t, kiosk.EGONE, gone.Code, "the page is told its link is gone")
+	require.Eventually(t, func() bool { online, _ := b.Online(contact); return !online },
+		2*time.Second, 20*time.Millisecond, "no longer online")
+
+	// Before the periodic check: a ring re-checks the link first.
+	b2, links2 := newBridge(t, testConfig()) // LinkCheck 5 s: only the ring-time check can catch it
+	screen := newPage(t, "screen").attachScreen(b2, booth)
+	p2 := newPage(t, "parent").attachParent(b2, token)
+	t.Cleanup(screen.shutdown)
+	t.Cleanup(p2.shutdown)
+	links2.add(token, contact, "王小明", true)
+	ev2 := dial(t, b2, "r2", time.Minute)
+	end2 := ev2.wait(t, kiosk.EventEnded, 3*time.Second)
+	assert.Equal(t, kiosk.DispFailed, end2.Disposition, "no open page of a valid link: nobody to ring")
+}

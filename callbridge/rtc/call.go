@@ -167,6 +167,8 @@ func (c *call) run() {
 	defer c.finish()
 	b := c.b
 	c.start = b.now()
+	// A parent page whose link was revoked since it opened must not ring.
+	b.checkLinks(c.req.Contact)
 
 	b.mu.Lock()
 	var screen *session

@@ -62,6 +62,10 @@ type Config struct {
 	ReconnectWindow time.Duration
 	// Heartbeat is the period of the pages' rtc.ping (default 2 s).
 	Heartbeat time.Duration
+	// LinkCheck is how often the links of open parent pages are looked up
+	// again, so that a revoked or expired link stops taking calls (it is
+	// also checked before each ring). Default 5 s.
+	LinkCheck time.Duration
 	// ICE consent timeouts of the daemon's ICE agents (pion defaults are
 	// 5 s, 25 s and 2 s; ours 3 s, 8 s and 1 s so that a vanished page is
 	// found within ReconnectWindow).
@@ -100,6 +104,9 @@ type Config struct {
 func (c *Config) defaults() {
 	if c.RingTimeout <= 0 {
 		c.RingTimeout = DefaultRingTimeout
+	}
+	if c.LinkCheck <= 0 {
+		c.LinkCheck = 5 * time.Second
 	}
 	if c.SetupTimeout <= 0 {
 		c.SetupTimeout = DefaultSetupTimeout

@@ -548,6 +548,12 @@ func (s stationUI) PickMode(ctx context.Context, b string, slot int, mode kiosk.
 func (s stationUI) Help(ctx context.Context, b string) error   { return s.m.station.Help(ctx, b) }
 func (s stationUI) Hangup(ctx context.Context, b string) error { return s.m.station.Hangup(ctx, b) }
 
+// OperatorHangup is the admin API's hang-up (kioskctl hangup): the ledger
+// records it as ended by staff, not by the child.
+func (s stationUI) OperatorHangup(ctx context.Context, b string) error {
+	return s.m.station.HangupCause(ctx, b, kiosk.CauseOperator)
+}
+
 func (s stationUI) Tap(ctx context.Context, booth, uid string) error {
 	if booth == "" {
 		if bs := s.m.station.Booths(); len(bs) > 0 {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -235,8 +236,8 @@ func TestLedgerRowPerOutcome(t *testing.T) {
 		{name: "carrier failure", trunk: sipdemo.TrunkConfig{RingDelay: ring, Reject: 503}, disp: kiosk.DispFailed, cause: kiosk.CauseFailed, code: 503},
 		{name: "no answer", trunk: sipdemo.TrunkConfig{RingDelay: ring, NoAnswer: true}, disp: kiosk.DispNoAnswer, cause: kiosk.CauseNoAnswer},
 		{name: "parent hangs up", trunk: sipdemo.TrunkConfig{RingDelay: ring, ByeAfter: 500 * time.Millisecond}, disp: kiosk.DispAnswered, cause: kiosk.CauseCalleeHangup, code: 200},
-		{name: "child hangs up", trunk: sipdemo.TrunkConfig{RingDelay: ring}, hangup: kiosk.ScreenConnected, disp: kiosk.DispAnswered, cause: kiosk.CauseCallerHangup, code: 200},
-		{name: "child gives up while ringing", trunk: sipdemo.TrunkConfig{RingDelay: ring, NoAnswer: true}, hangup: kiosk.ScreenCalling, disp: kiosk.DispCancelled, cause: kiosk.CauseCancelled},
+		{name: "staff hang up from kioskctl", trunk: sipdemo.TrunkConfig{RingDelay: ring}, hangup: kiosk.ScreenConnected, disp: kiosk.DispAnswered, cause: kiosk.CauseOperator, code: 200},
+		{name: "staff cancel while ringing", trunk: sipdemo.TrunkConfig{RingDelay: ring, NoAnswer: true}, hangup: kiosk.ScreenCalling, disp: kiosk.DispCancelled, cause: kiosk.CauseOperator},
 		{name: "parent's audio stops", trunk: sipdemo.TrunkConfig{RingDelay: ring, Silent: true}, disp: kiosk.DispAnswered, cause: kiosk.CauseRTPTimeout, code: 200},
 	}
 	for _, tc := range tests {
@@ -359,4 +360,28 @@ func TestConsoleMounted(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 200, resp.StatusCode, "the setup page opens")
+}
+
+// The child's hang-up button (the screen's websocket) is recorded as the
+// child hanging up; kioskctl's hangup is recorded as staff (see above).
+func TestChildHangsUpFromScreen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a real SIP call on loopback")
+	}
+	m := startDemo(t, time.Minute)
+	m.demo.trunk.Set(sipdemo.TrunkConfig{RingDelay: 100 * time.Millisecond})
+	ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(m.HTTPURL(), "http", "ws", 1)+"/ws?booth=booth1", nil)
+	require.NoError(t, err)
+	defer ws.Close()
+	code, _ := api(t, m.HTTPURL(), m.DataDir, "POST", "/api/tap", map[string]any{"uid": "DE000001"})
+	require.Equal(t, 200, code)
+	require.NoError(t, ws.WriteJSON(map[string]any{"v": 1, "type": "pick", "slot": 1}))
+	waitBooth(t, m.HTTPURL(), m.DataDir, kiosk.ScreenConnected, 5*time.Second)
+	require.NoError(t, ws.WriteJSON(map[string]any{"v": 1, "type": "hangup"}))
+	waitBooth(t, m.HTTPURL(), m.DataDir, kiosk.ScreenEnded, 5*time.Second)
+	rows, err := m.db.Calls(context.Background(), time.Time{}, time.Time{})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	assert.Equal(t, kiosk.DispAnswered, rows[0].Disposition)
+	assert.Equal(t, kiosk.CauseCallerHangup, rows[0].Cause)
 }

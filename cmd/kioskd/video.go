@@ -47,7 +47,7 @@ func (m *Main) newVideo() (*rtc.Bridge, error) {
 
 // demoLinks makes a parent link for each demo contact approved for video
 // and returns "relation (child): URL" lines for the banner. The demo's
-// links never expire; each start makes new ones (old ones keep working).
+// links never expire; each start makes new ones and revokes the old.
 func (m *Main) demoLinks(ctx context.Context) ([]string, error) {
 	base := strings.TrimRight(m.Config.Video.PublicURL, "/")
 	if base == "" {
@@ -66,6 +66,19 @@ func (m *Main) demoLinks(ctx context.Context) ([]string, error) {
 			contact, err := m.db.ContactBySlot(ctx, kids[0].ID, c.Slot)
 			if err != nil {
 				return nil, fmt.Errorf("demo links: %w", err)
+			}
+			// Only the newest demo links work: tokens are stored hashed and
+			// cannot be printed again, so the previous run's are revoked.
+			old, err := m.db.Links(ctx, contact.ID)
+			if err != nil {
+				return nil, fmt.Errorf("demo links: %w", err)
+			}
+			for _, l := range old {
+				if !l.Revoked {
+					if err := m.db.RevokeLink(ctx, l.ID); err != nil {
+						return nil, fmt.Errorf("demo links: %w", err)
+					}
+				}
 			}
 			tok, _, err := m.db.CreateLink(ctx, contact.ID, time.Time{})
 			if err != nil {

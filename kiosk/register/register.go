@@ -166,6 +166,8 @@ var causeWords = map[kiosk.EndCause]string{
 	kiosk.CauseShutdown:     "系统关闭",
 	kiosk.CauseInterrupted:  "异常中断",
 	kiosk.CausePeerLost:     "网络中断",
+	kiosk.CauseRevoked:      "链接已撤销",
+	kiosk.CauseOperator:     "管理员挂断",
 }
 
 // reasonWords are the 备注 words for denied attempts, written for the

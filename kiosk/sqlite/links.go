@@ -355,8 +355,9 @@ func (db *DB) ContactBySlot(ctx context.Context, id kiosk.ChildID, slot int) (ki
 
 // ChildByName finds children for a person typing at a console: the child
 // whose external id is nameOrID if there is one, else every child whose
-// name is exactly nameOrID (active or left), ordered by class and id; the
-// caller disambiguates several. ENOTFOUND *kiosk.Error if none matches.
+// name is exactly nameOrID (active or left), ordered by class and id, else
+// the child whose console number (row id) it is; the caller disambiguates
+// several. ENOTFOUND *kiosk.Error if none matches.
 func (db *DB) ChildByName(ctx context.Context, nameOrID string) ([]kiosk.Child, error) {
 	nameOrID = strings.TrimSpace(nameOrID)
 	if nameOrID == "" {
@@ -388,7 +389,13 @@ func (db *DB) ChildByName(ctx context.Context, nameOrID string) ([]kiosk.Child, 
 		}
 	}
 	if len(ids) == 0 {
-		return nil, kiosk.Errorf(kiosk.ENOTFOUND, "no child with id or name %q", nameOrID)
+		// Last, the console's child number (/console/children/N).
+		if ids, err = find(`SELECT id FROM children WHERE CAST(id AS TEXT) = ?`); err != nil {
+			return nil, err
+		}
+	}
+	if len(ids) == 0 {
+		return nil, kiosk.Errorf(kiosk.ENOTFOUND, "no child with roster id, name or console number %q", nameOrID)
 	}
 	out := make([]kiosk.Child, 0, len(ids))
 	for _, id := range ids {

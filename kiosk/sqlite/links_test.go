@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -279,6 +280,11 @@ func TestLookupsForConsole(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, cs, 1)
 	assert.Equal(t, "张丽", cs[0].Name)
+
+	byNumber, err := db.ChildByName(ctx, strconv.FormatInt(int64(cs[0].ID), 10))
+	require.NoError(t, err, "the console's child number works too")
+	require.Len(t, byNumber, 1)
+	assert.Equal(t, cs[0].ID, byNumber[0].ID)
 
 	_, err = db.ChildByName(ctx, "nobody")
 	assert.Equal(t, kiosk.ENOTFOUND, kiosk.ErrorCode(err))

@@ -210,6 +210,7 @@
         break;
       case 'rtc.error':
         if (m.code === 'no_session') { st.session = ''; send({ type: 'rtc.hello' }); }
+        if (m.code === 'gone') { ring(false); st.call = ''; show('gone'); }
         break;
       case 'rtc.busy':
         ring(false);
