@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/qinqing/station/config"
 	"github.com/qinqing/station/kiosk"
 	"github.com/qinqing/station/kiosk/sqlite"
 )
@@ -129,10 +130,16 @@ type userJSON struct {
 
 func cmdUserList(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
 	var asJSON bool
+	var tz string
 	if _, err := parse(g, "user list", args, 0, 0, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		fs.StringVar(&tz, "tz", config.DefaultTimezone, "time zone of the times shown")
 	}); err != nil {
 		return err
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return usageErr("user list: --tz: %v", err)
 	}
 	db, err := openDB(ctx, g)
 	if err != nil {
@@ -165,7 +172,7 @@ func cmdUserList(ctx context.Context, g *globals, args []string, stdout io.Write
 			status = "disabled"
 		}
 		if !u.LastLogin.IsZero() {
-			last = u.LastLogin.Local().Format("2006-01-02 15:04")
+			last = u.LastLogin.In(loc).Format("2006-01-02 15:04")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, u.DisplayName, status, last)
 	}
