@@ -401,21 +401,9 @@ func cmdBooksExport(ctx context.Context, g *globals, args []string, stdout io.Wr
 	if err != nil {
 		return err
 	}
-	var start, end time.Time
-	if from != "" {
-		if start, err = time.ParseInLocation(time.DateOnly, from, loc); err != nil {
-			return usageErr("books export: --from: want YYYY-MM-DD")
-		}
-	}
-	if to != "" {
-		t, err := time.ParseInLocation(time.DateOnly, to, loc)
-		if err != nil {
-			return usageErr("books export: --to: want YYYY-MM-DD")
-		}
-		end = t.AddDate(0, 0, 1)
-	}
-	if !start.IsZero() && !end.IsZero() && !end.After(start) {
-		return usageErr("books export: --from %s is after --to %s", from, to)
+	start, end, err := days("books export", from, to, loc)
+	if err != nil {
+		return err
 	}
 	db, err := openDB(ctx, g)
 	if err != nil {

@@ -152,21 +152,9 @@ func cmdLedgerExport(ctx context.Context, g *globals, args []string, stdout io.W
 	if err != nil {
 		return usageErr("ledger export: --tz: %v", err)
 	}
-	start, end := time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-	if from != "" {
-		if start, err = time.ParseInLocation("2006-01-02", from, loc); err != nil {
-			return usageErr("ledger export: --from: want YYYY-MM-DD")
-		}
-	}
-	if to != "" {
-		t, err := time.ParseInLocation("2006-01-02", to, loc)
-		if err != nil {
-			return usageErr("ledger export: --to: want YYYY-MM-DD")
-		}
-		end = t.AddDate(0, 0, 1)
-	}
-	if !start.IsZero() && !end.After(start) {
-		return usageErr("ledger export: --from %s is after --to %s", from, to)
+	start, end, err := days("ledger export", from, to, loc)
+	if err != nil {
+		return err
 	}
 	db, err := openDB(ctx, g)
 	if err != nil {

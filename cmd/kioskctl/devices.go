@@ -151,21 +151,9 @@ func cmdDevicesLog(ctx context.Context, g *globals, args []string, stdout io.Wri
 	if err != nil {
 		return usageErr("devices log: --tz: %v", err)
 	}
-	var start, end time.Time
-	if from != "" {
-		if start, err = time.ParseInLocation("2006-01-02", from, loc); err != nil {
-			return usageErr("devices log: --from: want YYYY-MM-DD")
-		}
-	}
-	if to != "" {
-		t, err := time.ParseInLocation("2006-01-02", to, loc)
-		if err != nil {
-			return usageErr("devices log: --to: want YYYY-MM-DD")
-		}
-		end = t.AddDate(0, 0, 1)
-	}
-	if !start.IsZero() && !end.IsZero() && !end.After(start) {
-		return usageErr("devices log: --from %s is after --to %s", from, to)
+	start, end, err := days("devices log", from, to, loc)
+	if err != nil {
+		return err
 	}
 	db, err := openDB(ctx, g)
 	if err != nil {
