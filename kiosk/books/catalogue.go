@@ -1,21 +1,17 @@
 package books
 
 import (
-	"bytes"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
-	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/width"
 
 	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/kiosk/schoolcsv"
 )
 
 // MaxCatalogueSize is the largest catalogue file ParseCatalogue reads, in
@@ -44,46 +40,14 @@ func FormatPrice(cents int64) string {
 	return fmt.Sprintf("%d.%02d", cents/100, cents%100)
 }
 
-// Problem is one thing wrong in a catalogue file.
-type Problem struct {
-	// Line is the physical line where the offending field starts (the
-	// header is line 1).
-	Line int
-	// Column is the header as written in the file, "" for the whole row.
-	Column  string
-	Message string
-}
-
-func (p Problem) String() string {
-	if p.Column == "" {
-		return fmt.Sprintf("line %d: %s", p.Line, p.Message)
-	}
-	return fmt.Sprintf("line %d: %s: %s", p.Line, p.Column, p.Message)
-}
+// Problem is one thing wrong in a catalogue file: Line is the physical
+// line where the offending field starts (the header is line 1), Column the
+// header as written in the file or "" for the whole row.
+type Problem = schoolcsv.Problem
 
 // ParseError lists every problem in a catalogue file, sorted by line. It
 // unwraps to an EINVALID *kiosk.Error.
-type ParseError struct {
-	Problems []Problem
-}
-
-// Error returns one "line N: column: problem" per line.
-func (e *ParseError) Error() string {
-	lines := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		lines[i] = p.String()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Unwrap returns an EINVALID *kiosk.Error.
-func (e *ParseError) Unwrap() error {
-	first := "none"
-	if len(e.Problems) > 0 {
-		first = e.Problems[0].String()
-	}
-	return kiosk.Errorf(kiosk.EINVALID, "catalogue file: %d problem(s), first: %s", len(e.Problems), first)
-}
+type ParseError = schoolcsv.ParseError
 
 type catField int
 
@@ -108,29 +72,6 @@ var catHeaders = map[string]catField{
 	"价格": catPrice, "定价": catPrice, "price": catPrice,
 	"册数": catCopies, "copies": catCopies,
 	"条码": catBarcodes, "barcodes": catBarcodes, "barcode": catBarcodes,
-}
-
-// decodeText returns a file's text: UTF-8 (a BOM is dropped) or, when the
-// bytes are not valid UTF-8, GB18030 (what Excel on Chinese Windows saves
-// as "CSV"). UTF-16 is refused with a hint.
-func decodeText(b []byte) (string, error) {
-	if bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}) {
-		if !utf8.Valid(b[3:]) {
-			return "", kiosk.Errorf(kiosk.EINVALID, "catalogue file: starts with a UTF-8 byte order mark but is not valid UTF-8")
-		}
-		return string(b[3:]), nil
-	}
-	if bytes.HasPrefix(b, []byte{0xFF, 0xFE}) || bytes.HasPrefix(b, []byte{0xFE, 0xFF}) {
-		return "", kiosk.Errorf(kiosk.EINVALID, "catalogue file: UTF-16 text: in Excel, save as \"CSV UTF-8\" or \"CSV\"")
-	}
-	if utf8.Valid(b) {
-		return string(b), nil
-	}
-	out, err := simplifiedchinese.GB18030.NewDecoder().Bytes(b)
-	if err != nil || bytes.ContainsRune(out, utf8.RuneError) {
-		return "", kiosk.Errorf(kiosk.EINVALID, "catalogue file: neither UTF-8 nor GB18030 text")
-	}
-	return strings.TrimPrefix(string(out), "\uFEFF"), nil
 }
 
 // ParseCatalogue reads a catalogue CSV (RFC 4180; UTF-8 with or without a
@@ -160,15 +101,14 @@ func ParseCatalogue(r io.Reader) ([]Title, error) {
 	if len(b) > MaxCatalogueSize {
 		return nil, kiosk.Errorf(kiosk.EINVALID, "catalogue file: larger than %d bytes", MaxCatalogueSize)
 	}
-	text, err := decodeText(b)
+	text, err := schoolcsv.Decode(b)
 	if err != nil {
-		return nil, err
+		return nil, kiosk.Errorf(kiosk.EINVALID, "catalogue file: %s", kiosk.ErrorMessage(err))
 	}
 	p := catParser{isbns: map[ISBN]int{}, codes: map[string]int{}}
 	titles := p.parse(text)
 	if len(p.problems) > 0 {
-		sort.SliceStable(p.problems, func(i, j int) bool { return p.problems[i].Line < p.problems[j].Line })
-		return nil, &ParseError{Problems: p.problems}
+		return nil, schoolcsv.NewParseError("catalogue file", p.problems)
 	}
 	return titles, nil
 }
@@ -188,51 +128,14 @@ func (p *catParser) addf(line int, col, format string, args ...any) {
 }
 
 func (p *catParser) parse(text string) []Title {
-	p.cr = csv.NewReader(strings.NewReader(text))
-	p.cr.FieldsPerRecord = -1
+	p.cr = schoolcsv.NewReader(text)
 	var out []Title
-	header := true
-	for {
-		rec, err := p.cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				p.addf(pe.Line, "", "CSV syntax: %v (check the quotes); lines after it were not checked", pe.Err)
-			} else {
-				p.addf(0, "", "CSV: %v", err)
-			}
-			break
-		}
-		if blankRow(rec) {
-			continue
-		}
-		if header {
-			header = false
-			if !p.header(rec) {
-				return nil
-			}
-			continue
-		}
+	p.problems = append(p.problems, schoolcsv.Read(p.cr, "ISBN, 书名, 作者, 出版社, 分类, 价格, 册数, 条码", p.header, func(rec []string) {
 		if t, ok := p.row(rec); ok {
 			out = append(out, t)
 		}
-	}
-	if header {
-		p.addf(1, "", "empty file: want a header row (ISBN, 书名, 作者, 出版社, 分类, 价格, 册数, 条码)")
-	}
+	})...)
 	return out
-}
-
-func blankRow(rec []string) bool {
-	for _, f := range rec {
-		if strings.TrimSpace(f) != "" {
-			return false
-		}
-	}
-	return true
 }
 
 func (p *catParser) header(rec []string) bool {

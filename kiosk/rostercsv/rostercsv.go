@@ -28,20 +28,17 @@ package rostercsv
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
-	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/width"
 
 	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/kiosk/schoolcsv"
 )
 
 // MaxContacts is the number of contact column groups, and the highest
@@ -58,54 +55,15 @@ type Opts struct {
 	CardFormat kiosk.CardFormat
 }
 
-// Problem is one thing wrong in a roster file.
-type Problem struct {
-	// Line is the physical line of the file (the header is line 1) where
-	// the offending field starts.
-	Line int
-	// Column is the header of the offending column as written in the file,
-	// or "" when the problem is about the whole row or file.
-	Column  string
-	Message string
-}
-
-func (p Problem) String() string {
-	if p.Column == "" {
-		return fmt.Sprintf("line %d: %s", p.Line, p.Message)
-	}
-	return fmt.Sprintf("line %d: %s: %s", p.Line, p.Column, p.Message)
-}
+// Problem is one thing wrong in a roster file: Line is the physical line
+// (the header is line 1) where the offending field starts, Column the
+// header as written in the file or "" for the whole row or file.
+type Problem = schoolcsv.Problem
 
 // ParseError lists every problem found in a roster file, sorted by line.
 // It unwraps to a *kiosk.Error with code EINVALID, so that transports map
 // it like any invalid input; use errors.As to get the list.
-type ParseError struct {
-	Problems []Problem
-}
-
-// Error returns one "line N: column: problem" per line.
-func (e *ParseError) Error() string {
-	var b strings.Builder
-	for i, p := range e.Problems {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(p.String())
-	}
-	return b.String()
-}
-
-// Unwrap returns a *kiosk.Error with code EINVALID.
-func (e *ParseError) Unwrap() error {
-	return kiosk.Errorf(kiosk.EINVALID, "roster file: %d problem(s), first: %s", len(e.Problems), e.first())
-}
-
-func (e *ParseError) first() string {
-	if len(e.Problems) == 0 {
-		return "none"
-	}
-	return e.Problems[0].String()
-}
+type ParseError = schoolcsv.ParseError
 
 // field names a kind of column.
 type field int
@@ -187,32 +145,6 @@ func KnownRelation(s string) bool {
 	return slices.Contains(relations, s)
 }
 
-// decode returns the text of a roster file: UTF-8 (a BOM is dropped) or,
-// if the bytes are not valid UTF-8, GB18030.
-func decode(b []byte) (string, error) {
-	if bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}) {
-		b = b[3:]
-		if !utf8.Valid(b) {
-			return "", kiosk.Errorf(kiosk.EINVALID, "roster file: starts with a UTF-8 byte order mark but is not valid UTF-8")
-		}
-		return string(b), nil
-	}
-	if bytes.HasPrefix(b, []byte{0xFF, 0xFE}) || bytes.HasPrefix(b, []byte{0xFE, 0xFF}) {
-		return "", kiosk.Errorf(kiosk.EINVALID, "roster file: UTF-16 text: in Excel, save as \"CSV UTF-8\" or \"CSV\"")
-	}
-	if utf8.Valid(b) {
-		return string(b), nil
-	}
-	out, err := simplifiedchinese.GB18030.NewDecoder().Bytes(b)
-	if err != nil {
-		return "", kiosk.Errorf(kiosk.EINVALID, "roster file: neither UTF-8 nor GB18030: %v", err)
-	}
-	if bytes.ContainsRune(out, utf8.RuneError) {
-		return "", kiosk.Errorf(kiosk.EINVALID, "roster file: neither UTF-8 nor GB18030 text")
-	}
-	return strings.TrimPrefix(string(out), "\uFEFF"), nil
-}
-
 // formulaStart reports whether a spreadsheet would run s as a formula.
 func formulaStart(s string) bool {
 	return s != "" && strings.ContainsRune("=+-@", rune(s[0]))
@@ -253,15 +185,14 @@ func Parse(r io.Reader, opts Opts) ([]kiosk.RosterEntry, error) {
 	if len(b) > MaxSize {
 		return nil, kiosk.Errorf(kiosk.EINVALID, "roster file: larger than %d bytes", MaxSize)
 	}
-	text, err := decode(b)
+	text, err := schoolcsv.Decode(b)
 	if err != nil {
-		return nil, err
+		return nil, kiosk.Errorf(kiosk.EINVALID, "roster file: %s", kiosk.ErrorMessage(err))
 	}
 	p := parser{opts: opts, cards: map[string]int{}, ids: map[string]int{}, names: map[string]nameSeen{}}
 	entries := p.parse(text)
 	if len(p.problems) > 0 {
-		sort.SliceStable(p.problems, func(i, j int) bool { return p.problems[i].Line < p.problems[j].Line })
-		return nil, &ParseError{Problems: p.problems}
+		return nil, schoolcsv.NewParseError("roster file", p.problems)
 	}
 	return entries, nil
 }
@@ -289,51 +220,14 @@ func (p *parser) addf(line int, col, format string, args ...any) {
 }
 
 func (p *parser) parse(text string) []kiosk.RosterEntry {
-	p.cr = csv.NewReader(strings.NewReader(text))
-	p.cr.FieldsPerRecord = -1
+	p.cr = schoolcsv.NewReader(text)
 	var entries []kiosk.RosterEntry
-	header := true
-	for {
-		rec, err := p.cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				p.addf(pe.Line, "", "CSV syntax: %v (check the quotes); lines after it were not checked", pe.Err)
-			} else {
-				p.addf(0, "", "CSV: %v", err)
-			}
-			break
-		}
-		if blank(rec) {
-			continue
-		}
-		if header {
-			header = false
-			if !p.header(rec) {
-				return nil
-			}
-			continue
-		}
+	p.problems = append(p.problems, schoolcsv.Read(p.cr, "姓名, 班级, 联系人1, 关系1, 电话1, ...", p.header, func(rec []string) {
 		if e, ok := p.row(rec); ok {
 			entries = append(entries, e)
 		}
-	}
-	if header {
-		p.addf(1, "", "empty file: want a header row (姓名, 班级, 联系人1, 关系1, 电话1, ...)")
-	}
+	})...)
 	return entries
-}
-
-func blank(rec []string) bool {
-	for _, f := range rec {
-		if strings.TrimSpace(f) != "" {
-			return false
-		}
-	}
-	return true
 }
 
 // header reads the header row; it reports false if rows cannot be read.
