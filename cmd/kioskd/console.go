@@ -16,8 +16,12 @@ func (m *Main) newConsole(loc *time.Location) (*console.Console, error) {
 	if school == "" {
 		school = m.Config.Station.Name
 	}
+	format, err := kiosk.ParseCardFormat(m.Config.Station.CardFormat)
+	if err != nil {
+		return nil, fmt.Errorf("console: card format: %w", err)
+	}
 	c, err := console.New(console.Opts{Store: m.db, School: school, Loc: loc, Logger: m.Logger,
-		Devices: m.consoleDevices})
+		Devices: m.consoleDevices, PublicURL: m.Config.Video.PublicURL, CardFormat: format})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}

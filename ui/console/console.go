@@ -121,6 +121,13 @@ type Opts struct {
 	SessionIdle, SessionMax time.Duration
 	// PageSize is how many register rows a page shows. Default 50.
 	PageSize int
+	// PublicURL is the base of the parents' links made on a child's page
+	// ("https://school.example:8443"), as parents' phones reach kioskd.
+	// Default "": the request's scheme and Host.
+	PublicURL string
+	// CardFormat is how card numbers typed on a child's page are read
+	// (kiosk.ParseCardNumber). Default "": kiosk.CardHex.
+	CardFormat kiosk.CardFormat
 }
 
 // Console serves the console's routes. Create it with New; it is safe for
@@ -136,6 +143,9 @@ type Console struct {
 	termStart func(time.Time) time.Time
 	idle, max time.Duration
 	pageSize  int
+
+	publicURL  string
+	cardFormat kiosk.CardFormat
 
 	pages   map[string]*template.Template
 	routes  []route
@@ -180,6 +190,9 @@ func New(opts Opts) (*Console, error) {
 		idle:      opts.SessionIdle,
 		max:       opts.SessionMax,
 		pageSize:  opts.PageSize,
+
+		publicURL:  opts.PublicURL,
+		cardFormat: opts.CardFormat,
 	}
 	if c.school == "" {
 		c.school = "留守儿童之家"
@@ -216,6 +229,8 @@ func New(opts Opts) (*Console, error) {
 	}
 	c.routes = c.routeTable()
 	c.routes = append(c.routes, c.registerRoutes()...)
+	c.routes = append(c.routes, c.childEditRoutes()...)
+	c.routes = append(c.routes, c.consentRoutes()...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /console/{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -191,6 +191,24 @@ func (e *env) formFor(t *testing.T, rt route, csrf string) url.Values {
 		f.Set("numbers", "1")
 	case "/console/help/{call}":
 		f.Set("note", "已回电")
+	case "/console/children/{id}/consent":
+		f.Set("date", "2026-11-01")
+		f.Set("method", "written")
+		f.Set("relation", "母亲")
+	case "/console/children/{id}/cards":
+		f.Set("number", "11:22:33:44")
+	case "/console/children/{id}/cards/disable":
+		f.Set("card", "04A1B2C3")
+	case "/console/children/{id}/links", "/console/children/{id}/links/revoke":
+		cs, err := e.db.Contacts(context.Background(), e.ids["王小明"])
+		require.NoError(t, err)
+		f.Set("contact", itoa(int64(cs[1].ID)))
+		f.Set("days", "30")
+		_, l, err := e.db.CreateLink(context.Background(), cs[1].ID, time.Time{})
+		require.NoError(t, err)
+		f.Set("link", itoa(l.ID))
+	case "/console/children/{id}/status":
+		f.Set("status", "active") // no change: later routes still see an active child
 	}
 	return f
 }
@@ -238,34 +256,44 @@ func TestRoleAccess(t *testing.T) {
 	// Who may use each route, written out rather than derived from the
 	// code under test.
 	want := map[string]int{
-		"GET /console/today":                 m | p | i | x,
-		"GET /console/children":              m | p | i,
-		"GET /console/children/{id}":         m | p | i,
-		"POST /console/children/{id}/reveal": m | p,
-		"GET /console/calls":                 m | p | i,
-		"GET /console/calls.csv":             m | p | i,
-		"GET /console/calls.xlsx":            m | p | i,
-		"POST /console/calls.xlsx":           m | p,
-		"GET /console/reports/monthly":       m | p | i,
-		"GET /console/reports/quarterly":     m | p | i,
-		"GET /console/audit":                 m | p,
-		"GET /console/loans":                 m | p | i,
-		"GET /console/loans.csv":             m | p | i,
-		"GET /console/loans.xlsx":            m | p | i,
-		"GET /console/tv":                    m | p | i,
-		"GET /console/tv.csv":                m | p | i,
-		"GET /console/tv.xlsx":               m | p | i,
-		"GET /console/equipment":             m | p | i | x,
-		"GET /console/equipment.csv":         m | p | i | x,
-		"GET /console/equipment.xlsx":        m | p | i | x,
-		"GET /console/roster":                m | p | i,
-		"GET /console/roster.csv":            m | p | i,
-		"GET /console/roster.xlsx":           m | p | i,
-		"GET /console/help":                  m | p,
-		"GET /console/helplog":               m | p,
-		"GET /console/helplog.csv":           m | p,
-		"GET /console/helplog.xlsx":          m | p,
-		"POST /console/help/{call}":          m,
+		"GET /console/today":                        m | p | i | x,
+		"GET /console/children":                     m | p | i,
+		"GET /console/children/{id}":                m | p | i,
+		"POST /console/children/{id}/reveal":        m | p,
+		"GET /console/calls":                        m | p | i,
+		"GET /console/calls.csv":                    m | p | i,
+		"GET /console/calls.xlsx":                   m | p | i,
+		"POST /console/calls.xlsx":                  m | p,
+		"GET /console/reports/monthly":              m | p | i,
+		"GET /console/reports/quarterly":            m | p | i,
+		"GET /console/audit":                        m | p,
+		"GET /console/loans":                        m | p | i,
+		"GET /console/loans.csv":                    m | p | i,
+		"GET /console/loans.xlsx":                   m | p | i,
+		"GET /console/tv":                           m | p | i,
+		"GET /console/tv.csv":                       m | p | i,
+		"GET /console/tv.xlsx":                      m | p | i,
+		"GET /console/equipment":                    m | p | i | x,
+		"GET /console/equipment.csv":                m | p | i | x,
+		"GET /console/equipment.xlsx":               m | p | i | x,
+		"GET /console/roster":                       m | p | i,
+		"GET /console/roster.csv":                   m | p | i,
+		"GET /console/roster.xlsx":                  m | p | i,
+		"GET /console/help":                         m | p,
+		"GET /console/helplog":                      m | p,
+		"GET /console/helplog.csv":                  m | p,
+		"GET /console/helplog.xlsx":                 m | p,
+		"POST /console/help/{call}":                 m,
+		"GET /console/consent":                      m | p | i,
+		"GET /console/consent.csv":                  m | p | i,
+		"GET /console/consent.xlsx":                 m | p | i,
+		"POST /console/children/{id}/consent":       m,
+		"POST /console/children/{id}/cards":         m,
+		"POST /console/children/{id}/cards/disable": m,
+		"POST /console/children/{id}/links":         m,
+		"POST /console/children/{id}/links/revoke":  m,
+		"GET /console/children/{id}/status":         m,
+		"POST /console/children/{id}/status":        m,
 	}
 	bits := map[sqlite.Role]int{sqlite.RoleManager: m, sqlite.RolePrincipal: p, sqlite.RoleInspector: i, sqlite.RoleTechnician: x}
 	covered := 0

@@ -108,6 +108,7 @@ func (c *Console) nav(role kiosk.Role, path, mode string) []navItem {
 			navItem{Href: "/console/loans", Label: "图书借阅"},
 			navItem{Href: "/console/tv", Label: "电视播放"},
 			navItem{Href: "/console/roster", Label: "名册变更"},
+			navItem{Href: "/console/consent", Label: "同意登记 Consent"},
 			navItem{Href: "/console/reports/monthly", Label: "报表 Reports"},
 		)
 	}
@@ -285,6 +286,9 @@ type todayData struct {
 	HasDevices        bool
 	DevicesOK         bool
 	DevicesProblemCnt int
+	// NoConsent counts children without a standing guardian's consent
+	// (manager and principal; 0: nothing to say).
+	NoConsent int
 }
 
 // dayStart is midnight of t's day in the console's zone.
@@ -346,6 +350,12 @@ func (c *Console) today(w http.ResponseWriter, r *http.Request, s *kiosk.Session
 			return
 		}
 		d.Quiet = len(quiet)
+		if allowed(s.User.Role, readAll) {
+			if d.NoConsent, err = c.missingConsents(ctx); err != nil {
+				c.internal(w, r, "today consent", err)
+				return
+			}
+		}
 		if !c.audit(w, r, s, "view_today", fmt.Sprintf("date=%s help=%d quiet=%d", d.Date, len(help), d.Quiet)) {
 			return
 		}
@@ -410,6 +420,9 @@ type childData struct {
 	Term      string
 	Header    []string
 	Calls     [][]string
+	Edit      *childEdit // cards, links and status changes; nil: none
+	// Consent is the guardian's consent; nil: not shown.
+	Consent *consentBox
 }
 
 func (c *Console) childID(r *http.Request) (kiosk.ChildID, bool) {
@@ -447,6 +460,14 @@ func (c *Console) showChild(w http.ResponseWriter, r *http.Request, s *kiosk.Ses
 		}
 		if d.Cards, err = c.store.ChildCards(ctx, id); err != nil {
 			c.internal(w, r, "cards", err)
+			return
+		}
+		if d.Edit, err = c.childEditData(ctx, s, d.Contacts); err != nil {
+			c.internal(w, r, "child edit", err)
+			return
+		}
+		if d.Consent, err = c.childConsent(ctx, s, id); err != nil {
+			c.internal(w, r, "child consent", err)
 			return
 		}
 	}
