@@ -69,6 +69,9 @@ type Screen struct {
 	Simulated []string `json:"simulated,omitempty"`
 	// Book is set on the library screens (see station_books.go).
 	Book *BookInfo `json:"book,omitempty"`
+	// Overdue is set on the identified screen when the child holds books
+	// due a reminder (see station_books.go): one kind line each.
+	Overdue []OverdueBook `json:"overdue,omitempty"`
 }
 
 // RosterEntry is one child with contacts and card UIDs, as imported from

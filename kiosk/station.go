@@ -66,6 +66,7 @@ type Station struct {
 	calls    map[string]*activeCall // call id -> call
 	closing  bool
 	seq      uint64
+	library  Library // set by AttachLibrary; nil without a library
 }
 
 type boothState struct {
@@ -79,6 +80,8 @@ type boothState struct {
 	contacts   []Contact
 	card       Card
 	identified time.Time
+	// overdue is the identified child's overdue books, read at the tap.
+	overdue []OverdueBook
 
 	// fault, when not "", is why the booth cannot take calls now (its
 	// card reader is dead, say): the screen asks the child to use another
@@ -351,6 +354,7 @@ func (s *Station) after(bs *boothState, d time.Duration, f func()) {
 
 func (s *Station) toIdle(bs *boothState) {
 	bs.child, bs.contacts, bs.card, bs.identified = Child{}, nil, Card{}, time.Time{}
+	bs.overdue = nil
 	now := s.opts.Now()
 	sc := Screen{Kind: ScreenIdle, Hours: strings.Join(s.policy.Hours.Today(now), " "), Simulated: bs.simulated}
 	if !s.policy.Hours.Open(now) {
@@ -480,6 +484,7 @@ func (s *Station) Tap(ctx context.Context, booth, uid string) error {
 			return fmt.Errorf("read usage: %w", err)
 		}
 	}
+	overdue := s.overdueBooks(ctx, child)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -508,6 +513,7 @@ func (s *Station) Tap(ctx context.Context, booth, uid string) error {
 		return nil
 	}
 	bs.child, bs.contacts, bs.card, bs.identified = child, contacts, card, now
+	bs.overdue = overdue
 	if !s.policy.Hours.Open(now) {
 		sc := Screen{Kind: ScreenClosed, Reason: ReasonClosed, Child: child.Name,
 			Hours: strings.Join(s.policy.Hours.Today(now), " ")}
@@ -532,7 +538,7 @@ func (s *Station) showIdentified(ctx context.Context, bs *boothState) {
 func (s *Station) showIdentifiedUsage(bs *boothState, u Usage) {
 	mins, calls := s.policy.QuotaLeft(u)
 	sc := Screen{Kind: ScreenIdentified, Child: bs.child.Name, QuotaMinutesLeft: &mins, QuotaCallsLeft: &calls,
-		Tiles: s.tiles(bs.contacts)}
+		Tiles: s.tiles(bs.contacts), Overdue: bs.overdue}
 	s.show(bs, sc, LightIdentified)
 	left := s.opts.Identified - s.opts.Now().Sub(bs.identified)
 	s.after(bs, left, func() { s.toIdle(bs) })

@@ -59,6 +59,65 @@ type Library interface {
 	Return(ctx context.Context, booth, barcode string) (BookLoan, error)
 	// BookWords returns the child-facing words of a library reason.
 	BookWords(r Reason) Words
+	// Overdue returns the books child holds that are due a reminder on
+	// the child's next tap (the first rung of the reminder ladder or
+	// higher), most overdue first, with OverdueDays set; nil when none.
+	Overdue(ctx context.Context, child ChildID) ([]BookLoan, error)
+}
+
+// OverdueBook is one overdue book as the identified screen shows it: a
+// kind line with the title and how many days late it is.
+type OverdueBook struct {
+	Barcode string `json:"barcode"`
+	Title   string `json:"title"`
+	Days    int    `json:"days"` // days past the due date, 1 or more
+	Words   Words  `json:"words"`
+}
+
+// overdueWords says kindly that a book is days late.
+func overdueWords(title string, days int) Words {
+	en := fmt.Sprintf("%q is %d days late. Please bring it back soon", title, days)
+	if days == 1 {
+		en = fmt.Sprintf("%q was due yesterday. Please bring it back soon", title)
+	}
+	return Words{ZH: fmt.Sprintf("《%s》已经晚了%d天，记得带来还哦", title, days), EN: en}
+}
+
+// overdueBooks asks the attached library, if any, for child's overdue
+// books. A library error is logged and shows no line: the tap goes on.
+// Called without s.mu held.
+func (s *Station) overdueBooks(ctx context.Context, child Child) []OverdueBook {
+	s.mu.Lock()
+	lib := s.library
+	s.mu.Unlock()
+	if lib == nil || child.ID == 0 || child.Status != ChildActive {
+		return nil
+	}
+	loans, err := lib.Overdue(ctx, child.ID)
+	if err != nil {
+		s.log.Error("read overdue books", "err", err)
+		return nil
+	}
+	var out []OverdueBook
+	for _, l := range loans {
+		if l.OverdueDays < 1 {
+			continue
+		}
+		out = append(out, OverdueBook{Barcode: l.Barcode, Title: l.Title, Days: l.OverdueDays, Words: overdueWords(l.Title, l.OverdueDays)})
+	}
+	return out
+}
+
+// withoutBook returns books less barcode, as a new slice: screens
+// already pushed share the old one.
+func withoutBook(books []OverdueBook, barcode string) []OverdueBook {
+	var out []OverdueBook
+	for _, b := range books {
+		if b.Barcode != barcode {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // BookDesk runs the library screens of a station's booths. It shares the
@@ -70,8 +129,12 @@ type BookDesk struct {
 	lib Library
 }
 
-// AttachLibrary returns the book desk of s, lending from lib.
+// AttachLibrary returns the book desk of s, lending from lib. From then
+// on the identified screen lists the child's overdue books (lib.Overdue).
 func (s *Station) AttachLibrary(lib Library) *BookDesk {
+	s.mu.Lock()
+	s.library = lib
+	s.mu.Unlock()
 	return &BookDesk{s: s, lib: lib}
 }
 
@@ -219,6 +282,7 @@ func (d *BookDesk) Return(ctx context.Context, booth, barcode string) error {
 	if lerr != nil {
 		return d.refuse(bs, BookReturn, lerr)
 	}
+	bs.overdue = withoutBook(bs.overdue, l.Barcode) // back: no more reminder
 	w := wordsReturned
 	if l.OverdueDays > 0 {
 		w = wordsLate

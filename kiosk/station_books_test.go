@@ -18,11 +18,29 @@ type library struct {
 	titles map[string]string
 	lentTo map[string]kiosk.ChildID
 	calls  []string
+	// late is the overdue days of lent books; overdueErr fails Overdue.
+	late       map[string]int
+	overdueErr error
 }
 
 func newLibrary() *library {
 	return &library{titles: map[string]string{"A1": "小王子", "A2": "红楼梦", "A3": "三国演义", "A9": "西游记"},
-		lentTo: map[string]kiosk.ChildID{"A9": 2}}
+		lentTo: map[string]kiosk.ChildID{"A9": 2}, late: map[string]int{"A9": 3}}
+}
+
+func (l *library) Overdue(ctx context.Context, child kiosk.ChildID) ([]kiosk.BookLoan, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.overdueErr != nil {
+		return nil, l.overdueErr
+	}
+	var out []kiosk.BookLoan
+	for code, c := range l.lentTo {
+		if c == child && l.late[code] > 0 {
+			out = append(out, kiosk.BookLoan{Barcode: code, Title: l.titles[code], Due: due, OverdueDays: l.late[code]})
+		}
+	}
+	return out, nil
 }
 
 var due = time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC) // a Monday
@@ -139,4 +157,61 @@ func TestBookDesk(t *testing.T) {
 
 	assert.Equal(t, kiosk.EINVALID, kiosk.ErrorCode(desk.Choose(ctx, "b1", "lend")))
 	assert.Equal(t, kiosk.ENOTFOUND, kiosk.ErrorCode(desk.Scan(ctx, "b9", "A1")))
+}
+
+func TestOverdueOnTap(t *testing.T) {
+	ctx := context.Background()
+	xiyou := []kiosk.OverdueBook{{Barcode: "A9", Title: "西游记", Days: 3,
+		Words: kiosk.Words{ZH: "《西游记》已经晚了3天，记得带来还哦", EN: `"西游记" is 3 days late. Please bring it back soon`}}}
+	tests := []struct {
+		name   string
+		attach bool
+		err    error
+		uid    string
+		want   []kiosk.OverdueBook
+	}{
+		{name: "late book shown on the next tap", attach: true, uid: uidHong, want: xiyou},
+		{name: "nothing late", attach: true, uid: uidMing},
+		{name: "no library attached", uid: uidHong},
+		{name: "library error: the tap goes on", attach: true, err: kiosk.Errorf(kiosk.EINTERNAL, "disk"), uid: uidHong},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, defaultPolicy(), kiosk.StationOpts{Linger: time.Hour})
+			if tc.attach {
+				lib := newLibrary()
+				lib.overdueErr = tc.err
+				f.st.AttachLibrary(lib)
+			}
+			screens, cancel, err := f.st.Subscribe("b1")
+			require.NoError(t, err)
+			defer cancel()
+			require.NoError(t, f.st.Tap(ctx, "b1", tc.uid))
+			sc := waitScreen(t, screens, kiosk.ScreenIdentified)
+			assert.Equal(t, tc.want, sc.Overdue)
+		})
+	}
+}
+
+func TestOverdueGoneOnceReturned(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, defaultPolicy(), kiosk.StationOpts{Linger: 20 * time.Millisecond})
+	lib := newLibrary()
+	desk := f.st.AttachLibrary(lib)
+	screens, cancel, err := f.st.Subscribe("b1")
+	require.NoError(t, err)
+	defer cancel()
+
+	require.NoError(t, f.st.Tap(ctx, "b1", uidHong))
+	sc := waitScreen(t, screens, kiosk.ScreenIdentified)
+	require.Len(t, sc.Overdue, 1)
+	first := sc.Overdue
+
+	require.NoError(t, desk.Choose(ctx, "b1", kiosk.BookReturn))
+	waitScreen(t, screens, kiosk.ScreenBookScan)
+	require.NoError(t, desk.Scan(ctx, "b1", "A9"))
+	waitScreen(t, screens, kiosk.ScreenBookReturned)
+	sc = waitScreen(t, screens, kiosk.ScreenIdentified)
+	assert.Empty(t, sc.Overdue, "returned: no more reminder")
+	assert.Equal(t, "A9", first[0].Barcode, "the pushed screen is not changed afterwards")
 }

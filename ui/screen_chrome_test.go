@@ -153,8 +153,11 @@ func TestScreenChrome(t *testing.T) {
 			{Slot: 1, Name: "王大明", Relation: "爸爸", Masked: "138****5678", Phone: true},
 			{Slot: 2, Name: "李丽", Relation: "母亲", Masked: "139****1234", Phone: true},
 			{Slot: 3, Name: "张芳", Relation: "奶奶", Masked: "0731****88", Phone: true},
-		}})
+		},
+		Overdue: []kiosk.OverdueBook{{Barcode: "A9", Title: "西游记", Days: 3,
+			Words: kiosk.Words{ZH: "《西游记》已经晚了3天，记得带来还哦", EN: `"西游记" is 3 days late. Please bring it back soon`}}}})
 	state(kiosk.ScreenIdentified)
+	assert.Equal(t, "《西游记》已经晚了3天，记得带来还哦", text(`[data-test="overdue-book"]`), "the overdue reminder on the next tap")
 	assert.Equal(t, "你好，王小明！", text(`#child`))
 	assert.Equal(t, 3, evalInt(`document.querySelectorAll('#tiles .tile').length`))
 	assert.Equal(t, "妈", text(`[data-test="tile-2"] .avatar`), "the avatar shows the relation's first character")
@@ -167,6 +170,7 @@ func TestScreenChrome(t *testing.T) {
 	run("switch to English", chromedp.Click(chromedp.CSS(`#lang`)))
 	assert.Equal(t, "Hello, 王小明!", text(`#child`))
 	assert.Equal(t, "Mum", text(`[data-test="tile-2"] .relation`))
+	assert.Contains(t, text(`[data-test="overdue-book"]`), "3 days late")
 	assert.Equal(t, "中文", text(`#lang`))
 	shot("03-identified-en")
 	run("switch back to Chinese", chromedp.Click(chromedp.CSS(`#lang`)))

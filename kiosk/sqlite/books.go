@@ -769,3 +769,20 @@ func (l *Library) Return(ctx context.Context, booth, barcode string) (kiosk.Book
 func (l *Library) BookWords(r kiosk.Reason) kiosk.Words {
 	return books.Words(r, l.rules.MaxLoans)
 }
+
+// Overdue returns the books child holds at reminder level 1 or more (see
+// books.Rules.Reminder) as at now, most overdue first, with OverdueDays:
+// the kind line on the child's next tap.
+func (l *Library) Overdue(ctx context.Context, child kiosk.ChildID) ([]kiosk.BookLoan, error) {
+	open, err := l.db.OpenLoans(ctx, child, l.rules)
+	if err != nil {
+		return nil, err
+	}
+	var out []kiosk.BookLoan
+	for _, o := range open {
+		if o.Reminder >= 1 {
+			out = append(out, kiosk.BookLoan{Barcode: o.Copy.Barcode, Title: o.Copy.Title.Title, Due: o.Due, OverdueDays: o.OverdueDays})
+		}
+	}
+	return out, nil
+}

@@ -330,3 +330,50 @@ func TestKioskLibrary(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, l.OverdueDays)
 }
+
+func TestKioskLibraryOverdue(t *testing.T) {
+	ctx := context.Background()
+	db, clk, rules := library(t)
+	rules.Reminders = []int{2, 5}
+	lib := db.Library(rules)
+	_, err := lib.Borrow(ctx, 1, "b1", "A001") // due 3-09
+	require.NoError(t, err)
+	clk.Set(time.Date(2026, 3, 4, 9, 0, 0, 0, cst))
+	_, err = lib.Borrow(ctx, 1, "b1", "A002") // due 3-11
+	require.NoError(t, err)
+	_, err = lib.Borrow(ctx, 2, "b1", "A003")
+	require.NoError(t, err)
+
+	mar9 := time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)
+	mar11 := time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		now   time.Time
+		child kiosk.ChildID
+		want  []kiosk.BookLoan
+	}{
+		{name: "due date itself", now: time.Date(2026, 3, 9, 20, 0, 0, 0, cst), child: 1},
+		{name: "one day late, below the first rung", now: time.Date(2026, 3, 10, 9, 0, 0, 0, cst), child: 1},
+		{name: "first rung", now: time.Date(2026, 3, 11, 9, 0, 0, 0, cst), child: 1,
+			want: []kiosk.BookLoan{{Barcode: "A001", Title: "小王子", Due: mar9, OverdueDays: 2}}},
+		{name: "both late, most overdue first", now: time.Date(2026, 3, 14, 9, 0, 0, 0, cst), child: 1,
+			want: []kiosk.BookLoan{{Barcode: "A001", Title: "小王子", Due: mar9, OverdueDays: 5},
+				{Barcode: "A002", Title: "三国演义", Due: mar11, OverdueDays: 3}}},
+		{name: "other child's own books only", now: time.Date(2026, 3, 14, 9, 0, 0, 0, cst), child: 2,
+			want: []kiosk.BookLoan{{Barcode: "A003", Title: "三国演义", Due: mar11, OverdueDays: 3}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk.Set(tc.now)
+			got, err := lib.Overdue(ctx, tc.child)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+
+	_, err = lib.Return(ctx, "b2", "A001")
+	require.NoError(t, err)
+	got, err := lib.Overdue(ctx, 1)
+	require.NoError(t, err)
+	assert.Equal(t, []kiosk.BookLoan{{Barcode: "A002", Title: "三国演义", Due: mar11, OverdueDays: 3}}, got, "returned: off the list")
+}

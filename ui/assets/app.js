@@ -101,6 +101,18 @@
     if (w && w[st.lang]) { return w[st.lang]; }
     return fallback;
   }
+  // The kind overdue lines of the identified screen: one per late book.
+  function renderOverdue(list) {
+    var el = $('overdue');
+    el.textContent = '';
+    el.hidden = list.length === 0;
+    list.forEach(function (b) {
+      var li = document.createElement('li');
+      li.setAttribute('data-test', 'overdue-book');
+      li.textContent = words(b.words, b.title);
+      el.appendChild(li);
+    });
+  }
 
   // ---- sounds (WebAudio, no files) ----
   function audio() {
@@ -256,6 +268,7 @@
         if (s.quota_calls_left >= 0) { q.push(t('quotaCalls', s.quota_calls_left)); }
         $('quota').textContent = q.join(st.lang === 'zh' ? '，' : ', ');
         renderTiles(s);
+        renderOverdue(s.overdue || []);
         break;
       case 'unknown':
         show('unknown');

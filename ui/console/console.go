@@ -231,6 +231,7 @@ func New(opts Opts) (*Console, error) {
 	c.routes = append(c.routes, c.registerRoutes()...)
 	c.routes = append(c.routes, c.childEditRoutes()...)
 	c.routes = append(c.routes, c.consentRoutes()...)
+	c.routes = append(c.routes, c.overdueRoutes()...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /console/{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -270,6 +270,7 @@ func TestRoleAccess(t *testing.T) {
 		"GET /console/loans":                        m | p | i,
 		"GET /console/loans.csv":                    m | p | i,
 		"GET /console/loans.xlsx":                   m | p | i,
+		"GET /console/loans/overdue":                m | p | i,
 		"GET /console/tv":                           m | p | i,
 		"GET /console/tv.csv":                       m | p | i,
 		"GET /console/tv.xlsx":                      m | p | i,

@@ -289,6 +289,10 @@ type todayData struct {
 	// NoConsent counts children without a standing guardian's consent
 	// (manager and principal; 0: nothing to say).
 	NoConsent int
+	// HasBooks is set when the station keeps a library; Overdue counts
+	// its books out past their due date.
+	HasBooks bool
+	Overdue  int
 }
 
 // dayStart is midnight of t's day in the console's zone.
@@ -350,6 +354,12 @@ func (c *Console) today(w http.ResponseWriter, r *http.Request, s *kiosk.Session
 			return
 		}
 		d.Quiet = len(quiet)
+		overdue, hasBooks, err := c.overdueBooks(ctx)
+		if err != nil {
+			c.internal(w, r, "today overdue", err)
+			return
+		}
+		d.HasBooks, d.Overdue = hasBooks, len(overdue)
 		if allowed(s.User.Role, readAll) {
 			if d.NoConsent, err = c.missingConsents(ctx); err != nil {
 				c.internal(w, r, "today consent", err)
