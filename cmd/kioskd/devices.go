@@ -171,7 +171,7 @@ func newDevices(cfg *config.Config, log *slog.Logger, journal equipmentJournal, 
 			gl, err := gpioled.New(pins, &gpioled.Opts{Name: lc.Name, Logger: d.log, Lookup: opts.PinLookup})
 			if err == nil {
 				dev.health, dev.halt = gl.Health, gl.Halt
-				d.lights[b.ID] = gl
+				d.lights[b.ID] = &heldLight{Light: gl}
 				continue
 			}
 			dev.broken = fmt.Sprintf("gpio light missing (%v); simulated", err)
@@ -183,7 +183,7 @@ func newDevices(cfg *config.Config, log *slog.Logger, journal equipmentJournal, 
 			dev.health, dev.halt = sl.Health, sl.Halt
 		}
 		d.simLights[b.ID] = sl
-		d.lights[b.ID] = sl
+		d.lights[b.ID] = &heldLight{Light: sl}
 		d.simulated[b.ID]["light"] = true
 	}
 	return d
@@ -744,18 +744,21 @@ var lightTestStates = []kiosk.LightState{kiosk.LightOff, kiosk.LightIdle, kiosk.
 // TestLights implements ui.DeviceAdmin: it shows every state on booth's
 // light for LightStep each, then puts back what the station shows.
 func (d *hwDevices) TestLights(ctx context.Context, booth string) ([]kiosk.LightState, error) {
-	l, ok := d.lights[booth]
+	hl, ok := d.lights[booth].(*heldLight)
 	if !ok {
 		return nil, kiosk.Errorf(kiosk.ENOTFOUND, "booth %q has no light", booth)
 	}
+	// The test owns the light while it runs: the station's changes (a
+	// reader going faulty, a tap) wait and the booth's state is shown
+	// again at the end.
+	hl.hold()
 	var shown []kiosk.LightState
 	defer func() {
-		if st, ok := d.station.Lights()[booth]; ok {
-			_ = l.Set(st)
-		}
+		st := d.station.Lights()[booth]
+		_ = hl.release(st)
 	}()
 	for _, s := range lightTestStates {
-		if err := l.Set(s); err != nil {
+		if err := hl.Light.Set(s); err != nil {
 			return shown, fmt.Errorf("light %s: %w", s, err)
 		}
 		shown = append(shown, s)
@@ -808,4 +811,38 @@ func (d *hwDevices) wait(ctx context.Context, waits map[string]chan string, boot
 	case <-ctx.Done():
 		return "", kiosk.Errorf(kiosk.ENOTFOUND, "%s at booth %q in time", none, booth)
 	}
+}
+
+// heldLight is a booth's light as the station drives it, which a
+// technician's light test can take over: while held, the station's Set
+// calls are not shown (the station keeps track of its own state, which
+// release shows again).
+type heldLight struct {
+	kiosk.Light
+	mu   sync.Mutex
+	held bool
+}
+
+// Set shows s unless a light test holds the light.
+func (h *heldLight) Set(s kiosk.LightState) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held {
+		return nil
+	}
+	return h.Light.Set(s)
+}
+
+func (h *heldLight) hold() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held = true
+}
+
+// release ends the hold and shows s, the booth's state now.
+func (h *heldLight) release(s kiosk.LightState) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held = false
+	return h.Light.Set(s)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/qinqing/station/devices/cardreader"
 	"github.com/qinqing/station/devices/evdev"
+	"github.com/qinqing/station/devices/sim"
 	"github.com/qinqing/station/kiosk"
 	"github.com/qinqing/station/kiosk/sqlite"
 )
@@ -366,6 +367,10 @@ func TestReaderRecoversAndTestsWithoutTapping(t *testing.T) {
 func TestDeviceTests(t *testing.T) {
 	m, _ := startHardware(t)
 	data := m.Config.Storage.DataDir
+	// Let b2's unplugged reader be found faulty first (its light turns
+	// fault), so that the light test's sequence is not interleaved with it.
+	require.Eventually(t, func() bool { return m.lights["b2"].State() == kiosk.LightFault },
+		5*time.Second, 20*time.Millisecond, "b2's reader is found missing")
 
 	before := len(m.lights["b2"].History())
 	code, body := api(t, m.HTTPURL(), data, "POST", "/api/devices/test/lights", map[string]any{"booth": "b2"})
@@ -589,4 +594,21 @@ func TestHelpButtonPlacesHelpCall(t *testing.T) {
 	}, 5*time.Second, 20*time.Millisecond)
 	ev, _ := equipmentOf(t, m, "help1")
 	assert.Equal(t, []string{"attached"}, ev, "the working button is attached, never a fault")
+}
+
+// While a light test holds a booth's light, the station's changes are not
+// shown; at the end the booth's state is.
+func TestHeldLight(t *testing.T) {
+	inner := sim.NewLight("l")
+	h := &heldLight{Light: inner}
+	require.NoError(t, h.Set(kiosk.LightIdle))
+	h.hold()
+	require.NoError(t, h.Set(kiosk.LightFault))
+	assert.Equal(t, kiosk.LightIdle, inner.State(), "held: the station's change waits")
+	require.NoError(t, h.Light.Set(kiosk.LightWarning))
+	assert.Equal(t, kiosk.LightWarning, inner.State(), "the test drives the light")
+	require.NoError(t, h.release(kiosk.LightFault))
+	assert.Equal(t, kiosk.LightFault, inner.State(), "released: the booth's state is shown")
+	require.NoError(t, h.Set(kiosk.LightIdle))
+	assert.Equal(t, kiosk.LightIdle, inner.State())
 }
