@@ -263,6 +263,13 @@ func interopUDPPort(t *testing.T, rtp bool) int {
 		port := c.LocalAddr().(*net.UDPAddr).Port
 		c.Close()
 		if !rtp {
+			// A SIP peer (baresip) listens on TCP at the same port number
+			// too: the port must be free for both.
+			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+			if err != nil {
+				continue
+			}
+			l.Close()
 			return port
 		}
 		if port%2 != 0 || port > 65531 {
