@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,45 +13,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/qinqing/station/internal/browsertest"
 	"github.com/qinqing/station/kiosk"
 )
-
-// findChromium returns the Chromium to drive: $KIOSK_CHROMIUM, Debian's
-// /usr/bin/chromium, or chromium, chromium-browser or google-chrome on
-// PATH; "" when there is none. A $KIOSK_CHROMIUM that names no program
-// counts as none (no fallback), so a wrong setting shows.
-func findChromium() string {
-	if p := os.Getenv("KIOSK_CHROMIUM"); p != "" {
-		if p, err := exec.LookPath(p); err == nil {
-			return p
-		}
-		return ""
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // TestScreenChrome drives the kiosk page in headless Chromium through
 // every screen state, with the fake station standing in for the daemon,
 // and saves a screenshot of each state.
 func TestScreenChrome(t *testing.T) {
-	if testing.Short() {
-		t.Skip("screen suite drives Chromium; skipped under -short")
-	}
-	chromium := findChromium()
-	if chromium == "" {
-		if os.Getenv("KIOSK_REQUIRE_PEERS") == "1" {
-			t.Fatal("chromium not found and KIOSK_REQUIRE_PEERS=1: install Debian package chromium")
-		}
-		t.Skip("chromium not found: install Debian package chromium")
-	}
+	chromium := browsertest.Require(t, "screen suite drives Chromium")
 
 	_, st, ts := newTestServer(t, Opts{Version: "test"})
 	st.push(kiosk.Screen{Booth: "b1", Kind: kiosk.ScreenIdle, Hours: "16:30-18:00", QuotaMinutesLeft: ptr(-1), QuotaCallsLeft: ptr(-1)})
@@ -66,20 +35,7 @@ func TestScreenChrome(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1024, 600),
-	)
+		browsertest.Options(chromium, t.TempDir(), 1024, 600, false)...)
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	defer cancelBrowser()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/qinqing/station/callbridge/rtc/rtctest"
 	"github.com/qinqing/station/config"
+	"github.com/qinqing/station/internal/browsertest"
 	"github.com/qinqing/station/kiosk"
 )
 
@@ -130,13 +130,7 @@ func TestHeadsetPhoneCall(t *testing.T) {
 // audio-only offer with G.711, hears the demo trunk, and the trunk hears
 // the page; the page shows the phone-call views, not the video one.
 func TestHeadsetPhoneCallChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow: drives Chromium")
-	}
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium not found: install Debian package chromium")
-	}
+	chromium := browsertest.Require(t, "slow: drives Chromium")
 	const limit = 6 * time.Second
 	m := NewMain()
 	m.Demo = true
@@ -160,13 +154,7 @@ func TestHeadsetPhoneCallChromium(t *testing.T) {
 	base := m.HTTPURL()
 
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1024, 600))
+		browsertest.Options(chromium, t.TempDir(), 1024, 600, true)...)
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	defer cancelBrowser()
@@ -185,7 +173,7 @@ func TestHeadsetPhoneCallChromium(t *testing.T) {
 	state := func(s kiosk.ScreenKind) string {
 		return `document.querySelector("main").dataset.state === "` + string(s) + `"`
 	}
-	_, err = chromedp.Run(ctx, chromedp.NavigateResponse(base+"/?booth=booth1"))
+	_, err := chromedp.Run(ctx, chromedp.NavigateResponse(base+"/?booth=booth1"))
 	require.NoError(t, err)
 	poll("idle screen", state(kiosk.ScreenIdle), 10*time.Second)
 

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qinqing/station/config"
+	"github.com/qinqing/station/internal/browsertest"
 	"github.com/qinqing/station/kiosk"
 	"github.com/qinqing/station/kiosk/sqlite"
 )
@@ -33,44 +33,11 @@ import (
 // KIOSK_REQUIRE_PEERS=1. Screenshots go to the test's temp dir or to
 // $KIOSK_SCREENSHOT_DIR/<test name>.
 
-// findChromium returns the Chromium to drive: $KIOSK_CHROMIUM, Debian's
-// /usr/bin/chromium, or chromium, chromium-browser or google-chrome on
-// PATH; "" when there is none. A $KIOSK_CHROMIUM that names no program
-// counts as none (no fallback), so a wrong setting shows. (Same rule as
-// ui's screen test.)
-func findChromium() string {
-	if p := os.Getenv("KIOSK_CHROMIUM"); p != "" {
-		if p, err := exec.LookPath(p); err == nil {
-			return p
-		}
-		return ""
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // requireChromium returns the Chromium to drive, or skips tb under -short
 // and when there is none (fails instead with KIOSK_REQUIRE_PEERS=1).
 func requireChromium(tb testing.TB) string {
 	tb.Helper()
-	if testing.Short() {
-		tb.Skip("drives two Chromium browsers through real video calls; skipped under -short")
-	}
-	p := findChromium()
-	if p == "" {
-		if os.Getenv("KIOSK_REQUIRE_PEERS") == "1" {
-			tb.Fatal("chromium not found and KIOSK_REQUIRE_PEERS=1: install Debian package chromium")
-		}
-		tb.Skip("chromium not found: install Debian package chromium")
-	}
-	return p
+	return browsertest.Require(tb, "drives two Chromium browsers through real video calls")
 }
 
 // lockedBuffer collects the daemon's log for a failing test.
@@ -177,23 +144,7 @@ type browser struct {
 func startBrowser(tb testing.TB, chromium string, w, h int) *browser {
 	tb.Helper()
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(tb.TempDir()),
-		chromedp.WindowSize(w, h),
-	)
+		browsertest.Options(chromium, tb.TempDir(), w, h, true)...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	tb.Cleanup(func() {
 		cancelBrowser()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,29 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/qinqing/station/internal/browsertest"
 	"github.com/qinqing/station/kiosk"
 )
-
-// findChromium follows ui's rules: $KIOSK_CHROMIUM (no fallback when it
-// names no program), /usr/bin/chromium, then chromium, chromium-browser or
-// google-chrome on PATH; "" when there is none.
-func findChromium() string {
-	if p := os.Getenv("KIOSK_CHROMIUM"); p != "" {
-		if p, err := exec.LookPath(p); err == nil {
-			return p
-		}
-		return ""
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // utf16Hex is how a PDF text string (the document's /Title) holds s:
 // UTF-16BE after a byte order mark, as hex digits.
@@ -57,16 +36,7 @@ func utf16Hex(s string) string {
 // calls, and the school's name (in its title, the only text a PDF keeps
 // searchable without parsing fonts).
 func TestPrintRegisterChrome(t *testing.T) {
-	if testing.Short() {
-		t.Skip("drives Chromium; skipped under -short")
-	}
-	chromium := findChromium()
-	if chromium == "" {
-		if os.Getenv("KIOSK_REQUIRE_PEERS") == "1" {
-			t.Fatal("chromium not found and KIOSK_REQUIRE_PEERS=1: install Debian package chromium")
-		}
-		t.Skip("chromium not found: install Debian package chromium")
-	}
+	chromium := browsertest.Require(t, "drives Chromium")
 	e := newEnv(t)
 	ctx0 := context.Background()
 	for i := 0; i < 120; i++ {
@@ -82,19 +52,7 @@ func TestPrintRegisterChrome(t *testing.T) {
 	require.NoError(t, os.MkdirAll(out, 0o755))
 
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 800),
-	)
+		browsertest.Options(chromium, t.TempDir(), 1280, 800, false)...)
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	defer cancelBrowser()
