@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/qinqing/station/config"
 	"github.com/qinqing/station/kiosk"
@@ -131,13 +130,9 @@ func cmdRosterExport(ctx context.Context, g *globals, args []string, stdout io.W
 }
 
 func cmdLedgerExport(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
-	var from, to, format, out, tz string
+	var rf registerFlags
 	pos, err := parse(g, "ledger export", args, 1, 1, func(fs *flag.FlagSet) {
-		fs.StringVar(&from, "from", "", "first day, YYYY-MM-DD (default: everything)")
-		fs.StringVar(&to, "to", "", "last day, YYYY-MM-DD, inclusive (default: everything)")
-		fs.StringVar(&format, "format", "csv", "csv (the register, numbers masked) or json (every field)")
-		fs.StringVar(&out, "o", "", "output file (default stdout)")
-		fs.StringVar(&tz, "tz", config.DefaultTimezone, "time zone of the dates")
+		rf.define(fs, "csv (the register, numbers masked) or json (every field)")
 	})
 	if err != nil {
 		return err
@@ -145,14 +140,7 @@ func cmdLedgerExport(ctx context.Context, g *globals, args []string, stdout io.W
 	if pos[0] != "calls" {
 		return usageErr("ledger export: unknown register %q (want calls)", pos[0])
 	}
-	if format != "csv" && format != "json" {
-		return usageErr("ledger export: unknown format %q (want csv or json)", format)
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		return usageErr("ledger export: --tz: %v", err)
-	}
-	start, end, err := days("ledger export", from, to, loc)
+	start, end, loc, err := rf.resolve("ledger export")
 	if err != nil {
 		return err
 	}
@@ -165,15 +153,15 @@ func cmdLedgerExport(ctx context.Context, g *globals, args []string, stdout io.W
 	if err != nil {
 		return err
 	}
-	if err := db.Audit(ctx, actor(), "ledger export calls "+format,
-		fmt.Sprintf("from=%s to=%s rows=%d", from, to, len(rows))); err != nil {
+	if err := db.Audit(ctx, actor(), "ledger export calls "+rf.format,
+		fmt.Sprintf("from=%s to=%s rows=%d", rf.from, rf.to, len(rows))); err != nil {
 		return err
 	}
-	w, closeFn, err := output(out, stdout)
+	w, closeFn, err := output(rf.out, stdout)
 	if err != nil {
 		return err
 	}
-	if format == "json" {
+	if rf.format == "json" {
 		err = register.WriteCallsJSON(w, rows)
 	} else {
 		err = register.WriteCallsCSV(w, rows, loc)

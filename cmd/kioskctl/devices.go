@@ -13,7 +13,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/qinqing/station/config"
 	"github.com/qinqing/station/kiosk/sqlite"
 	"github.com/qinqing/station/ui"
 )
@@ -134,24 +133,13 @@ var equipmentEvents = map[string]string{
 }
 
 func cmdDevicesLog(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
-	var from, to, format, out, tz string
+	var rf registerFlags
 	if _, err := parse(g, "devices log", args, 0, 0, func(fs *flag.FlagSet) {
-		fs.StringVar(&from, "from", "", "first day, YYYY-MM-DD (default: everything)")
-		fs.StringVar(&to, "to", "", "last day, YYYY-MM-DD, inclusive (default: everything)")
-		fs.StringVar(&format, "format", "csv", "csv (UTF-8 with BOM, for Excel) or json")
-		fs.StringVar(&out, "o", "", "output file (default stdout)")
-		fs.StringVar(&tz, "tz", config.DefaultTimezone, "time zone of the dates")
+		rf.define(fs, "csv (UTF-8 with BOM, for Excel) or json")
 	}); err != nil {
 		return err
 	}
-	if format != "csv" && format != "json" {
-		return usageErr("devices log: unknown format %q (want csv or json)", format)
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		return usageErr("devices log: --tz: %v", err)
-	}
-	start, end, err := days("devices log", from, to, loc)
+	start, end, loc, err := rf.resolve("devices log")
 	if err != nil {
 		return err
 	}
@@ -164,11 +152,11 @@ func cmdDevicesLog(ctx context.Context, g *globals, args []string, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	w, closeFn, err := output(out, stdout)
+	w, closeFn, err := output(rf.out, stdout)
 	if err != nil {
 		return err
 	}
-	if format == "json" {
+	if rf.format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		type row struct {

@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/qinqing/station/config"
 	"github.com/qinqing/station/kiosk"
 	"github.com/qinqing/station/kiosk/register"
 	"github.com/qinqing/station/kiosk/tv"
@@ -129,24 +128,13 @@ func cmdTVStatus(ctx context.Context, g *globals, args []string, stdout io.Write
 }
 
 func cmdTVExport(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
-	var from, to, format, out, tz string
+	var rf registerFlags
 	if _, err := parse(g, "tv export", args, 0, 0, func(fs *flag.FlagSet) {
-		fs.StringVar(&from, "from", "", "first day, YYYY-MM-DD (default: everything)")
-		fs.StringVar(&to, "to", "", "last day, YYYY-MM-DD, inclusive (default: everything)")
-		fs.StringVar(&format, "format", "csv", "csv (the register, UTF-8 with BOM) or json (every field)")
-		fs.StringVar(&out, "o", "", "output file (default stdout)")
-		fs.StringVar(&tz, "tz", config.DefaultTimezone, "time zone of the dates")
+		rf.define(fs, "csv (the register, UTF-8 with BOM) or json (every field)")
 	}); err != nil {
 		return err
 	}
-	if format != "csv" && format != "json" {
-		return usageErr("tv export: unknown format %q (want csv or json)", format)
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		return usageErr("tv export: --tz: %v", err)
-	}
-	start, end, err := days("tv export", from, to, loc)
+	start, end, loc, err := rf.resolve("tv export")
 	if err != nil {
 		return err
 	}
@@ -161,14 +149,14 @@ func cmdTVExport(ctx context.Context, g *globals, args []string, stdout io.Write
 	}
 	// The register names teachers and classes: exports are audited like
 	// the calls register's.
-	if err := db.Audit(ctx, actor(), "tv export "+format, fmt.Sprintf("from=%s to=%s rows=%d", from, to, len(rows))); err != nil {
+	if err := db.Audit(ctx, actor(), "tv export "+rf.format, fmt.Sprintf("from=%s to=%s rows=%d", rf.from, rf.to, len(rows))); err != nil {
 		return err
 	}
-	w, closeFn, err := output(out, stdout)
+	w, closeFn, err := output(rf.out, stdout)
 	if err != nil {
 		return err
 	}
-	if format == "json" {
+	if rf.format == "json" {
 		if rows == nil {
 			rows = []register.TVSession{}
 		}
