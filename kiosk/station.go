@@ -331,6 +331,11 @@ func (s *Station) setLight(bs *boothState, st LightState) {
 	if bs.light == st {
 		return
 	}
+	// Once closing, only "off" is shown: a device fault reported during
+	// shutdown (its poller still running) must not relight the booth.
+	if s.closing && st != LightOff {
+		return
+	}
 	bs.light = st
 	if l := s.lights[bs.booth.ID]; l != nil {
 		if err := l.Set(st); err != nil {

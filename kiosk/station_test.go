@@ -434,3 +434,13 @@ func TestStationBoothFault(t *testing.T) {
 	require.Eventually(t, func() bool { return f.lights["b1"].State() == kiosk.LightIdle }, 2*time.Second, 10*time.Millisecond)
 	assert.Equal(t, kiosk.LightIdle, f.lights["b2"].State(), "the other booth is not affected")
 }
+
+// After Close the lights stay off, whatever is reported afterwards.
+func TestStationLightsStayOffAfterClose(t *testing.T) {
+	f := newFixture(t, defaultPolicy(), kiosk.StationOpts{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	require.NoError(t, f.st.Close(ctx))
+	require.NoError(t, f.st.SetBoothFault("b1", "reader gone during shutdown"))
+	assert.Equal(t, kiosk.LightOff, f.lights["b1"].State())
+}
