@@ -78,6 +78,10 @@ type Main struct {
 	demo    *demoPeers
 	lock    *os.File
 
+	// now, set by tests, is the wall clock of the ledger, the station and
+	// the book desk; nil means time.Now.
+	now func() time.Time
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed bool
@@ -199,7 +203,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	// Ledger first: a crash left calls open, close them before any new one.
 	m.db, err = sqlite.Open(ctx, filepath.Join(cfg.Storage.DataDir, "kiosk.db"), sqlite.Opts{
-		ClockSynced: clockSynced, Logger: log})
+		Now: m.now, ClockSynced: clockSynced, Logger: log})
 	if err != nil {
 		return fmt.Errorf("open ledger: %w", err)
 	}
@@ -235,7 +239,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		lines += t.Channels
 	}
 	m.station = kiosk.NewStation(policy, booths, m.db, m.db, m.devs.lights, kiosk.StationOpts{
-		ClockSynced: clockSynced, Logger: log, Lines: lines})
+		Now: m.now, ClockSynced: clockSynced, Logger: log, Lines: lines})
 	m.desk = m.newBookDesk()
 	m.devs.desk = m.desk // the scanners lend and return books
 	m.devs.start(ctx, m.station)
