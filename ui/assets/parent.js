@@ -25,6 +25,14 @@
         no_answer: '未接来电', shutdown: '系统维护中', failed: '没有接通', answered_elsewhere: '已在另一台设备上接听',
         cancelled: '孩子挂断了'
       },
+      unsupported: {
+        webrtc: '这个浏览器不能视频通话', camera: '这个浏览器不能打开摄像头',
+        insecure: '这个链接不安全，浏览器不让打开摄像头'
+      },
+      unsupportedHint: '请用手机自带的浏览器（Safari 或 Chrome）打开这个链接。',
+      wechatHint: '请点右上角「···」，选择「在浏览器打开」。',
+      insecureHint: '请用 https:// 开头的链接，或联系孩子的老师。',
+      tapSound: '点一下屏幕打开声音',
       langSwitch: 'English'
     },
     en: {
@@ -45,16 +53,35 @@
         no_answer: 'Missed call', shutdown: 'Under maintenance', failed: 'The call did not connect', answered_elsewhere: 'Answered on another device',
         cancelled: 'Your child hung up'
       },
+      unsupported: {
+        webrtc: 'This browser cannot make video calls', camera: 'This browser cannot open the camera',
+        insecure: 'This link is not secure, so the browser keeps the camera off'
+      },
+      unsupportedHint: "Please open this link in the phone's own browser (Safari or Chrome).",
+      wechatHint: 'Tap "···" at the top right and choose "Open in Browser".',
+      insecureHint: "Please use a link that starts with https://, or ask the child's teacher.",
+      tapSound: 'Tap the screen to turn on the sound',
       langSwitch: '中文'
     }
   };
   var body = document.body;
+  // Count script errors and CSP violations where the browser tests can see them.
+  function countError() { body.setAttribute('data-errors', Number(body.getAttribute('data-errors') || 0) + 1); }
+  window.addEventListener('error', countError);
+  document.addEventListener('securitypolicyviolation', countError);
   var st = {
     lang: (navigator.language || '').toLowerCase().indexOf('zh') === 0 || !navigator.language ? 'zh' : 'en',
     view: body.getAttribute('data-state') || 'loading', child: '', until: '',
     ws: null, session: '', ice: [], heartbeat: 2000, backoff: 500, pingTimer: 0, retry: 0,
     call: '', pc: null, local: null, held: [], deadline: 0, statsTimer: 0, ringTimer: 0, audio: null,
-    framesDecoded: 0, stats: null, endTimer: 0
+    framesDecoded: 0, stats: null, endTimer: 0,
+    unsupported: '', started: false, lastMsg: 0, pingAt: 0, missed: 0, needTap: false,
+    // What getUserMedia asks for (W3C Media Capture): ideal values only,
+    // so no phone camera refuses them (OverconstrainedError).
+    constraints: {
+      audio: { echoCancellation: true, noiseSuppression: true },
+      video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24 } }
+    }
   };
   // What the end-to-end test reads.
   window.qqParent = st;
@@ -86,6 +113,21 @@
     $('ring-child').textContent = t('calling', st.child);
     $('until-text').textContent = st.until ? t('until', st.until) : '';
     $('banner').textContent = t('oneMinute', st.warnLeft);
+    $('unsupported-why').textContent = st.unsupported ? TEXT[st.lang].unsupported[st.unsupported] : '';
+    $('unsupported-hint').textContent = !st.unsupported ? '' : st.unsupported === 'insecure' ? t('insecureHint') :
+      /MicroMessenger/i.test(navigator.userAgent) ? t('wechatHint') : t('unsupportedHint');
+  }
+  // support names what this browser lacks for a video call, '' when
+  // nothing: 'insecure' (no camera for a plain-http page, W3C Secure
+  // Contexts), 'camera' (no getUserMedia: WeChat's WKWebView before iOS
+  // 14.3) or 'webrtc' (no RTCPeerConnection: e.g. a WebKit built without
+  // ENABLE_WEB_RTC).
+  function support() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      return window.isSecureContext === false ? 'insecure' : 'camera';
+    }
+    if (!window.RTCPeerConnection) { return 'webrtc'; }
+    return '';
   }
   function setNet(state) {
     $('net').setAttribute('data-net', state);
@@ -99,7 +141,11 @@
       if (!AC) { return null; }
       try { st.audio = new AC(); } catch (e) { return null; }
     }
-    if (st.audio.state === 'suspended') { st.audio.resume().catch(function () {}); }
+    // Safari also has 'interrupted' (a phone call, the camera starting).
+    if (st.audio.state !== 'running' && st.audio.state !== 'closed' && st.audio.resume) {
+      var p = st.audio.resume();
+      if (p && p.catch) { p.catch(function () {}); }
+    }
     return st.audio;
   }
   function tone(freq, start, dur) {
@@ -135,6 +181,7 @@
   function connect() {
     var proto = location.protocol === 'https:' ? 'wss://' : 'ws://';
     var ws;
+    st.started = true;
     try { ws = new WebSocket(proto + location.host + location.pathname.replace(/\/$/, '') + '/ws'); } catch (e) { reconnect(); return; }
     st.ws = ws;
     ws.onopen = function () {
@@ -143,6 +190,7 @@
     };
     ws.onmessage = function (ev) {
       var m;
+      st.lastMsg = Date.now();
       try { m = JSON.parse(ev.data); } catch (e) { return; }
       if (m && m.v === PROTO) { onMessage(m); }
     };
@@ -154,6 +202,33 @@
       if (ev.code === 1008) { show(ev.reason === 'gone' ? 'gone' : 'notfound'); return; }
       reconnect();
     };
+  }
+  // heartbeat pings the daemon every st.heartbeat ms. A socket whose last
+  // three pings got no answer is dead (iOS keeps the socket of a page that
+  // slept half-open, with no close event) and is replaced at once; the
+  // hello carries the session, so a call goes on.
+  function heartbeat() {
+    var ws = st.ws;
+    if (!ws) { return; }
+    st.missed = st.pingAt && st.lastMsg < st.pingAt ? st.missed + 1 : 0;
+    if (st.missed >= 3) { drop(ws); reconnect(); return; }
+    st.pingAt = Date.now();
+    send({ type: 'rtc.ping' });
+  }
+  // drop forgets the socket ws (its close event, if any, is then ignored).
+  function drop(ws) {
+    if (st.ws === ws) { st.ws = null; }
+    clearInterval(st.pingTimer);
+    setNet('offline');
+    try { ws.close(); } catch (e) { /* already closed */ }
+  }
+  // wake reconnects at once when the page comes back (phone unlocked, tab
+  // shown, back-forward cache, network back) instead of waiting out a
+  // backoff that a sleeping page's timers stretched.
+  function wake() {
+    if (!st.started || document.visibilityState === 'hidden' || st.view === 'notfound' || st.view === 'gone') { return; }
+    if (st.ws && st.ws.readyState !== WebSocket.OPEN && st.ws.readyState !== WebSocket.CONNECTING) { drop(st.ws); }
+    if (!st.ws) { clearTimeout(st.retry); st.backoff = 500; connect(); }
   }
   function reconnect() {
     clearTimeout(st.retry);
@@ -177,7 +252,9 @@
         st.until = m.until ? hhmm(new Date(m.until)) : '';
         setNet('online');
         clearInterval(st.pingTimer);
-        st.pingTimer = setInterval(function () { send({ type: 'rtc.ping' }); }, st.heartbeat);
+        st.missed = 0;
+        st.pingAt = 0;
+        st.pingTimer = setInterval(heartbeat, st.heartbeat);
         if (st.view === 'loading' || st.view === 'permission') { show('idle'); } else { render(); }
         break;
       case 'rtc.ring':
@@ -198,7 +275,7 @@
       case 'rtc.connected':
         if (m.call !== st.call) { break; }
         st.deadline = m.remaining_ms > 0 ? performance.now() + m.remaining_ms : 0;
-        $('call-status').hidden = true;
+        $('call-status').hidden = !st.needTap;
         body.setAttribute('data-connected', '1');
         break;
       case 'rtc.warning':
@@ -226,16 +303,39 @@
 
   // ---- the call ----
   function media() {
-    return navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true },
-      video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24 } }
+    return navigator.mediaDevices.getUserMedia(st.constraints);
+  }
+  // play starts video element v; when the browser wants a tap first
+  // (WebKit's autoplay rules, or WeChat's WKWebView asking a gesture for
+  // all media), the call screen says so and the next tap plays it.
+  function play(v) {
+    var p = v.play();
+    if (!p || !p.then) { return; }
+    p.then(function () { if (v.srcObject) { tapHint(false); } }, function (e) {
+      if (e && e.name === 'NotAllowedError') { tapHint(true); }
     });
+  }
+  function tapHint(on) {
+    var el = $('call-status');
+    st.needTap = on;
+    el.setAttribute('data-i18n', on ? 'tapSound' : 'connectingCall');
+    el.textContent = t(on ? 'tapSound' : 'connectingCall');
+    el.hidden = !on && body.getAttribute('data-connected') === '1';
+  }
+  function unlock() {
+    if (st.audio) { audio(); }
+    var v = $('remote-video');
+    if (v.srcObject && v.paused) { play(v); }
   }
   function answer() {
     ring(false);
     audio();
     show('call');
+    tapHint(false);
     $('call-status').hidden = false;
+    // Playing the (still empty) element inside the tap lets WebKit play it
+    // with sound later, when the child's tracks arrive.
+    play($('remote-video'));
     media().then(function (stream) {
       st.local = stream;
       $('local-video').srcObject = stream;
@@ -255,11 +355,13 @@
       var v = $('remote-video');
       if (!v.srcObject) { v.srcObject = ev.streams && ev.streams[0] ? ev.streams[0] : new MediaStream(); }
       if (!ev.streams || !ev.streams[0]) { v.srcObject.addTrack(ev.track); }
-      var p = v.play();
-      if (p && p.catch) { p.catch(function () {}); }
+      play(v);
     };
     pc.onicecandidate = function (ev) {
-      if (ev.candidate) { send({ type: 'rtc.candidate', call: st.call, candidate: ev.candidate.toJSON() }); } else { send({ type: 'rtc.candidate', call: st.call, end: true }); }
+      var c = ev.candidate;
+      if (!c) { send({ type: 'rtc.candidate', call: st.call, end: true }); return; }
+      send({ type: 'rtc.candidate', call: st.call,
+        candidate: c.toJSON ? c.toJSON() : { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } });
     };
     pc.setRemoteDescription({ type: 'offer', sdp: m.sdp }).then(function () {
       st.held.forEach(function (c) { pc.addIceCandidate(c).catch(function () {}); });
@@ -311,6 +413,7 @@
     $('local-video').srcObject = null;
     $('banner').hidden = true;
     body.setAttribute('data-connected', '0');
+    tapHint(false);
     body.setAttribute('data-end-cause', cause);
     st.call = ''; st.held = []; st.deadline = 0;
     var reasons = TEXT[st.lang].reasons;
@@ -345,6 +448,12 @@
     }, function () { $('perm-denied').hidden = false; });
   });
   $('answer').addEventListener('click', answer);
+  // iOS suspends sound and may pause the video; any tap brings them back.
+  document.addEventListener('click', unlock, true);
+  document.addEventListener('touchend', unlock, true);
+  document.addEventListener('visibilitychange', wake);
+  window.addEventListener('pageshow', function (ev) { if (ev.persisted) { wake(); } });
+  window.addEventListener('online', wake);
   $('decline').addEventListener('click', function () { ring(false); send({ type: 'rtc.hangup', call: st.call }); show('idle'); });
   $('hangup').addEventListener('click', function () { send({ type: 'rtc.hangup', call: st.call }); });
   $('until-set').addEventListener('click', function () {
@@ -359,6 +468,9 @@
   // Closing the tab mid-call is not a hang-up: the daemon records peer_lost.
   window.addEventListener('pagehide', function () { if (st.call) { send({ type: 'rtc.hangup', call: st.call, cause: 'page_closed' }); } });
 
+  st.unsupported = support();
+  body.setAttribute('data-unsupported', st.unsupported);
   applyStatic();
-  if (st.view === 'loading') { show('permission'); } else { show(st.view); }
+  if (st.unsupported) { setNet('offline'); }
+  if (st.view === 'loading') { show(st.unsupported ? 'unsupported' : 'permission'); } else { show(st.view); }
 })();
