@@ -14,6 +14,10 @@ const (
 	ScreenWarning    ScreenKind = "warning"    // connected, with the 60 s banner
 	ScreenEnded      ScreenKind = "ended"      // the call ended: duration
 	ScreenDenied     ScreenKind = "denied"     // refused: reason in a child's words
+	// ScreenEnrol: the console waits for a new card at this booth (Words
+	// 请刷卡登记 / Tap the new card), then shows 已读卡 / Card read for
+	// the linger time (station_enrol.go).
+	ScreenEnrol ScreenKind = "enrol"
 )
 
 // Tile is one approved contact as the child's screen shows it. The number

@@ -90,6 +90,9 @@ type boothState struct {
 	// simulated lists the booth's devices that are simulated, for the
 	// screen's technician notice.
 	simulated []string
+	// enrol, when set, is the console waiting for a card here
+	// (station_enrol.go): the next tap is captured for it.
+	enrol *enrolment
 
 	call  *activeCall
 	timer *time.Timer
@@ -497,6 +500,9 @@ func (s *Station) Tap(ctx context.Context, booth, uid string) error {
 	if err != nil {
 		return err
 	}
+	if s.enrolTap(bs, norm) {
+		return nil // a card the console enrols (station_enrol.go), not a child's tap
+	}
 	if bs.call != nil {
 		return &Error{Code: ECONFLICT, Message: "the booth is in a call", Reason: ReasonBoothBusy}
 	}
@@ -599,15 +605,15 @@ func (s *Station) Help(ctx context.Context, booth string) error {
 		s.mu.Unlock()
 		return err
 	}
-	child, card, busy := bs.child, bs.card, bs.call != nil
+	child, card, busy, help := bs.child, bs.card, bs.call != nil, s.policy.HelpNumbers // SetPolicy may change them
 	s.mu.Unlock()
 	if busy {
 		return &Error{Code: ECONFLICT, Message: "the booth is in a call", Reason: ReasonBoothBusy}
 	}
-	if len(s.policy.HelpNumbers) == 0 {
+	if len(help) == 0 {
 		return Errorf(EINVALID, "no help number is configured")
 	}
-	_, err = s.place(ctx, bs, attempt{card: card, child: child, contact: helpContact(s.policy.HelpNumbers[0]),
+	_, err = s.place(ctx, bs, attempt{card: card, child: child, contact: helpContact(help[0]),
 		found: true, help: true, dial: true})
 	return err
 }
@@ -871,14 +877,15 @@ func (s *Station) AuthorizeHandset(ctx context.Context, ext, dialled string) (Ca
 	if bs != nil && bs.child.ID != 0 && s.opts.Now().Sub(bs.identified) < s.opts.HandsetWindow {
 		child, contacts, card = bs.child, bs.contacts, bs.card
 	}
+	pol := s.policy // SetPolicy may replace it once the lock is released
 	s.mu.Unlock()
 	if bs == nil {
 		return CallRequest{}, Errorf(ENOTFOUND, "no booth has extension %q", ext)
 	}
-	if s.policy.IsHelpNumber(dialled) {
+	if pol.IsHelpNumber(dialled) {
 		number := dialled
-		if dialled == s.policy.HelpCode && len(s.policy.HelpNumbers) > 0 {
-			number = s.policy.HelpNumbers[0]
+		if dialled == pol.HelpCode && len(pol.HelpNumbers) > 0 {
+			number = pol.HelpNumbers[0]
 		}
 		return s.place(ctx, bs, attempt{card: card, child: child, contact: helpContact(number), found: true, help: true, number: number})
 	}
@@ -1053,6 +1060,7 @@ func (s *Station) heartbeat(ctx context.Context) {
 func (s *Station) Close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
+	s.endEnrolments() // consoles waiting for a card get ECONFLICT
 	calls := make([]*activeCall, 0, len(s.calls))
 	for _, c := range s.calls {
 		calls = append(calls, c)
@@ -1102,5 +1110,36 @@ func (s *Station) Close(ctx context.Context) error {
 	return nil
 }
 
-// loc is the station's time zone.
-func (s *Station) loc() *time.Location { return s.policy.Hours.Location() }
+// loc is the station's time zone. It reads only Hours.Loc, which
+// SetPolicy never writes, so callers need not hold s.mu.
+func (s *Station) loc() *time.Location {
+	if l := s.policy.Hours.Loc; l != nil {
+		return l
+	}
+	return DefaultLocation()
+}
+
+// SetPolicy replaces the station's policy at once, without a restart (the
+// console's settings): the next tap, pick or dialled number is judged by
+// p. Calls in progress keep the limit and warnings they started with; idle
+// screens show the new opening hours and an identified child's screen the
+// quota left under p. The time zone stays the one the station started
+// with (p.Hours.Loc is ignored: it comes from the config file, and loc is
+// read without the lock). p's slices must not be modified afterwards.
+func (s *Station) SetPolicy(ctx context.Context, p Policy) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Field by field, every field but Hours.Loc (TestSetPolicyCopiesEveryField).
+	s.policy.Hours.Windows, s.policy.Hours.Closures = p.Hours.Windows, p.Hours.Closures
+	s.policy.Limit, s.policy.HelpLimit, s.policy.Warnings = p.Limit, p.HelpLimit, p.Warnings
+	s.policy.Quota, s.policy.HelpCode, s.policy.HelpNumbers = p.Quota, p.HelpCode, p.HelpNumbers
+	for _, b := range s.order {
+		switch bs := s.booths[b.ID]; {
+		case bs.call != nil:
+		case bs.screen.Kind == ScreenIdle:
+			s.toIdle(bs)
+		case bs.screen.Kind == ScreenIdentified:
+			s.showIdentified(ctx, bs)
+		}
+	}
+}

@@ -69,7 +69,7 @@ func cmdRosterImport(ctx context.Context, g *globals, args []string, stdout io.W
 		return err
 	}
 	defer f.Close()
-	entries, err := rostercsv.Parse(f, rostercsv.Opts{CardFormat: cf})
+	entries, err := rostercsv.ParseAny(f, rostercsv.Opts{CardFormat: cf}) // CSV or XLSX, by content
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported:\n%w", pos[0], err)
 	}

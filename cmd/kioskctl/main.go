@@ -37,7 +37,7 @@ Commands talking to the running kioskd (admin API on loopback):
   tv status [--json]              the TVs, their power control and sessions
 
 Commands working on the database in --data (daemon may be running):
-  roster import FILE.csv [--dry-run] [--card-format hex|8h10d|reversed]
+  roster import FILE.csv|FILE.xlsx [--dry-run] [--card-format hex|8h10d|reversed]
   roster export [--format csv] [-o FILE]
   ledger export calls [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json] [-o FILE]
   ledger verify [--anchor SEQ:HASH]

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/kiosk/books"
 	"github.com/qinqing/station/ui/console"
 )
 
@@ -20,8 +21,13 @@ func (m *Main) newConsole(loc *time.Location) (*console.Console, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: card format: %w", err)
 	}
+	rules := m.Config.BookRules()
 	c, err := console.New(console.Opts{Store: m.db, School: school, Loc: loc, Logger: m.Logger,
-		Devices: m.consoleDevices, PublicURL: m.Config.Video.PublicURL, CardFormat: format})
+		Devices: m.consoleDevices, PublicURL: m.Config.Video.PublicURL, CardFormat: format,
+		Settings: m.settingsOpts(), // settings.go
+		Station:  m.station,        // live booths, card enrolment (booths.go)
+		// One [books] section today: the same rules for every class.
+		BookRules: func(string) books.Rules { return rules }, TV: m.tv.admin()})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}

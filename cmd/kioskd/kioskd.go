@@ -222,6 +222,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
+	// The console's settings (settings.go) override the file's.
+	if policy, err = m.consoleSettings(ctx, policy); err != nil {
+		return err
+	}
 
 	// Devices (devices.go): lights first, the station needs them.
 	m.devs = newDevices(cfg, log, m.db, m.devOpts)

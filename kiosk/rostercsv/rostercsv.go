@@ -5,7 +5,9 @@
 // The file is CSV as in RFC 4180 (quoted fields may span lines). Parse
 // accepts UTF-8 with or without a byte order mark and GB18030 (what Excel
 // on Chinese Windows writes for "CSV"); Write produces UTF-8 with a BOM so
-// that Excel opens it correctly. Headers may be Chinese or English:
+// that Excel opens it correctly. ParseXLSX reads the same columns from an
+// XLSX workbook, and Read reads either, with every row and its problems
+// for a preview. Headers may be Chinese or English:
 //
 //	编号 id                  optional, the school's own id for the child
 //	姓名 name                required
@@ -189,12 +191,7 @@ func Parse(r io.Reader, opts Opts) ([]kiosk.RosterEntry, error) {
 	if err != nil {
 		return nil, kiosk.Errorf(kiosk.EINVALID, "roster file: %s", kiosk.ErrorMessage(err))
 	}
-	p := parser{opts: opts, cards: map[string]int{}, ids: map[string]int{}, names: map[string]nameSeen{}}
-	entries := p.parse(text)
-	if len(p.problems) > 0 {
-		return nil, schoolcsv.NewParseError("roster file", p.problems)
-	}
-	return entries, nil
+	return readCSV(text, opts).Entries()
 }
 
 type nameSeen struct {
@@ -204,10 +201,13 @@ type nameSeen struct {
 
 // parser holds the state of one Parse.
 type parser struct {
-	opts     Opts
-	cr       *csv.Reader
+	opts Opts
+	// pos returns the line of field i of the record being read (the sheet
+	// row for XLSX).
+	pos      func(i int) int
 	cols     []column
 	problems []Problem
+	file     File                // rows and general problems, see File
 	cards    map[string]int      // UID -> line
 	ids      map[string]int      // external id -> line
 	names    map[string]nameSeen // name + "\x00" + class -> first row
@@ -219,25 +219,29 @@ func (p *parser) addf(line int, col, format string, args ...any) {
 	p.problems = append(p.problems, Problem{Line: line, Column: col, Message: fmt.Sprintf(format, args...)})
 }
 
-func (p *parser) parse(text string) []kiosk.RosterEntry {
-	p.cr = schoolcsv.NewReader(text)
-	var entries []kiosk.RosterEntry
-	p.problems = append(p.problems, schoolcsv.Read(p.cr, "姓名, 班级, 联系人1, 关系1, 电话1, ...", p.header, func(rec []string) {
-		if e, ok := p.row(rec); ok {
-			entries = append(entries, e)
-		}
-	})...)
-	return entries
+// wantHeader is the header row named in the problem of an empty file.
+const wantHeader = "姓名, 班级, 联系人1, 关系1, 电话1, ..."
+
+// readCSV reads the records of a decoded CSV roster file.
+func readCSV(text string, opts Opts) *File {
+	p := newParser(opts, "csv")
+	cr := schoolcsv.NewReader(text)
+	p.pos = func(i int) int {
+		line, _ := cr.FieldPos(i)
+		return line
+	}
+	p.general(schoolcsv.Read(cr, wantHeader, p.fileHeader, p.addRow)...)
+	return p.finish()
 }
 
 // header reads the header row; it reports false if rows cannot be read.
 func (p *parser) header(rec []string) bool {
-	line, _ := p.cr.FieldPos(0)
+	line := p.pos(0)
 	before := len(p.problems)
 	p.first = map[field]int{}
 	seen := map[column]string{}
 	for i, h := range rec {
-		line, _ := p.cr.FieldPos(i)
+		line := p.pos(i)
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF"))
 		if h == "" {
 			p.cols = append(p.cols, column{field: fieldNone, header: fmt.Sprintf("column %d", i+1)})
@@ -301,10 +305,9 @@ func (p *parser) header(rec []string) bool {
 // cell returns the trimmed value of column i of rec and its line.
 func (p *parser) cell(rec []string, i int) (string, int) {
 	if i < 0 || i >= len(rec) {
-		line, _ := p.cr.FieldPos(0)
-		return "", line
+		return "", p.pos(0)
 	}
-	line, _ := p.cr.FieldPos(i)
+	line := p.pos(i)
 	return strings.TrimSpace(rec[i]), line
 }
 
@@ -322,7 +325,7 @@ func (p *parser) get(rec []string, f field) (v string, line int, header string) 
 // row reads one child's row; it reports false if the row has problems.
 func (p *parser) row(rec []string) (kiosk.RosterEntry, bool) {
 	before := len(p.problems)
-	start, _ := p.cr.FieldPos(0)
+	start := p.pos(0)
 	e := kiosk.RosterEntry{Line: start, Child: kiosk.Child{Status: kiosk.ChildActive}}
 
 	for i := range rec {

@@ -315,6 +315,11 @@
         $('returned-title').textContent = (s.book && s.book.title) ? '《' + s.book.title + '》' : '';
         $('returned-words').textContent = words(s.words, t(s.book && s.book.overdue_days > 0 ? 'late' : 'returned'));
         break;
+      case 'enrol':
+        // The console waits for a new card here (a manager, not a child).
+        show('enrol');
+        $('enrol-words').textContent = words(s.words, st.lang === 'zh' ? '请刷卡登记' : 'Tap the new card');
+        break;
       case 'denied':
         show('denied');
         $('denied-words').textContent = words(s.words, t('denied'));

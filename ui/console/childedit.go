@@ -100,6 +100,9 @@ type childEdit struct {
 	Manager    bool
 	CardFormat string
 	Contacts   []contactLinks
+	// Booths are offered for enrolling a card by tapping it there
+	// (booths.go); nil without a station.
+	Booths []kiosk.Booth
 }
 
 // childEditData returns the child page's editing part for the contacts
@@ -109,7 +112,7 @@ func (c *Console) childEditData(ctx context.Context, s *kiosk.Session, contacts 
 	if !ok {
 		return nil, nil
 	}
-	e := &childEdit{Manager: s.User.Role == kiosk.RoleManager, CardFormat: c.cardFormatName()}
+	e := &childEdit{Manager: s.User.Role == kiosk.RoleManager, CardFormat: c.cardFormatName(), Booths: c.boothOptions()}
 	now := c.now()
 	for _, ct := range contacts {
 		ls, err := ed.Links(ctx, ct.ID)

@@ -128,6 +128,21 @@ type Opts struct {
 	// CardFormat is how card numbers typed on a child's page are read
 	// (kiosk.ParseCardNumber). Default "": kiosk.CardHex.
 	CardFormat kiosk.CardFormat
+	// BookRules returns the loan rules for a class ("" for the station's
+	// default), e.g. from config [books]; books.go. Default: books'
+	// defaults in Loc.
+	BookRules BookRulesFunc
+	// TV starts and stops TV sessions (kiosk/tv.Service); tv.go. Default
+	// nil: the TV page says no TV is configured.
+	TV TVControl
+	// Station is the running station (*kiosk.Station): live booth status
+	// on Today and card enrolment at a booth's reader; booths.go.
+	// Default nil: neither is offered.
+	Station StationDesk
+	// Settings configures the Settings page (settings.go): the config
+	// file's policy and where changes apply. Default: built-in values,
+	// applied nowhere.
+	Settings SettingsOpts
 }
 
 // Console serves the console's routes. Create it with New; it is safe for
@@ -146,6 +161,11 @@ type Console struct {
 
 	publicURL  string
 	cardFormat kiosk.CardFormat
+
+	bookRules BookRulesFunc // books.go
+	tv        TVControl     // tv.go
+	stock     *stockTakes   // books.go
+	booths    *boothDesk    // booths.go; nil without a station
 
 	pages   map[string]*template.Template
 	routes  []route
@@ -232,6 +252,13 @@ func New(opts Opts) (*Console, error) {
 	c.routes = append(c.routes, c.childEditRoutes()...)
 	c.routes = append(c.routes, c.consentRoutes()...)
 	c.routes = append(c.routes, c.overdueRoutes()...)
+	c.routes = append(c.routes, c.settingsRoutes(opts.Settings)...)
+	c.bookRules, c.tv, c.stock = opts.BookRules, opts.TV, newStockTakes()
+	c.routes = append(c.routes, c.bookRoutes()...)
+	c.routes = append(c.routes, c.tvRoutes()...)
+	c.booths = newBoothDesk(opts.Station)
+	c.routes = append(c.routes, c.boothRoutes()...)
+	c.routes = append(c.routes, c.rosterImportRoutes()...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /console/{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -289,8 +316,9 @@ func headers(h http.Handler) http.Handler {
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("X-Frame-Options", "DENY")
 		if r.Method == http.MethodPost {
-			// Console forms are a few short fields.
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			// Console forms are a few short fields; the roster upload
+			// takes a file (postLimit).
+			r.Body = http.MaxBytesReader(w, r.Body, postLimit(r.URL.Path))
 		}
 		if strings.HasPrefix(r.URL.Path, "/console/static/") {
 			hd.Set("Cache-Control", "no-cache")

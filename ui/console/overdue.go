@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/qinqing/station/kiosk"
-	"github.com/qinqing/station/kiosk/books"
 	"github.com/qinqing/station/kiosk/register"
 )
 
@@ -46,9 +45,7 @@ func (c *Console) overdueBooks(ctx context.Context) (out []overdueBook, ok bool,
 	if !ok {
 		return nil, false, nil
 	}
-	rules := books.DefaultRules()
-	rules.Location = c.loc
-	rows, err := rs.LoanRegister(ctx, time.Time{}, time.Time{}, rules)
+	rows, err := rs.LoanRegister(ctx, time.Time{}, time.Time{}, c.rulesFor(""))
 	if err != nil {
 		return nil, true, fmt.Errorf("overdue books: %w", err)
 	}

@@ -293,6 +293,9 @@ type todayData struct {
 	// its books out past their due date.
 	HasBooks bool
 	Overdue  int
+	// Booths is the number of booths whose live status Today frames
+	// (booths.go), BoothsHeight the frame's height in pixels; 0: none.
+	Booths, BoothsHeight int
 }
 
 // dayStart is midnight of t's day in the console's zone.
@@ -311,6 +314,7 @@ func (c *Console) today(w http.ResponseWriter, r *http.Request, s *kiosk.Session
 		return
 	}
 	d := todayData{Date: start.Format("2006-01-02"), QuietDays: c.quietDays, ShowChildren: allowed(s.User.Role, children)}
+	d.Booths, d.BoothsHeight = c.boothsFrame(w)
 	var help []register.Call
 	var billsec time.Duration
 	for _, row := range rows {

@@ -155,7 +155,7 @@ func csvCells(b []byte, cols int) ([][]string, error) {
 }
 
 func loadLoans(ctx context.Context, c *Console, rs RegisterStore, f callFilter, _ kiosk.Role) ([][]string, error) {
-	rows, err := rs.LoanRegister(ctx, f.fromT, f.toT, books.Rules{})
+	rows, err := rs.LoanRegister(ctx, f.fromT, f.toT, c.rulesFor(""))
 	if err != nil {
 		return nil, err
 	}
