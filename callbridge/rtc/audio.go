@@ -38,7 +38,7 @@ func audioCodecs() []webrtc.RTPCodecParameters {
 
 // audioLeg is a headset leg: an audio-only PeerConnection with a kiosk
 // screen, bridged to a UDP socket on loopback. It implements
-// kiosk.MediaLeg.
+// kiosk.MediaLeg, and Quality.
 type audioLeg struct {
 	b      *Bridge
 	callID string
@@ -55,7 +55,8 @@ type audioLeg struct {
 	early     []*webrtc.ICECandidate
 	remoteSet bool
 	pending   []webrtc.ICECandidateInit
-	wg        sync.WaitGroup // media goroutines
+	wg        sync.WaitGroup   // media goroutines
+	quality   kiosk.LegQuality // taken when the leg closes
 
 	ice atomic.Int32 // webrtc.ICEConnectionState
 
@@ -147,9 +148,13 @@ func (l *audioLeg) start() error {
 	l.mu.Lock()
 	l.pc = pc
 	l.mu.Unlock()
-	if _, err := pc.AddTransceiverFromTrack(l.out, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
+	tr, err := pc.AddTransceiverFromTrack(l.out, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+	if err != nil {
 		return fmt.Errorf("add transceiver: %w", err)
 	}
+	// The page's receiver reports about the audio we send reach the
+	// reports interceptor only when read: they give the leg's RTT.
+	l.spawn(func() { drainRTCP(tr.Sender()) })
 	pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if remote.Kind() == webrtc.RTPCodecTypeAudio {
 			l.spawn(func() { l.fromBrowser(remote) })
@@ -379,6 +384,36 @@ func (l *audioLeg) toBrowser() {
 	}
 }
 
+// drainRTCP reads the RTCP a page sends about what the daemon sends,
+// so that it passes through the reports interceptor, until the
+// PeerConnection closes.
+func drainRTCP(s *webrtc.RTPSender) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := s.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// Quality returns the headset leg's network figures from the RTCP the
+// daemon and the page exchanged (RFC 3550 section 6.4, as for a video
+// leg, see reports.go): RTT from the page's receiver reports about our
+// audio, jitter the larger of both directions, packets lost summed over
+// both directions. Zero fields are not known (yet): the RTT needs one of
+// our sender reports and the page's report about it (Chromium reports
+// audio every few seconds). After the leg has ended, the figures at its
+// end. callbridge/sip puts them in the call record as the screen leg's
+// quality.
+func (l *audioLeg) Quality() kiosk.LegQuality {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closing || l.pc == nil {
+		return l.quality
+	}
+	return l.b.reports.quality(l.pc.ID())
+}
+
 // iceDown reports whether the leg's ICE connection is disconnected,
 // failed or closed.
 func (l *audioLeg) iceDown() bool {
@@ -420,8 +455,12 @@ func (l *audioLeg) Close() error {
 func (l *audioLeg) close(cause kiosk.EndCause) {
 	l.closeOnce.Do(func() {
 		l.mu.Lock()
-		l.closing = true
 		pc := l.pc
+		if pc != nil {
+			// Before pc.Close, which drops the interceptor's figures.
+			l.quality = l.b.reports.quality(pc.ID())
+		}
+		l.closing = true
 		l.mu.Unlock()
 		close(l.stop)
 		l.send(Message{Type: TypeEnd, Cause: string(cause)})

@@ -233,3 +233,39 @@ func TestHeadsetLegScreenVanishes(t *testing.T) {
 		t.Fatal("the leg did not end after the screen vanished")
 	}
 }
+
+// TestHeadsetLegQuality checks that a headset leg measures its quality
+// from RTCP as a video leg does (issue 3: RTT, jitter, packets lost of a
+// headset phone call in the ledger), and keeps the figures after it ends.
+func TestHeadsetLegQuality(t *testing.T) {
+	b, err := rtc.New(rtc.Config{AllowLoopback: true, ReportInterval: 100 * time.Millisecond}, noLinks{}, rtc.Opts{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	h, _ := attachHeadset(t, b, "b1", rtctest.HeadsetOpts{LoseEvery: 10})
+	leg := openAudio(t, b, "b1", "call-1")
+	q, ok := leg.(interface{ Quality() kiosk.LegQuality })
+	require.True(t, ok, "a headset leg reports its quality")
+
+	// The trunk's side plays a tone into the headset: our sender reports
+	// about it get the page's receiver reports back (the RTT).
+	ep, err := callbridge.NewEndpoint(leg.RTPAddr().Addr())
+	require.NoError(t, err)
+	defer ep.Close()
+	leg.SetRemote(ep.LocalAddr())
+	ep.SetRemote(leg.RTPAddr())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = ep.SendTone(ctx, callbridge.DemoTone, leg.PayloadType()) }()
+
+	require.Eventually(t, func() bool { return q.Quality().RTTMs > 0 && q.Quality().PacketsLost > 0 }, 5*time.Second,
+		20*time.Millisecond, "RTT from the page's receiver reports, loss from the microphone's sequence numbers")
+	require.NoError(t, leg.Close())
+	end := q.Quality()
+	lost := h.Lost()
+	assert.Greater(t, end.RTTMs, 0.0, "RTT kept after the leg ended")
+	assert.Less(t, end.RTTMs, 1000.0, "RTT on loopback is well under a second")
+	assert.Positive(t, end.PacketsLost, "the microphone's lost packets are counted")
+	assert.LessOrEqual(t, end.PacketsLost, int64(lost), "no more lost than the page skipped")
+	assert.GreaterOrEqual(t, end.JitterMs, 0.0)
+	assert.Equal(t, end, q.Quality(), "the figures at the end stay")
+}

@@ -19,15 +19,26 @@ import (
 type evKind int
 
 const (
-	evMsg       evKind = iota // a signaling message from sess
-	evAttached                // sess reconnected
-	evDetached                // sess's channel closed
-	evLost                    // sess was not heard from within ReconnectWindow
-	evNewParent               // a parent page of the contact opened while ringing
-	evICE                     // leg's ICE connection state changed
-	evPC                      // leg's PeerConnection state changed
-	evMedia                   // leg received its first RTP packet
+	evMsg          evKind = iota // a signaling message from sess
+	evAttached                   // sess reconnected
+	evDetached                   // sess's channel closed
+	evLost                       // sess was not heard from within ReconnectWindow
+	evNewParent                  // a parent page of the contact opened while ringing
+	evICE                        // leg's ICE connection state changed
+	evPC                         // leg's PeerConnection state changed
+	evMedia                      // leg received its first RTP packet
+	evStart                      // Dial: find the pages, ring, offer to the screen
+	evEnd                        // the call's context was cancelled
+	evRingTimeout                // Config.RingTimeout passed
+	evSetupTimeout               // Config.SetupTimeout passed
+	evLimit                      // the call's limit was reached
+	evWarn                       // the next of the call's warnings is due
 )
+
+// maxQueued bounds the events waiting for a call's drain: past it, page
+// messages are dropped (a page flooding the daemon), never the call's own
+// events.
+const maxQueued = 256
 
 type event struct {
 	kind evKind
@@ -46,15 +57,23 @@ type endErr struct {
 
 func (e *endErr) Error() string { return "rtc: call ends: " + string(e.cause) }
 
-// call is one video call. Its goroutine (run) owns the fields marked
-// "run" and emits every event, so the observer sees them in order and
-// EventEnded exactly once.
+// call is one video call. It has no goroutine of its own while it waits:
+// events (page messages, pion's callbacks, timers) are queued by post and
+// applied one at a time, in order, by drain, which runs on a goroutine
+// started when the first event of a burst arrives and gone when the queue
+// is empty (BENCHMARKS.md: goroutines per call). drain owns the fields
+// marked "drain" and emits every event, so the observer sees them in
+// order and EventEnded exactly once.
 type call struct {
 	b      *Bridge
 	req    kiosk.CallRequest
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	inbox  chan event
+
+	qmu      sync.Mutex
+	queue    []event
+	draining bool // a goroutine runs drain
+	finished bool // drain is finishing the call: events are dropped
 
 	toScreenAudio, toScreenVideo *forwardTrack
 	toParentAudio, toParentVideo *forwardTrack
@@ -65,10 +84,12 @@ type call struct {
 	parent  *session // the device that accepted
 	ringing map[*session]bool
 
-	// run.
+	// drain.
 	start, setupStart, accepted, answered time.Time
 	setup                                 time.Duration
 	parentCodecs                          []webrtc.RTPCodecParameters
+	ringT, setupT, limitT, warnT          *time.Timer
+	warns                                 []warning
 
 	statsMu   sync.Mutex
 	pageStats map[pageKind]PageStats
@@ -95,7 +116,7 @@ func (b *Bridge) Dial(ctx context.Context, req kiosk.CallRequest) error {
 		return kiosk.Errorf(kiosk.EINVALID, "call id and observer are required")
 	}
 	c := &call{
-		b: b, req: req, inbox: make(chan event, 64), ringing: map[*session]bool{},
+		b: b, req: req, start: b.now(), ringing: map[*session]bool{},
 		toScreenAudio: newForwardTrack(webrtc.RTPCodecTypeAudio, "parent"),
 		toScreenVideo: newForwardTrack(webrtc.RTPCodecTypeVideo, "parent"),
 		toParentAudio: newForwardTrack(webrtc.RTPCodecTypeAudio, "kiosk"),
@@ -116,8 +137,11 @@ func (b *Bridge) Dial(ctx context.Context, req kiosk.CallRequest) error {
 	}
 	b.calls[req.CallID] = c
 	b.callWG.Add(1)
+	// evStart is queued before any page can see the call.
+	c.queue, c.draining = []event{{kind: evStart}}, true
 	b.mu.Unlock()
-	go c.run()
+	context.AfterFunc(c.ctx, func() { c.post(event{kind: evEnd}) })
+	go c.drain()
 	return nil
 }
 
@@ -140,14 +164,57 @@ func (c *call) fail(disp kiosk.Disposition, cause kiosk.EndCause) {
 	c.cancel(&endErr{cause: cause, disp: disp})
 }
 
-// post hands an event to the call's goroutine; it never blocks once the
-// call is ending.
+// post queues an event for drain, starting drain if it is not running;
+// it never blocks. Events after the call has ended are dropped.
 func (c *call) post(ev event) {
-	select {
-	case c.inbox <- ev:
-	case <-c.ctx.Done():
+	c.qmu.Lock()
+	if c.finished || (ev.kind == evMsg && len(c.queue) >= maxQueued) {
+		c.qmu.Unlock()
+		return
+	}
+	c.queue = append(c.queue, ev)
+	start := !c.draining
+	c.draining = true
+	c.qmu.Unlock()
+	if start {
+		go c.drain()
 	}
 }
+
+// drain applies the queued events in order until the queue is empty, or,
+// once the call's context is cancelled, drops them and finishes the call.
+// Only one drain runs at a time (post starts it when none runs), so the
+// fields marked "drain" need no lock; qmu orders one drain after the
+// next. finish never runs on pion's goroutines or the leg's readers,
+// which it waits for.
+func (c *call) drain() {
+	for {
+		c.qmu.Lock()
+		if c.ctx.Err() != nil {
+			c.finished, c.queue = true, nil
+			c.qmu.Unlock()
+			c.finish()
+			return
+		}
+		if len(c.queue) == 0 {
+			c.draining, c.queue = false, nil
+			c.qmu.Unlock()
+			return
+		}
+		ev := c.queue[0]
+		c.queue[0] = event{}
+		c.queue = c.queue[1:]
+		c.qmu.Unlock()
+		c.step(ev)
+	}
+}
+
+// after posts an event of kind once d has passed; finish stops the timer.
+func (c *call) after(d time.Duration, kind evKind) *time.Timer {
+	return time.AfterFunc(d, func() { c.post(event{kind: kind}) })
+}
+
+type warning struct{ at, remaining time.Duration }
 
 func (c *call) emit(ev kiosk.CallEvent) {
 	ev.CallID = c.req.CallID
@@ -163,10 +230,9 @@ func (c *call) sendTo(s *session, m Message) {
 	c.b.mu.Unlock()
 }
 
-func (c *call) run() {
-	defer c.finish()
+// begin rings the parent pages and offers the screen leg (evStart).
+func (c *call) begin() {
 	b := c.b
-	c.start = b.now()
 	// A parent page whose link was revoked since it opened must not ring.
 	b.checkLinks(c.req.Contact)
 
@@ -221,76 +287,77 @@ func (c *call) run() {
 	}
 	c.screenLeg.Store(sl)
 
-	ringT := time.NewTimer(b.cfg.RingTimeout)
-	defer ringT.Stop()
-	ringC := ringT.C
-	var setupC, limitC, warnC <-chan time.Time
-	var setupT, limitT, warnT *time.Timer
-	defer func() {
-		for _, t := range []*time.Timer{setupT, limitT, warnT} {
-			if t != nil {
-				t.Stop()
-			}
-		}
-	}()
-	type warn struct{ at, remaining time.Duration }
-	var warns []warn
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-ringC:
+	c.ringT = c.after(b.cfg.RingTimeout, evRingTimeout)
+}
+
+// step applies one event, then starts the setup timer once the call can
+// be set up, and answers the call once media flows both ways: the limit
+// and warning timers start then.
+func (c *call) step(ev event) {
+	b := c.b
+	switch ev.kind {
+	case evStart:
+		c.begin()
+	case evEnd:
+		return // drain finishes the call
+	case evRingTimeout:
+		if c.accepted.IsZero() {
 			c.fail(kiosk.DispNoAnswer, kiosk.CauseNoAnswer)
-		case <-setupC:
+		}
+	case evSetupTimeout:
+		if c.answered.IsZero() {
 			b.log.Info("video call: no media within setup timeout", "call", c.req.CallID)
 			c.fail(kiosk.DispFailed, kiosk.CauseFailed)
-		case <-limitC:
-			c.end(kiosk.CauseLimit)
-		case <-warnC:
-			w := warns[0]
-			warns = warns[1:]
-			c.emit(kiosk.CallEvent{Kind: kiosk.EventWarning, Remaining: w.remaining})
-			c.sendBoth(Message{Type: TypeWarning, RemainingMS: w.remaining.Milliseconds()})
-			if len(warns) > 0 {
-				warnT.Reset(warns[0].at - w.at)
-			} else {
-				warnC = nil
-			}
-		case ev := <-c.inbox:
-			wasAccepted := !c.accepted.IsZero()
-			c.handle(ev)
-			if !wasAccepted && !c.accepted.IsZero() {
-				ringC = nil
-			}
-			if setupC == nil && !c.setupStart.IsZero() && c.answered.IsZero() {
-				setupT = time.NewTimer(b.cfg.SetupTimeout)
-				setupC = setupT.C
-			}
-			if c.answered.IsZero() && c.mediaBothWays() {
-				c.answered = b.now()
-				c.setup = c.answered.Sub(c.setupStart)
-				setupC = nil
-				c.emit(kiosk.CallEvent{Kind: kiosk.EventAnswered, Setup: c.setup})
-				b.log.Info("video call answered", "call", c.req.CallID, "setup", c.setup.Round(time.Millisecond).String())
-				c.sendBoth(Message{Type: TypeConnected, LimitMS: c.req.Limit.Milliseconds(), RemainingMS: c.req.Limit.Milliseconds()})
-				c.keyframe(c.screenLeg.Load())
-				c.keyframe(c.parentLeg.Load())
-				if l := c.req.Limit; l > 0 {
-					limitT = time.NewTimer(l)
-					limitC = limitT.C
-					for _, w := range c.req.Warnings {
-						if w > 0 && w < l {
-							warns = append(warns, warn{at: l - w, remaining: w})
-						}
-					}
-					slices.SortFunc(warns, func(a, b warn) int { return int(a.at - b.at) })
-					if len(warns) > 0 {
-						warnT = time.NewTimer(warns[0].at)
-						warnC = warnT.C
-					}
-				}
-			}
 		}
+	case evLimit:
+		c.end(kiosk.CauseLimit)
+	case evWarn:
+		w := c.warns[0]
+		c.warns = c.warns[1:]
+		c.emit(kiosk.CallEvent{Kind: kiosk.EventWarning, Remaining: w.remaining})
+		c.sendBoth(Message{Type: TypeWarning, RemainingMS: w.remaining.Milliseconds()})
+		if len(c.warns) > 0 {
+			c.warnT = c.after(c.warns[0].at-w.at, evWarn)
+		}
+	default:
+		c.handle(ev)
+	}
+	if c.ctx.Err() != nil {
+		return
+	}
+	if !c.accepted.IsZero() && c.ringT != nil {
+		c.ringT.Stop()
+		c.ringT = nil
+	}
+	if c.setupT == nil && !c.setupStart.IsZero() && c.answered.IsZero() {
+		c.setupT = c.after(b.cfg.SetupTimeout, evSetupTimeout)
+	}
+	if !c.answered.IsZero() || !c.mediaBothWays() {
+		return
+	}
+	c.answered = b.now()
+	c.setup = c.answered.Sub(c.setupStart)
+	if c.setupT != nil {
+		c.setupT.Stop()
+	}
+	c.emit(kiosk.CallEvent{Kind: kiosk.EventAnswered, Setup: c.setup})
+	b.log.Info("video call answered", "call", c.req.CallID, "setup", c.setup.Round(time.Millisecond).String())
+	c.sendBoth(Message{Type: TypeConnected, LimitMS: c.req.Limit.Milliseconds(), RemainingMS: c.req.Limit.Milliseconds()})
+	c.keyframe(c.screenLeg.Load())
+	c.keyframe(c.parentLeg.Load())
+	l := c.req.Limit
+	if l <= 0 {
+		return
+	}
+	c.limitT = c.after(l, evLimit)
+	for _, w := range c.req.Warnings {
+		if w > 0 && w < l {
+			c.warns = append(c.warns, warning{at: l - w, remaining: w})
+		}
+	}
+	slices.SortFunc(c.warns, func(a, b warning) int { return int(a.at - b.at) })
+	if len(c.warns) > 0 {
+		c.warnT = c.after(c.warns[0].at, evWarn)
 	}
 }
 
@@ -309,7 +376,7 @@ func (c *call) mediaBothWays() bool {
 	return sl != nil && pl != nil && sl.gotMedia.Load() && pl.gotMedia.Load()
 }
 
-// handle applies one event; it runs on the call's goroutine.
+// handle applies one page or pion event; it runs on drain.
 func (c *call) handle(ev event) {
 	b := c.b
 	b.mu.Lock()
@@ -533,7 +600,11 @@ func answeredCodecs(answer string, offered []webrtc.RTPCodecParameters) ([]webrt
 // both PeerConnections are closed, the sessions are freed, EventEnded.
 func (c *call) finish() {
 	b := c.b
-	<-c.ctx.Done()
+	for _, t := range []*time.Timer{c.ringT, c.setupT, c.limitT, c.warnT} {
+		if t != nil {
+			t.Stop()
+		}
+	}
 	e, _ := context.Cause(c.ctx).(*endErr)
 	if e == nil {
 		e = &endErr{cause: kiosk.CauseFailed, disp: kiosk.DispFailed}

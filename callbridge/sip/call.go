@@ -536,6 +536,11 @@ func (c *call) finish() {
 	c.b.forget(c)
 	end := c.b.now()
 	ev := kiosk.CallEvent{Kind: kiosk.EventEnded, Cause: e.cause, SIPCode: c.code, Duration: end.Sub(c.start)}
+	// A headset leg (callbridge/rtc) measures its quality from RTCP; the
+	// trunk leg's plain RTP has none.
+	if m, ok := c.media.(interface{ Quality() kiosk.LegQuality }); ok {
+		ev.Quality = &kiosk.CallQuality{Screen: m.Quality()}
+	}
 	if e.code != 0 {
 		ev.SIPCode = e.code
 	}

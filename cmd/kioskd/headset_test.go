@@ -120,6 +120,9 @@ func TestHeadsetPhoneCall(t *testing.T) {
 	assert.Equal(t, booth, r.Booth)
 	assert.Equal(t, 200, r.SIPCode)
 	assert.InDelta(t, limit.Seconds(), r.Billsec.Seconds(), 0.7, "billsec is the limit")
+	if assert.NotNil(t, r.Quality, "the headset leg's quality is in the ledger") {
+		assert.Greater(t, r.Quality.Screen.RTTMs, 0.0, "RTT of the headset leg, from RTCP")
+	}
 	res, err := m.db.Verify(context.Background())
 	require.NoError(t, err)
 	assert.True(t, res.OK, res.Problem)

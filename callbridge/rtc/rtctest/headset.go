@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
@@ -23,13 +24,19 @@ type HeadsetOpts struct {
 	PCMA bool
 	// NoAnswer leaves offers unanswered (a page that never gets going).
 	NoAnswer bool
+	// LoseEvery, when > 0, skips every LoseEvery-th microphone packet:
+	// its sequence number is used but nothing is sent, as if the network
+	// lost it (see Lost).
+	LoseEvery int
 }
 
 // Headset stands in for the kiosk screen page on its headset legs, as
 // ui/assets/app.js behaves: it says rtc.hello, pings at the daemon's
 // heartbeat, answers each audio offer with a G.711 microphone track
 // sending 20 ms packets of 160 bytes, trickles candidates both ways and
-// counts the RTP it receives. Messages go out through send; the test
+// counts the RTP it receives. Like a browser it sends RTCP sender and
+// receiver reports (every ReportInterval), so the daemon can measure the
+// leg's RTT, jitter and loss. Messages go out through send; the test
 // feeds the daemon's messages to Deliver. It is safe for concurrent use.
 type Headset struct {
 	opts HeadsetOpts
@@ -47,6 +54,7 @@ type Headset struct {
 
 	received atomic.Int64
 	sent     atomic.Int64
+	lost     atomic.Int64
 	lastPT   atomic.Int32
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -77,8 +85,24 @@ func newAPI(pcma bool) *webrtc.API {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICETimeouts(time.Second, 2*time.Second, 200*time.Millisecond)
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
+	reg := &interceptor.Registry{}
+	rr, err := report.NewReceiverInterceptor(report.ReceiverInterval(ReportInterval))
+	if err != nil {
+		panic(err) // only options can fail, and these are valid
+	}
+	sr, err := report.NewSenderInterceptor(report.SenderInterval(ReportInterval))
+	if err != nil {
+		panic(err)
+	}
+	reg.Add(rr)
+	reg.Add(sr)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg))
 }
+
+// ReportInterval is the period of a Headset's RTCP reports: shorter than
+// a browser's (about 1 to 5 s for audio), so that a short test call
+// measures its RTT.
+const ReportInterval = 200 * time.Millisecond
 
 func (h *Headset) out(m rtc.Message) {
 	m.V = rtc.Version
@@ -183,7 +207,18 @@ func (h *Headset) answer(offer rtc.Message) {
 		_ = pc.Close()
 		return
 	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	pc.OnTrack(func(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+		// The daemon's sender reports reach the report interceptor (for
+		// the LSR and DLSR of our receiver reports) only when read; the
+		// reads end when the PeerConnection closes.
+		go func() {
+			buf := make([]byte, 1500)
+			for {
+				if _, _, err := recv.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
 		buf := make([]byte, 1500)
 		var p rtp.Packet
 		for {
@@ -260,6 +295,10 @@ func (h *Headset) talk(pc *webrtc.PeerConnection, mic *webrtc.TrackLocalStaticRT
 		case webrtc.PeerConnectionStateConnected:
 			pkt.SequenceNumber++
 			pkt.Timestamp += 160
+			if n := h.opts.LoseEvery; n > 0 && pkt.SequenceNumber%uint16(n) == 0 {
+				h.lost.Add(1)
+				continue
+			}
 			if mic.WriteRTP(pkt) == nil {
 				h.sent.Add(1)
 			}
@@ -272,6 +311,9 @@ func (h *Headset) Received() int { return int(h.received.Load()) }
 
 // Sent returns the RTP packets sent to the daemon.
 func (h *Headset) Sent() int { return int(h.sent.Load()) }
+
+// Lost returns the microphone packets skipped by HeadsetOpts.LoseEvery.
+func (h *Headset) Lost() int { return int(h.lost.Load()) }
 
 // LastPayloadType is the payload type of the last packet received, -1
 // before any.
