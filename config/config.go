@@ -32,6 +32,7 @@ type Config struct {
 	Video   Video   `toml:"video"`
 	TVs     []TV    `toml:"tv"`
 	Books   Books   `toml:"books"`
+	Privacy Privacy `toml:"privacy"`
 
 	// file names the source in problems; lines maps key paths
 	// ("booth[0].reader") to their 1-based line in it. Both are set by
@@ -292,6 +293,7 @@ func Default() Config {
 		HTTP:    HTTP{Listen: DefaultHTTPListen},
 		Video:   Video{Enabled: true, RingTimeout: D(DefaultRingTimeout), PeerTimeout: D(DefaultPeerTimeout)},
 		Books:   DefaultBooks(),
+		Privacy: Privacy{Retention: DefaultRetention},
 		file:    "default",
 	}
 }

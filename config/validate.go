@@ -74,6 +74,7 @@ func (c *Config) Validate() error {
 	v.video()
 	v.tvs()
 	v.books()
+	v.privacy()
 	if len(v.probs) == 0 {
 		return nil
 	}

@@ -207,6 +207,9 @@ func cmdLedgerVerify(ctx context.Context, g *globals, args []string, stdout io.W
 		}
 	}
 	fmt.Fprintf(stdout, "ledger ok: %d entries, hash chain intact\n", res.Entries)
+	if res.Erasures > 0 {
+		fmt.Fprintf(stdout, "%d entries redacted by %d erasures of children's personal data (roster changes register, op erase)\n", res.Redacted, res.Erasures)
+	}
 	fmt.Fprintf(stdout, "head: %d:%s\n", res.HeadSeq, res.Head)
 	fmt.Fprintln(stdout, "(write the head down with the date: 'ledger verify --anchor' with it later proves nothing was cut off)")
 	return nil

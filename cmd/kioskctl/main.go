@@ -39,6 +39,9 @@ Commands talking to the running kioskd (admin API on loopback):
 Commands working on the database in --data (daemon may be running):
   roster import FILE.csv|FILE.xlsx [--dry-run] [--card-format hex|8h10d|reversed]
   roster export [--format csv] [-o FILE]
+  roster erase CHILD [--class C] [--yes]
+  roster erase --due [--retention 3y|--config FILE] [--yes]
+                                  erase a left child's personal data (lists only, without --yes)
   ledger export calls [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json] [-o FILE]
   ledger verify [--anchor SEQ:HASH]
   contact link CHILD N [--expires 720h|DATE] [--base-url URL] [--png FILE]
@@ -176,6 +179,8 @@ func dispatch(ctx context.Context, g *globals, args []string, stdout io.Writer) 
 			return cmdRosterImport(ctx, g, rest[1:], stdout)
 		case "export":
 			return cmdRosterExport(ctx, g, rest[1:], stdout)
+		case "erase":
+			return cmdRosterErase(ctx, g, rest[1:], stdout) // erase.go
 		}
 		return usageErr("roster: unknown subcommand %q", rest[0])
 	case "ledger":

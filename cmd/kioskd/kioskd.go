@@ -334,6 +334,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			}
 		}
 	}
+	m.startRetention(ctx) // retention.go
 	m.startNotify(ctx)
 	m.banner()
 	if m.Ready != nil {

@@ -522,14 +522,30 @@ type VerifyResult struct {
 	// (VerifyAnchor), which a hash chain alone cannot show.
 	HeadSeq int64
 	Head    string
+	// Redacted counts the entries checked as redacted by an erasure
+	// (erase.go); Erasures counts the erasure entries in the journal.
+	Redacted, Erasures int
 }
 
 // Verify walks the whole journal in seq order and recomputes the chain
 // (see canonical). It stops at the first entry whose prev_hash is not the
-// previous entry's hash or whose hash does not match its content. An error
-// is returned only when the journal cannot be read.
+// previous entry's hash or whose hash does not match its content; an
+// entry redacted by an erasure is checked against what the erasure entry
+// recorded instead (entryProblem). It reads one snapshot of the journal.
+// An error is returned only when the journal cannot be read.
 func (db *DB) Verify(ctx context.Context) (VerifyResult, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT seq, id, kind, call_id, at, clock_synced, CAST(body AS BLOB), prev_hash, hash
+	// A read transaction (deferred, not IMMEDIATE: writers go on) keeps
+	// the erasures read first in step with the entries read after.
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return VerifyResult{}, fmt.Errorf("verify: begin: %w", err)
+	}
+	defer tx.Rollback()
+	red, erasures, err := loadRedactions(ctx, tx)
+	if err != nil {
+		return VerifyResult{}, fmt.Errorf("verify: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT seq, id, kind, call_id, at, clock_synced, CAST(body AS BLOB), prev_hash, hash
 		FROM journal ORDER BY seq`)
 	if err != nil {
 		return VerifyResult{}, fmt.Errorf("verify: query: %w", err)
@@ -563,12 +579,11 @@ func (db *DB) Verify(ctx context.Context) (VerifyResult, error) {
 		if ph != prev {
 			return fail("prev_hash does not match the previous entry's hash")
 		}
-		want, err := chainHash(ph, canonical(seq, id, Kind(kind), callID, at, synced, body))
-		if err != nil {
-			return fail(err.Error())
+		if problem := entryProblem(red, seq, id, Kind(kind), callID, at, synced, body, ph, hash); problem != "" {
+			return fail(problem)
 		}
-		if want != hash {
-			return fail("hash does not match the entry's content")
+		if _, ok := red[seq]; ok {
+			res.Redacted++
 		}
 		prev, prevSeq = hash, seq
 	}
@@ -579,7 +594,7 @@ func (db *DB) Verify(ctx context.Context) (VerifyResult, error) {
 	// that the append-only triggers are in place.
 	for _, trig := range []string{"journal_no_update", "journal_no_delete"} {
 		var n int
-		if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?`, trig).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?`, trig).Scan(&n); err != nil {
 			return VerifyResult{}, fmt.Errorf("verify: triggers: %w", err)
 		}
 		if n == 0 {
@@ -589,7 +604,32 @@ func (db *DB) Verify(ctx context.Context) (VerifyResult, error) {
 	}
 	res.OK = true
 	res.HeadSeq, res.Head = prevSeq, prev
+	res.Erasures = erasures
 	return res, nil
+}
+
+// entryProblem checks one entry, whose prev_hash Verify has matched with
+// the previous entry's hash: "" when it is valid, else what is wrong. An
+// entry is valid when its hash is chainHash(prevHash, canonical(...)) of
+// its content; an entry redacted by an erasure (in red, see erase.go)
+// when its hash is the one the erasure recorded and that same formula
+// over its content, redacted body included, gives the erasure's
+// "redacted" hash.
+func entryProblem(red map[int64]redaction, seq int64, id string, kind Kind, callID, at string, synced bool, body []byte, prevHash, hash string) string {
+	want, err := chainHash(prevHash, canonical(seq, id, kind, callID, at, synced, body))
+	if err != nil {
+		return err.Error()
+	}
+	r, ok := red[seq]
+	switch {
+	case !ok && want != hash:
+		return "hash does not match the entry's content"
+	case ok && hash != r.hash:
+		return fmt.Sprintf("hash is not the one erasure entry %d recorded", r.by)
+	case ok && want != r.redacted:
+		return fmt.Sprintf("redacted content does not match what erasure entry %d recorded", r.by)
+	}
+	return ""
 }
 
 // VerifyAnchor checks that entry seq exists and has hash, as written down

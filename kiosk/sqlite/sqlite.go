@@ -5,10 +5,16 @@
 // It is the only package that holds SQL. It uses modernc.org/sqlite (driver
 // name "sqlite", no cgo). The database is one file in WAL mode with
 // synchronous=FULL, foreign keys on and a 5 s busy timeout, set on every
-// pooled connection through the DSN; write transactions start with BEGIN
-// IMMEDIATE so that two processes (kioskd and `kioskctl roster import`)
-// can write to the same file safely. The schema is migrated at Open from
+// pooled connection through the DSN, as is secure_delete (freed content
+// is zeroed); write transactions start with BEGIN IMMEDIATE so that two
+// processes (kioskd and `kioskctl roster import`) can write to the same
+// file safely. The schema is migrated at Open from
 // the numbered .sql files embedded in migrations/.
+//
+// A left child's personal data is erased by "chained redaction" (see
+// erase.go): the redacted entries' bodies are replaced, and an erasure
+// entry in the chain records each one's hash before and after, so that
+// Verify stays true and a redacted entry stays tamper-evident.
 package sqlite
 
 import (
@@ -95,6 +101,10 @@ func Open(ctx context.Context, path string, opts Opts) (*DB, error) {
 		"&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(FULL)" +
 		"&_pragma=foreign_keys(ON)" +
+		// Freed cells and pages are zeroed, so that a child's erased data
+		// (erase.go) and every older version of an updated row do not
+		// linger in the file.
+		"&_pragma=secure_delete(ON)" +
 		"&_txlock=immediate"
 	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/kiosk/sqlite"
+)
+
+func TestRosterErase(t *testing.T) {
+	ctx := context.Background()
+	data := linkData(t) // 王小明 (三年级1班), 王小明 (一年级1班), 张丽 S-017
+
+	code, _, stderr := kioskctl(t, "--data", data, "roster", "erase", "张丽", "--yes")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "has not left", "an active child cannot be erased")
+	code, _, stderr = kioskctl(t, "--data", data, "roster", "erase", "王小明")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "2 children are named")
+	code, _, _ = kioskctl(t, "--data", data, "roster", "erase")
+	assert.Equal(t, 2, code, "CHILD or --due")
+
+	// 张丽 left in 2020, the 三年级 王小明 just now.
+	left := time.Date(2020, 7, 1, 9, 0, 0, 0, time.UTC)
+	db, err := sqlite.Open(ctx, filepath.Join(data, "kiosk.db"), sqlite.Opts{Now: func() time.Time { return left }})
+	require.NoError(t, err)
+	require.NoError(t, db.SetChildStatus(ctx, 3, kiosk.ChildLeft))
+	require.NoError(t, db.Close())
+	db = openTestDB(t, data)
+	require.NoError(t, db.SetChildStatus(ctx, 1, kiosk.ChildLeft))
+
+	code, out, stderr := kioskctl(t, "--data", data, "roster", "erase", "--due")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "3\t张丽\t五年级2班  left 2020-07-01")
+	assert.NotContains(t, out, "王小明", "left too recently for 3y")
+	assert.Contains(t, out, "1 children would be erased (dry run")
+	c, err := db.Child(ctx, 3)
+	require.NoError(t, err)
+	assert.Equal(t, "张丽", c.Name, "a dry run erases nothing")
+
+	code, out, stderr = kioskctl(t, "--data", data, "roster", "erase", "--due", "--retention", "5m")
+	assert.Equal(t, 2, code, "a bad period: %s", out)
+	assert.Contains(t, stderr, "unit")
+
+	code, out, stderr = kioskctl(t, "--data", data, "roster", "erase", "--due", "--yes")
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `erased child 3 \(五年级2班\) as C-[0-9a-f]{8}: \d+ ledger entries redacted, 2 contacts and 0 cards removed`, out)
+	c, err = db.Child(ctx, 3)
+	require.NoError(t, err)
+	assert.Regexp(t, `^C-`, c.Name)
+
+	code, out, stderr = kioskctl(t, "--data", data, "roster", "erase", "王小明", "--class", "三年级1班", "--yes", "--vacuum")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "erased child 1 (三年级1班)")
+	assert.Contains(t, out, "vacuum")
+
+	code, out, stderr = kioskctl(t, "--data", data, "ledger", "verify")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "ledger ok")
+	assert.Contains(t, out, "by 2 erasures")
+}
