@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/qinqing/station/kiosk/tv"
 )
@@ -31,7 +33,16 @@ type TV struct {
 	// Room is where the TV stands, for the register and console
 	// ("活动室"). Default "": the booth id.
 	Room string `toml:"room"`
+	// Programmes are the channels or programmes the kiosk's staff screen
+	// offers as buttons when a teacher starts a session ("CCTV-少儿",
+	// "新闻联播"); the teacher may type another. At most MaxTVProgrammes,
+	// each 1 to tv.MaxProgramme characters, no duplicates. Default none.
+	Programmes []string `toml:"programmes"`
 }
+
+// MaxTVProgrammes bounds a [[tv]]'s programmes: buttons on a 1024x600
+// screen.
+const MaxTVProgrammes = 12
 
 // CEC modes returned by TV.CECMode.
 const (
@@ -129,5 +140,27 @@ func (v *validator) tvs() {
 		if t.Booth != "" && !booths[t.Booth] {
 			v.add(k+".booth", "no [[booth]] with id %q", t.Booth)
 		}
+		v.tvProgrammes(k, t.Programmes)
+	}
+}
+
+// tvProgrammes checks a [[tv]]'s programmes (key k): how many, each's
+// length, duplicates.
+func (v *validator) tvProgrammes(k string, ps []string) {
+	if len(ps) > MaxTVProgrammes {
+		v.add(k+".programmes", "%d programmes: at most %d fit on the kiosk screen", len(ps), MaxTVProgrammes)
+	}
+	seen := map[string]bool{}
+	for _, p := range ps {
+		n := utf8.RuneCountInString(strings.TrimSpace(p))
+		switch {
+		case n == 0:
+			v.add(k+".programmes", "an empty programme")
+		case n > tv.MaxProgramme:
+			v.add(k+".programmes", "%q is longer than %d characters", p, tv.MaxProgramme)
+		case seen[strings.TrimSpace(p)]:
+			v.add(k+".programmes", "%q is listed twice", p)
+		}
+		seen[strings.TrimSpace(p)] = true
 	}
 }

@@ -18,6 +18,9 @@ const (
 	// 请刷卡登记 / Tap the new card), then shows 已读卡 / Card read for
 	// the linger time (station_enrol.go).
 	ScreenEnrol ScreenKind = "enrol"
+	// ScreenStaff: a staff card was tapped; Staff holds the member and
+	// the TV panel (station_staff.go).
+	ScreenStaff ScreenKind = "staff"
 )
 
 // Tile is one approved contact as the child's screen shows it. The number
@@ -76,6 +79,8 @@ type Screen struct {
 	// Overdue is set on the identified screen when the child holds books
 	// due a reminder (see station_books.go): one kind line each.
 	Overdue []OverdueBook `json:"overdue,omitempty"`
+	// Staff is set on the staff screen (see station_staff.go).
+	Staff *StaffScreen `json:"staff,omitempty"`
 }
 
 // RosterEntry is one child with contacts and card UIDs, as imported from

@@ -67,6 +67,8 @@ type Station struct {
 	closing  bool
 	seq      uint64
 	library  Library // set by AttachLibrary; nil without a library
+	// tvs is set by AttachTV (station_staff.go); nil without TVs.
+	tvs *tvPanel
 }
 
 type boothState struct {
@@ -473,6 +475,9 @@ func (s *Station) Tap(ctx context.Context, booth, uid string) error {
 	norm, err := NormalizeUID(uid)
 	if err != nil {
 		return err
+	}
+	if staff, err := s.staffTap(ctx, booth, norm); staff {
+		return err // a staff card: the staff screen (station_staff.go)
 	}
 	card, cerr := s.roster.CardByUID(ctx, norm)
 	if cerr != nil && ErrorCode(cerr) != ENOTFOUND {

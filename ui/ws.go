@@ -243,6 +243,8 @@ func (s *Server) wsAct(ctx context.Context, booth string, data []byte, signal fu
 		return s.station.Hangup(ctx, booth)
 	case WSBook, WSScan:
 		return s.wsBook(ctx, booth, m)
+	case WSTVStart, WSTVStop:
+		return s.wsStaffTV(ctx, booth, m.Type, data) // tv_staff.go
 	default:
 		return kiosk.Errorf(kiosk.EINVALID, "unknown message type %q", m.Type)
 	}

@@ -204,6 +204,8 @@ func dispatch(ctx context.Context, g *globals, args []string, stdout io.Writer) 
 		return cmdBooks(ctx, g, rest, stdout)
 	case "tv":
 		return cmdTV(ctx, g, rest, stdout)
+	case "staff":
+		return cmdStaff(ctx, g, rest, stdout) // staff.go
 	case "config":
 		if len(rest) == 0 || rest[0] != "check" {
 			return usageErr("config: want check FILE")

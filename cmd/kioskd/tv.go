@@ -38,8 +38,9 @@ type tvWiring struct {
 }
 
 // newTVs wires the TVs of cfg; nil (and no error) when none is
-// configured. It must run after devs.start (the relays exist then) and
-// before anything can start a session. loc is the station's time zone
+// configured. It must run after devs.start (the relays exist then, and
+// devs.station, whose staff screen gets the TV panel) and before anything
+// can start a session. loc is the station's time zone
 // (curfews are local times).
 func newTVs(ctx context.Context, cfg *config.Config, db *sqlite.DB, devs *hwDevices, loc *time.Location, log *slog.Logger, opts tvOpts) (*tvWiring, error) {
 	if len(cfg.TVs) == 0 {
@@ -107,6 +108,11 @@ func newTVs(ctx context.Context, cfg *config.Config, db *sqlite.DB, devs *hwDevi
 		return nil, err
 	}
 	w.svc = svc
+	if devs.station != nil {
+		// The staff screen's TV panel (tv_staff.go): a teacher's card at a
+		// booth starts and stops the sessions there.
+		devs.station.AttachTV(newTVControl(svc, cfg.TVs), kiosk.TVPanelOpts{Categories: tv.Categories, Classes: db.Classes})
+	}
 	ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	w.wg.Add(1)
 	go func() {

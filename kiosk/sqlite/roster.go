@@ -396,6 +396,12 @@ func (db *DB) applyCards(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e ki
 		if uid == "" {
 			continue
 		}
+		if staff, err := staffCardTaken(ctx, tx, uid); err != nil { // staff.go
+			return nil, fmt.Errorf("apply roster: line %d: %w", e.Line, err)
+		} else if staff {
+			problems = append(problems, fmt.Sprintf("line %d: 卡号: card %s is a staff card", e.Line, uid))
+			continue
+		}
 		var owner kiosk.ChildID
 		err := tx.QueryRowContext(ctx, `SELECT child_id FROM cards WHERE uid = ?`, uid).Scan(&owner)
 		switch {
@@ -491,6 +497,11 @@ func (db *DB) AddCard(ctx context.Context, uid string, id kiosk.ChildID) error {
 	defer tx.Rollback()
 	if _, err := child(ctx, tx, id); err != nil {
 		return err
+	}
+	if staff, err := staffCardTaken(ctx, tx, uid); err != nil { // staff.go
+		return fmt.Errorf("add card: %w", err)
+	} else if staff {
+		return kiosk.Errorf(kiosk.ECONFLICT, "the card is a staff card")
 	}
 	now := fmtTime(db.now())
 	var (

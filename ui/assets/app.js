@@ -324,6 +324,10 @@
         show('denied');
         $('denied-words').textContent = words(s.words, t('denied'));
         break;
+      case 'staff':
+        show('staff');
+        staffUI.render(s); // the staff screen block below
+        break;
       default:
         show('loading');
     }
@@ -427,6 +431,169 @@
     ev.preventDefault();
     $('scan-code').textContent = st.code;
   });
+
+  // ---- staff screen: a teacher's card opens the TV panel ----
+  // The screen's "staff" part (kiosk.StaffScreen) lists the TVs: a running
+  // one with its programme and a stop button, an idle one with a form
+  // (programme presets or typed, category, class or group, head count).
+  // The form's choices live here until the next staff tap; the daemon
+  // answers tv_start and tv_stop with a new staff screen and a notice.
+  var staffUI = (function () {
+    var TXT = {
+      zh: {
+        done: '退出', running: '正在播放', idle: '没有在播放', since: function (t) { return t + ' 开始'; },
+        stop: '结束播放', start: '开始播放', programme: '节目', category: '类别', klass: '班级', count: '人数',
+        other: '其他节目', teacher: function (n) { return '组织教师：' + n; }, people: function (n) { return n + '人'; },
+        noTV: '没有配置电视', viewOnly: '技术员只能查看电视状态', powerError: '电视开关失败，请检查电源',
+        curfew: function (c) { return '最晚 ' + c; }
+      },
+      en: {
+        done: 'Done', running: 'Playing', idle: 'Not playing', since: function (t) { return 'since ' + t; },
+        stop: 'Stop', start: 'Start', programme: 'Programme', category: 'Category', klass: 'Class', count: 'Children',
+        other: 'Other programme', teacher: function (n) { return 'Teacher: ' + n; }, people: function (n) { return n + ' children'; },
+        noTV: 'No TV is configured', viewOnly: 'Technicians can only see the TVs', powerError: 'The TV did not switch. Check its power',
+        curfew: function (c) { return 'until ' + c + ' at the latest'; }
+      }
+    };
+    var CAT_EN = { '新闻': 'News', '少儿': 'Children', '科普': 'Science', '安全教育': 'Safety', '影片': 'Film' };
+    var u = { seq: -1, name: '', forms: {} };
+    function tt(key) {
+      var v = TXT[st.lang][key];
+      if (typeof v === 'function') { return v.apply(null, Array.prototype.slice.call(arguments, 1)); }
+      return v;
+    }
+    function el(tag, cls, text, test) {
+      var e = document.createElement(tag);
+      if (cls) { e.className = cls; }
+      if (text !== undefined && text !== null) { e.textContent = text; }
+      if (test) { e.setAttribute('data-test', test); }
+      return e;
+    }
+    function form(name) {
+      if (!u.forms[name]) { u.forms[name] = { programme: '', typed: '', category: '', klass: '', count: 0 }; }
+      return u.forms[name];
+    }
+    function programmeOf(f) { return (f.typed || '').trim() || f.programme; }
+    function ready(f) { return !!(programmeOf(f) && f.category && f.klass && f.count > 0); }
+    // chips is one row of choices; picking one redraws the panel.
+    function chips(label, list, value, test, pick, word) {
+      var row = el('div', 'staff-row');
+      row.appendChild(el('span', 'staff-label', label));
+      var box = el('div', 'staff-chips', null, test);
+      list.forEach(function (v) {
+        var b = el('button', 'chip' + (v === value ? ' on' : ''), word ? word(v) : v);
+        b.type = 'button';
+        b.setAttribute('data-value', v);
+        b.addEventListener('click', function () { pick(v); render(st.screen); });
+        box.appendChild(b);
+      });
+      row.appendChild(box);
+      return row;
+    }
+    function runningCard(tv, may) {
+      var c = el('div', 'staff-tv running', null, 'tv-' + tv.name);
+      var head = el('div', 'staff-tv-head');
+      head.appendChild(el('span', 'staff-tv-name', tv.room ? tv.name + ' · ' + tv.room : tv.name));
+      head.appendChild(el('span', 'staff-state on', tt('running')));
+      c.appendChild(head);
+      c.appendChild(el('div', 'staff-programme', '《' + tv.programme + '》', 'tv-programme'));
+      var facts = [st.lang === 'en' ? (CAT_EN[tv.category] || tv.category) : tv.category, tv.class,
+        tt('people', tv.headcount), tt('teacher', tv.teacher)];
+      if (tv.since) { facts.push(tt('since', tv.since)); }
+      c.appendChild(el('div', 'staff-facts', facts.join(' · '), 'tv-facts'));
+      if (may) {
+        var b = el('button', 'staff-stop', tt('stop'), 'tv-stop');
+        b.type = 'button';
+        b.addEventListener('click', function () { send({ v: PROTO, type: 'tv_stop', tv: tv.name }); });
+        c.appendChild(b);
+      }
+      return c;
+    }
+    function idleCard(tv, s, may) {
+      var c = el('div', 'staff-tv', null, 'tv-' + tv.name);
+      var head = el('div', 'staff-tv-head');
+      head.appendChild(el('span', 'staff-tv-name', tv.room ? tv.name + ' · ' + tv.room : tv.name));
+      head.appendChild(el('span', 'staff-state', tt('idle')));
+      if (tv.curfew) { head.appendChild(el('span', 'staff-curfew', tt('curfew', tv.curfew))); }
+      c.appendChild(head);
+      if (!may) { return c; }
+      var f = form(tv.name);
+      var prow = chips(tt('programme'), tv.programmes || [], f.typed ? '' : f.programme, 'tv-programmes',
+        function (v) { f.programme = v; f.typed = ''; });
+      var input = el('input', 'staff-input', null, 'tv-programme-input');
+      input.type = 'text';
+      input.maxLength = 100;
+      input.placeholder = tt('other');
+      input.value = f.typed;
+      input.addEventListener('input', function () {
+        f.typed = input.value;
+        startBtn.disabled = !ready(f);
+        var on = prow.querySelectorAll('.chip.on');
+        for (var i = 0; i < on.length; i++) { on[i].className = 'chip'; }
+      });
+      prow.lastChild.appendChild(input);
+      c.appendChild(prow);
+      c.appendChild(chips(tt('category'), s.categories || [], f.category, 'tv-categories',
+        function (v) { f.category = v; }, function (v) { return st.lang === 'en' ? (CAT_EN[v] || v) : v; }));
+      c.appendChild(chips(tt('klass'), s.classes || [], f.klass, 'tv-classes', function (v) { f.klass = v; }));
+      var crow = el('div', 'staff-row');
+      crow.appendChild(el('span', 'staff-label', tt('count')));
+      var counter = el('div', 'staff-counter');
+      var value = el('span', 'staff-count', String(f.count), 'tv-count');
+      [[-10, '−10'], [-1, '−'], [0, ''], [1, '+'], [10, '+10']].forEach(function (d) {
+        if (d[0] === 0) { counter.appendChild(value); return; }
+        var b = el('button', 'count-btn', d[1], 'tv-count' + (d[0] > 0 ? '+' : '') + d[0]);
+        b.type = 'button';
+        b.addEventListener('click', function () {
+          f.count = Math.max(0, Math.min(500, f.count + d[0]));
+          value.textContent = String(f.count);
+          startBtn.disabled = !ready(f);
+        });
+        counter.appendChild(b);
+      });
+      crow.appendChild(counter);
+      c.appendChild(crow);
+      var startBtn = el('button', 'staff-start', tt('start'), 'tv-start');
+      startBtn.type = 'button';
+      startBtn.disabled = !ready(f);
+      startBtn.addEventListener('click', function () {
+        if (!ready(f)) { return; }
+        send({ v: PROTO, type: 'tv_start', tv: tv.name, programme: programmeOf(f), category: f.category, 'class': f.klass, headcount: f.count });
+      });
+      c.appendChild(startBtn);
+      return c;
+    }
+    function render(s) {
+      if (!s || !s.staff) { return; }
+      var p = s.staff;
+      // A fresh staff tap (no notice yet) starts with empty forms; the
+      // screens that answer tv_start and tv_stop keep them.
+      if (s.seq !== u.seq && (!p.notice || p.name !== u.name)) { u.forms = {}; }
+      u.seq = s.seq; u.name = p.name;
+      $('help').hidden = true;
+      $('staff-name').textContent = p.name;
+      $('staff-role').textContent = words(p.role_words, p.role);
+      $('staff-done').textContent = tt('done');
+      var n = $('staff-notice');
+      var note = p.notice ? words(p.notice, '') : (p.may_run_tv ? '' : tt('viewOnly'));
+      n.hidden = !note;
+      n.textContent = note;
+      n.setAttribute('data-error', p.error ? 'true' : 'false');
+      var box = $('staff-tvs');
+      box.textContent = '';
+      if (!p.tvs || !p.tvs.length) {
+        box.appendChild(el('p', 'sub', tt('noTV'), 'tv-none'));
+        return;
+      }
+      p.tvs.forEach(function (tv) {
+        var card = tv.running ? runningCard(tv, p.may_run_tv) : idleCard(tv, p, p.may_run_tv);
+        if (tv.power_error) { card.appendChild(el('div', 'staff-power', tt('powerError'), 'tv-power-error')); }
+        box.appendChild(card);
+      });
+    }
+    $('staff-done').addEventListener('click', function () { send({ v: PROTO, type: 'hangup' }); });
+    return { render: render };
+  })();
 
   // ---- connection, reconnecting with capped exponential backoff ----
   function setConn(state) {
