@@ -33,6 +33,7 @@ type Config struct {
 	TVs     []TV    `toml:"tv"`
 	Books   Books   `toml:"books"`
 	Privacy Privacy `toml:"privacy"`
+	Console Console `toml:"console"`
 
 	// file names the source in problems; lines maps key paths
 	// ("booth[0].reader") to their 1-based line in it. Both are set by
@@ -241,9 +242,19 @@ type HTTP struct {
 	// Default "127.0.0.1:8080".
 	Listen string `toml:"listen"`
 	// Admin is the address of the admin API used by kioskctl; it must be
-	// a loopback address. Default "": served on Listen and answered only
-	// to loopback clients.
+	// a loopback address. When set, kioskd serves there, in plain HTTP,
+	// everything Listen serves (for kioskctl and the kiosk's own screen
+	// when Listen is HTTPS). Default "": the admin API is served on
+	// Listen and answered only to loopback clients.
 	Admin string `toml:"admin"`
+	// TLSCert and TLSKey are PEM files (certificate chain, leaf first;
+	// private key): both set, Listen serves HTTPS (TLS 1.2 or later) and
+	// the files are read again when they change; neither set, plain HTTP.
+	// Parents' phones open the video page only over HTTPS (a browser's
+	// camera needs a secure context), so a station serving parents
+	// without a reverse proxy needs them. Default "" (see tls.go).
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
 }
 
 // Defaults.
@@ -294,6 +305,7 @@ func Default() Config {
 		Video:   Video{Enabled: true, RingTimeout: D(DefaultRingTimeout), PeerTimeout: D(DefaultPeerTimeout)},
 		Books:   DefaultBooks(),
 		Privacy: Privacy{Retention: DefaultRetention},
+		Console: Console{QuietDays: DefaultQuietDays},
 		file:    "default",
 	}
 }

@@ -56,7 +56,9 @@ func (v *validator) add(key, format string, args ...any) {
 // existing reader used by no other booth, an existing light, an existing
 // extension used by no other booth (or a screen); devices are checked as
 // described on Devices; data_dir is set; HTTP listen is HOST:PORT
-// and admin, if set, is on loopback.
+// and admin, if set, is on loopback; tls_cert and tls_key are both set or
+// neither, readable and a matching PEM pair (tls.go); console.quiet_days
+// is 1..365.
 func (c *Config) Validate() error {
 	if c.file == "" {
 		c.file = "config"
@@ -75,6 +77,8 @@ func (c *Config) Validate() error {
 	v.tvs()
 	v.books()
 	v.privacy()
+	v.tls()     // tls.go
+	v.console() // console.go
 	if len(v.probs) == 0 {
 		return nil
 	}

@@ -22,12 +22,17 @@ func (m *Main) newConsole(loc *time.Location) (*console.Console, error) {
 		return nil, fmt.Errorf("console: card format: %w", err)
 	}
 	rules := m.Config.BookRules()
+	var presence kiosk.Presence // the quiet list's "parent online now"; none without video
+	if m.video != nil {
+		presence = m.video
+	}
 	c, err := console.New(console.Opts{Store: m.db, School: school, Loc: loc, Logger: m.Logger,
 		Devices: m.consoleDevices, PublicURL: m.Config.Video.PublicURL, CardFormat: format,
 		Settings: m.settingsOpts(), // settings.go
 		Station:  m.station,        // live booths, card enrolment (booths.go)
 		// One [books] section today: the same rules for every class.
-		BookRules: func(string) books.Rules { return rules }, TV: m.tv.admin()})
+		BookRules: func(string) books.Rules { return rules }, TV: m.tv.admin(),
+		QuietDays: m.Config.Console.QuietDays, Presence: presence})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}

@@ -200,6 +200,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
+	serveAdmin, err := m.listenTLSAndAdmin(ctx) // tls.go: HTTPS on listen, plain HTTP on [http] admin
+	if err != nil {
+		return err
+	}
 
 	// Ledger first: a crash left calls open, close them before any new one.
 	m.db, err = sqlite.Open(ctx, filepath.Join(cfg.Storage.DataDir, "kiosk.db"), sqlite.Opts{
@@ -323,6 +327,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			log.Error("http stopped", "err", err)
 		}
 	}()
+	serveAdmin(m.http.Handler)
 
 	if m.Demo {
 		if err := m.demo.startPhones(ctx, m, log); err != nil {
@@ -394,7 +399,7 @@ func (m *Main) HTTPURL() string {
 	if m.httpLn == nil {
 		return ""
 	}
-	return "http://" + m.httpLn.Addr().String()
+	return m.httpScheme() + "://" + m.httpLn.Addr().String() // tls.go
 }
 
 func (m *Main) banner() {
@@ -403,6 +408,7 @@ func (m *Main) banner() {
 	fmt.Fprintf(w, "  kiosk screen:  %s/\n", m.HTTPURL())
 	fmt.Fprintf(w, "  health:        %s/healthz\n", m.HTTPURL())
 	fmt.Fprintf(w, "  console:       %s/console/\n", m.HTTPURL())
+	m.plainHTTPWarning(w) // tls.go
 	if m.setup != "" {
 		fmt.Fprintf(w, "  first manager: open %s (once, within 24 h) or run kioskctl user add NAME --role manager\n", m.setup)
 	}

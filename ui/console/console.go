@@ -143,6 +143,10 @@ type Opts struct {
 	// file's policy and where changes apply. Default: built-in values,
 	// applied nowhere.
 	Settings SettingsOpts
+	// Presence says which parents' pages are open now (the video
+	// bridge), for the quiet list's contacts (quiet.go). Default nil: not
+	// shown.
+	Presence kiosk.Presence
 }
 
 // Console serves the console's routes. Create it with New; it is safe for
@@ -166,6 +170,8 @@ type Console struct {
 	tv        TVControl     // tv.go
 	stock     *stockTakes   // books.go
 	booths    *boothDesk    // booths.go; nil without a station
+
+	presence kiosk.Presence // quiet.go; nil: unknown
 
 	pages   map[string]*template.Template
 	routes  []route
@@ -257,6 +263,7 @@ func New(opts Opts) (*Console, error) {
 	c.routes = append(c.routes, c.bookRoutes()...)
 	c.routes = append(c.routes, c.tvRoutes()...)
 	c.booths = newBoothDesk(opts.Station)
+	c.presence = opts.Presence
 	c.routes = append(c.routes, c.boothRoutes()...)
 	c.routes = append(c.routes, c.rosterImportRoutes()...)
 	mux := http.NewServeMux()

@@ -386,6 +386,9 @@ type childrenData struct {
 	Classes   []string
 	Children  []kiosk.Child
 	Full      bool // roster details beyond name and class
+	// Reach is the quiet list's contacts, links and presence (quiet.go);
+	// nil unless Quiet and Full.
+	Reach *quietReach
 }
 
 func (c *Console) childrenList(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
@@ -409,11 +412,17 @@ func (c *Console) childrenList(w http.ResponseWriter, r *http.Request, s *kiosk.
 				d.Children = append(d.Children, ch)
 			}
 		}
+		if d.Full {
+			if d.Reach, err = c.quietReach(ctx, d.Children); err != nil {
+				c.internal(w, r, "quiet contacts", err)
+				return
+			}
+		}
 	} else if d.Children, err = c.store.SearchChildren(ctx, kiosk.ChildQuery{Text: d.Q, Class: d.Class}); err != nil {
 		c.internal(w, r, "children", err)
 		return
 	}
-	if !c.audit(w, r, s, "view_children", fmt.Sprintf("q=%q class=%q quiet=%t rows=%d", d.Q, d.Class, d.Quiet, len(d.Children))) {
+	if !c.audit(w, r, s, "view_children", fmt.Sprintf("q=%q class=%q quiet=%t rows=%d%s", d.Q, d.Class, d.Quiet, len(d.Children), d.Reach.auditDetail())) {
 		return
 	}
 	c.render(w, r, s, http.StatusOK, "children", "学生 Children", false, d)

@@ -319,9 +319,9 @@ func (c *Console) monthly(ctx context.Context, from, to, now time.Time, role kio
 // registers the store has.
 func (c *Console) monthlyExtras(ctx context.Context, d *monthlyData, from, to time.Time) error {
 	if s, ok := c.store.(loanRegisterer); ok {
-		rules := books.DefaultRules()
-		rules.Location = c.loc
-		loans, err := s.LoanRegister(ctx, from, to, rules)
+		// The station's rules (Opts.BookRules), as the loans register and
+		// the overdue list count them, so the figures agree.
+		loans, err := s.LoanRegister(ctx, from, to, c.rulesFor(""))
 		if err != nil {
 			return fmt.Errorf("monthly report: loans: %w", err)
 		}
