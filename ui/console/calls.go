@@ -1,7 +1,9 @@
 package console
 
 import (
-	"bytes"
+	"bufio"
+	"context"
+	"encoding/csv"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/qinqing/station/kiosk"
 	"github.com/qinqing/station/kiosk/register"
+	"github.com/qinqing/station/kiosk/sqlite"
 )
 
 // registerTitles are the registers' names on the school's paper forms.
@@ -106,7 +109,112 @@ func (f callFilter) detail(rows int) string {
 	return fmt.Sprintf("mode=%s from=%s to=%s class=%q child=%d booth=%q rows=%d", f.Mode, f.From, f.To, f.Class, f.Child, f.Booth, rows)
 }
 
-// rows loads the register rows matching f, in register order.
+// callPager is the calls register read filtered and paged by the
+// database (kiosk/sqlite's *DB): what the register pages and exports use
+// when the Store has it; otherwise they filter Calls' rows themselves
+// (filteredCalls).
+type callPager interface {
+	CountCalls(ctx context.Context, q sqlite.CallQuery) (int, error)
+	EachCall(ctx context.Context, q sqlite.CallQuery, offset, limit int, fn func(register.Call) error) error
+}
+
+// callQuery is f as a query of the calls register.
+func (f callFilter) callQuery() sqlite.CallQuery {
+	return sqlite.CallQuery{From: f.fromT, To: f.toT, Mode: f.Mode, Class: f.Class, Booth: f.Booth, Child: kiosk.ChildID(f.Child)}
+}
+
+// countCalls returns how many rows f matches.
+func (c *Console) countCalls(r *http.Request, f callFilter) (int, error) {
+	if p, ok := c.store.(callPager); ok {
+		return p.CountCalls(r.Context(), f.callQuery())
+	}
+	all, err := c.filteredCalls(r, f)
+	return len(all), err
+}
+
+// callRows returns the rows of f from the offset-th (0-based), at most
+// limit of them (limit < 0: all). With a callPager only those rows are
+// read; otherwise filteredCalls'.
+func (c *Console) callRows(r *http.Request, f callFilter, offset, limit int) ([]register.Call, error) {
+	p, ok := c.store.(callPager)
+	if !ok {
+		all, err := c.filteredCalls(r, f)
+		if err != nil {
+			return nil, err
+		}
+		lo, hi := min(max(offset, 0), len(all)), len(all)
+		if limit >= 0 {
+			hi = min(lo+limit, hi)
+		}
+		return all[lo:hi], nil
+	}
+	var rows []register.Call
+	err := p.EachCall(r.Context(), f.callQuery(), offset, limit, func(row register.Call) error {
+		rows = append(rows, row)
+		return nil
+	})
+	return rows, err
+}
+
+// callChunk is how many rows eachCallCells turns into cells at a time.
+const callChunk = 1000
+
+// eachCallCells calls fn with every row of f in register order and its
+// cells (registerCells', numbered from 1), reading and converting
+// callChunk rows at a time, so that an export of a decade never holds
+// more; it returns the number of rows. fn's error stops the walk.
+func (c *Console) eachCallCells(r *http.Request, f callFilter, fn func(cells []string, row register.Call) error) (int, error) {
+	var (
+		chunk []register.Call
+		n     int
+	)
+	flush := func() error {
+		cells, err := registerCells(chunk, c.loc)
+		if err != nil {
+			return err
+		}
+		for i, row := range chunk {
+			n++
+			cells[i][0] = strconv.Itoa(n)
+			if err := fn(cells[i], row); err != nil {
+				return err
+			}
+		}
+		chunk = chunk[:0]
+		return nil
+	}
+	add := func(row register.Call) error {
+		chunk = append(chunk, row)
+		if len(chunk) < callChunk {
+			return nil
+		}
+		return flush()
+	}
+	if p, ok := c.store.(callPager); ok {
+		if err := p.EachCall(r.Context(), f.callQuery(), 0, -1, add); err != nil {
+			return n, err
+		}
+	} else {
+		all, err := c.filteredCalls(r, f)
+		if err != nil {
+			return 0, err
+		}
+		for _, row := range all {
+			if err := add(row); err != nil {
+				return n, err
+			}
+		}
+	}
+	if len(chunk) > 0 {
+		if err := flush(); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// filteredCalls loads the register rows matching f, in register order,
+// filtering Calls' rows (for a Store that is not a callPager).
 func (c *Console) filteredCalls(r *http.Request, f callFilter) ([]register.Call, error) {
 	all, err := c.store.Calls(r.Context(), f.fromT, f.toT)
 	if err != nil {
@@ -151,12 +259,26 @@ func (c *Console) calls(w http.ResponseWriter, r *http.Request, s *kiosk.Session
 		c.storeError(w, r, s, "calls filter", err)
 		return
 	}
-	rows, err := c.filteredCalls(r, f)
+	// A page reads its own rows only (and counts the rest); the print
+	// view reads them all.
+	offset, limit, total := 0, -1, 0
+	if !f.Print {
+		if total, err = c.countCalls(r, f); err != nil {
+			c.internal(w, r, "calls count", err)
+			return
+		}
+		f.Page = min(f.Page, max(1, (total+c.pageSize-1)/c.pageSize))
+		offset, limit = (f.Page-1)*c.pageSize, c.pageSize
+	}
+	rows, err := c.callRows(r, f, offset, limit)
 	if err != nil {
 		c.internal(w, r, "calls", err)
 		return
 	}
-	d := callsData{F: f, Title: registerTitles[f.Mode], Header: registerHeader(), Total: len(rows),
+	if f.Print {
+		total = len(rows)
+	}
+	d := callsData{F: f, Title: registerTitles[f.Mode], Header: registerHeader(), Total: total,
 		Query: f.query().Encode(), CanNumbers: mayReveal(s.User.Role),
 		PrintedAt: c.now().In(c.loc).Format("2006-01-02 15:04")}
 	// Built here, not in the template: html/template would escape the '='
@@ -175,6 +297,9 @@ func (c *Console) calls(w http.ResponseWriter, r *http.Request, s *kiosk.Session
 		c.internal(w, r, "calls cells", err)
 		return
 	}
+	for i := range cells {
+		cells[i][0] = strconv.Itoa(offset + i + 1)
+	}
 	action := "view_calls"
 	if f.Print {
 		action = "print_calls"
@@ -184,17 +309,9 @@ func (c *Console) calls(w http.ResponseWriter, r *http.Request, s *kiosk.Session
 			c.internal(w, r, "classes", err)
 			return
 		}
-		d.Pages = (len(cells) + c.pageSize - 1) / c.pageSize
-		if d.Pages == 0 {
-			d.Pages = 1
-		}
-		if f.Page > d.Pages {
-			f.Page = d.Pages
-		}
+		d.Pages = max(1, (total+c.pageSize-1)/c.pageSize)
 		d.Page = f.Page
-		lo := (f.Page - 1) * c.pageSize
-		hi := min(lo+c.pageSize, len(cells))
-		d.Rows = cells[lo:hi]
+		d.Rows = cells
 		link := func(p int) string {
 			v := f.query()
 			v.Set("page", strconv.Itoa(p))
@@ -207,7 +324,7 @@ func (c *Console) calls(w http.ResponseWriter, r *http.Request, s *kiosk.Session
 			d.Next = link(f.Page + 1)
 		}
 	}
-	if !c.audit(w, r, s, action, f.detail(len(rows))) {
+	if !c.audit(w, r, s, action, f.detail(total)) {
 		return
 	}
 	if f.Print {
@@ -225,28 +342,45 @@ func exportName(f callFilter, ext string) string {
 	return fmt.Sprintf("attachment; filename=%q; filename*=UTF-8''%s", ascii, url.PathEscape(name))
 }
 
+// callsCSV exports the register as CSV (register.WriteCallsCSV's bytes).
+// The rows are counted and the export audited first, then the rows are
+// streamed from the database into the response callChunk at a time: a
+// decade's export never sits in memory. An error after the first byte
+// can only cut the download short; it is logged.
 func (c *Console) callsCSV(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	f, err := c.parseFilter(r.URL.Query())
 	if err != nil {
 		c.storeError(w, r, s, "calls filter", err)
 		return
 	}
-	rows, err := c.filteredCalls(r, f)
+	n, err := c.countCalls(r, f)
 	if err != nil {
-		c.internal(w, r, "calls", err)
+		c.internal(w, r, "calls count", err)
 		return
 	}
-	var buf bytes.Buffer
-	if err := register.WriteCallsCSV(&buf, rows, c.loc); err != nil {
-		c.internal(w, r, "calls csv", err)
-		return
-	}
-	if !c.audit(w, r, s, "export_calls_csv", f.detail(len(rows))) {
+	if !c.audit(w, r, s, "export_calls_csv", f.detail(n)) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", exportName(f, "csv"))
-	w.Write(buf.Bytes())
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("\xEF\xBB\xBF")
+	cw := csv.NewWriter(bw)
+	cw.UseCRLF = true
+	cw.Write(registerHeader())
+	_, err = c.eachCallCells(r, f, func(cells []string, _ register.Call) error {
+		return cw.Write(cells)
+	})
+	cw.Flush()
+	if err == nil {
+		err = cw.Error()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		c.log.Error("calls csv export cut short", "err", err)
+	}
 }
 
 // callsXLSX exports the register as XLSX. GET: numbers masked, for every
@@ -264,19 +398,30 @@ func (c *Console) callsXLSX(w http.ResponseWriter, r *http.Request, s *kiosk.Ses
 		c.storeError(w, r, s, "calls filter", err)
 		return
 	}
-	rows, err := c.filteredCalls(r, f)
-	if err != nil {
-		c.internal(w, r, "calls", err)
-		return
-	}
-	var buf bytes.Buffer
-	err = writeCallsXLSX(&buf, rows, c.loc, xlsxTitle{School: c.school, Register: registerTitles[f.Mode],
-		Range: f.From + " 至 " + f.To}, withNumbers)
+	// The workbook is built from the rows streamed from the database into
+	// excelize's StreamWriter (which spills to a temporary file), then
+	// zipped into the response: the rows are never all in memory.
+	x, err := newXLSXTable(xlsxTitle{School: c.school, Register: registerTitles[f.Mode], Range: f.From + " 至 " + f.To},
+		xlsxSheet, register.Header, xlsxWidths)
 	if err != nil {
 		c.internal(w, r, "calls xlsx", err)
 		return
 	}
-	detail := f.detail(len(rows))
+	defer x.Close()
+	n, err := c.eachCallCells(r, f, func(cells []string, row register.Call) error {
+		if withNumbers {
+			cells[5] = row.Number
+		}
+		return x.add(cells)
+	})
+	if err == nil {
+		err = x.finish()
+	}
+	if err != nil {
+		c.internal(w, r, "calls xlsx", err)
+		return
+	}
+	detail := f.detail(n)
 	if withNumbers {
 		detail += " numbers=full"
 	}
@@ -285,5 +430,7 @@ func (c *Console) callsXLSX(w http.ResponseWriter, r *http.Request, s *kiosk.Ses
 	}
 	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	w.Header().Set("Content-Disposition", exportName(f, "xlsx"))
-	w.Write(buf.Bytes())
+	if err := x.writeTo(w); err != nil {
+		c.log.Error("calls xlsx export cut short", "err", err)
+	}
 }

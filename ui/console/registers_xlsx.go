@@ -16,8 +16,48 @@ import (
 // in characters; A4 landscape fitted to one page wide, "第 N 页 / 共 M 页"
 // and the 经办人/负责人 lines in the footer.
 func writeTableXLSX(w io.Writer, t xlsxTitle, sheet string, header []string, widths []float64, cells [][]string) error {
-	f := excelize.NewFile()
-	defer f.Close()
+	x, err := newXLSXTable(t, sheet, header, widths)
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	for _, row := range cells {
+		if err := x.add(row); err != nil {
+			return err
+		}
+	}
+	if err := x.finish(); err != nil {
+		return err
+	}
+	return x.writeTo(w)
+}
+
+// xlsxTable is a register's workbook being written row by row, laid out
+// as writeTableXLSX says: newXLSXTable writes the title rows and the
+// header, add each row, finish the rest; writeTo then zips the workbook.
+// The rows go through excelize's StreamWriter, which keeps them in a
+// temporary file past 16 MiB, so a 100,000-row register costs little
+// memory until the zip (the compressed workbook) is built. Close removes
+// the temporary files.
+type xlsxTable struct {
+	f    *excelize.File
+	sw   *excelize.StreamWriter
+	cols int
+	next int   // the next row's number (1-based, title rows included)
+	vals []any // add's row, reused
+}
+
+func newXLSXTable(t xlsxTitle, sheet string, header []string, widths []float64) (*xlsxTable, error) {
+	x := &xlsxTable{f: excelize.NewFile(), cols: len(header), next: 4, vals: make([]any, len(header))}
+	if err := x.start(t, sheet, header, widths); err != nil {
+		x.Close()
+		return nil, err
+	}
+	return x, nil
+}
+
+func (x *xlsxTable) start(t xlsxTitle, sheet string, header []string, widths []float64) error {
+	f := x.f
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return fmt.Errorf("xlsx: sheet name: %w", err)
 	}
@@ -46,6 +86,7 @@ func writeTableXLSX(w io.Writer, t xlsxTitle, sheet string, header []string, wid
 	if err != nil {
 		return fmt.Errorf("xlsx: stream: %w", err)
 	}
+	x.sw = sw
 	for i, wd := range widths {
 		if err := sw.SetColWidth(i+1, i+1, wd); err != nil {
 			return fmt.Errorf("xlsx: width: %w", err)
@@ -67,35 +108,53 @@ func writeTableXLSX(w io.Writer, t xlsxTitle, sheet string, header []string, wid
 	if err := sw.SetRow("A3", head); err != nil {
 		return fmt.Errorf("xlsx: header: %w", err)
 	}
-	vals := make([]any, len(header))
-	for i, row := range cells {
-		for j := range vals {
-			c := ""
-			if j < len(row) {
-				c = row[j]
-			}
-			if len(c) > 1 && c[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(c[1])) {
-				c = c[1:]
-			}
-			vals[j] = c
+	return nil
+}
+
+// add writes one row of cells (missing cells empty, extra ones dropped),
+// with the CSV's formula guard dropped.
+func (x *xlsxTable) add(row []string) error {
+	for j := range x.vals {
+		c := ""
+		if j < len(row) {
+			c = row[j]
 		}
-		cell, _ := excelize.CoordinatesToCellName(1, i+4)
-		if err := sw.SetRow(cell, vals); err != nil {
-			return fmt.Errorf("xlsx: row %d: %w", i+1, err)
+		if len(c) > 1 && c[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(c[1])) {
+			c = c[1:]
 		}
+		x.vals[j] = c
 	}
-	last, _ := excelize.ColumnNumberToName(len(header))
-	if err := sw.MergeCell("A1", last+"1"); err != nil {
+	cell, _ := excelize.CoordinatesToCellName(1, x.next)
+	if err := x.sw.SetRow(cell, x.vals); err != nil {
+		return fmt.Errorf("xlsx: row %d: %w", x.next-3, err)
+	}
+	x.next++
+	return nil
+}
+
+// finish merges the title rows and flushes the sheet; add may not be
+// called after it.
+func (x *xlsxTable) finish() error {
+	last, _ := excelize.ColumnNumberToName(x.cols)
+	if err := x.sw.MergeCell("A1", last+"1"); err != nil {
 		return fmt.Errorf("xlsx: merge: %w", err)
 	}
-	if err := sw.MergeCell("A2", last+"2"); err != nil {
+	if err := x.sw.MergeCell("A2", last+"2"); err != nil {
 		return fmt.Errorf("xlsx: merge: %w", err)
 	}
-	if err := sw.Flush(); err != nil {
+	if err := x.sw.Flush(); err != nil {
 		return fmt.Errorf("xlsx: flush: %w", err)
 	}
-	if _, err := f.WriteTo(w); err != nil {
+	return nil
+}
+
+// writeTo writes the finished workbook to w.
+func (x *xlsxTable) writeTo(w io.Writer) error {
+	if _, err := x.f.WriteTo(w); err != nil {
 		return fmt.Errorf("xlsx: write: %w", err)
 	}
 	return nil
 }
+
+// Close releases the workbook and its temporary files.
+func (x *xlsxTable) Close() error { return x.f.Close() }
