@@ -94,9 +94,7 @@ func callTimeout(ctx context.Context, g *globals, method, path string, body, out
 
 func cmdStatus(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
 	var asJSON bool
-	if _, err := parse(g, "status", args, 0, 0, func(fs *flag.FlagSet) {
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-	}); err != nil {
+	if _, err := parse(g, "status", args, 0, 0, jsonFlag(&asJSON)); err != nil {
 		return err
 	}
 	var st map[string]any
@@ -104,9 +102,7 @@ func cmdStatus(ctx context.Context, g *globals, args []string, stdout io.Writer)
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return writeJSON(stdout, st)
 	}
 	printStatus(stdout, st)
 	return nil

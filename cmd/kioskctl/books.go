@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/qinqing/station/config"
@@ -147,7 +146,7 @@ func cmdBooksList(ctx context.Context, g *globals, args []string, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "BARCODE\tSTATUS\tCONDITION\tISBN\tTITLE\tAUTHOR\tPRICE")
 	for _, c := range cs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Barcode, statusWords[c.Status], c.Condition.ZH(), c.ISBN, c.Title.Title, dash(c.Author), books.FormatPrice(c.PriceCents))
@@ -161,10 +160,11 @@ func cmdBooksList(ctx context.Context, g *globals, args []string, stdout io.Writ
 
 func cmdBooksLend(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
 	var rf ruleFlags
-	var format, handler string
+	var format cardFormat
+	var handler string
 	pos, err := parse(g, "books lend", args, 2, 2, func(fs *flag.FlagSet) {
 		rf.define(fs)
-		fs.StringVar(&format, "card-format", "hex", "how the card number is written: hex, 8h10d, reversed")
+		format.define(fs)
 		fs.StringVar(&handler, "handler", "", "who lends (default the login name)")
 	})
 	if err != nil {
@@ -174,13 +174,9 @@ func cmdBooksLend(ctx context.Context, g *globals, args []string, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	cf, err := kiosk.ParseCardFormat(format)
+	uid, err := format.uid("books lend", pos[0])
 	if err != nil {
-		return usageErr("books lend: %v", err)
-	}
-	uid, err := kiosk.ParseCardNumber(pos[0], cf)
-	if err != nil {
-		return usageErr("books lend: %s", kiosk.ErrorMessage(err))
+		return err
 	}
 	db, err := openDB(ctx, g)
 	if err != nil {
@@ -322,7 +318,7 @@ func cmdBooksOverdue(ctx context.Context, g *globals, args []string, stdout io.W
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "CLASS\tNAME\tBARCODE\tTITLE\tDUE\tDAYS\tREMINDER")
 	for _, l := range ls {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", l.Class, l.ChildName, l.Copy.Barcode, l.Copy.Title.Title, l.Due.Format(time.DateOnly), l.OverdueDays, l.Reminder)

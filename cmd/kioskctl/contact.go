@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/skip2/go-qrcode"
@@ -275,7 +274,7 @@ func cmdContactLinks(ctx context.Context, g *globals, args []string, stdout io.W
 		return plain(err)
 	}
 	now := time.Now()
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES\tSTATUS")
 	for _, l := range ls {
 		status := "active"

@@ -52,17 +52,17 @@ func output(path string, stdout io.Writer) (io.Writer, func() error, error) {
 
 func cmdRosterImport(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
 	var dryRun bool
-	var format string
+	var format cardFormat
 	pos, err := parse(g, "roster import", args, 1, 1, func(fs *flag.FlagSet) {
 		fs.BoolVar(&dryRun, "dry-run", false, "validate only, write nothing")
-		fs.StringVar(&format, "card-format", "hex", "how 10-digit card numbers map to UIDs: hex, 8h10d, reversed")
+		format.define(fs)
 	})
 	if err != nil {
 		return err
 	}
-	cf, err := kiosk.ParseCardFormat(format)
+	cf, err := format.parse("roster import")
 	if err != nil {
-		return usageErr("roster import: %v", err)
+		return err
 	}
 	f, err := os.Open(pos[0])
 	if err != nil {

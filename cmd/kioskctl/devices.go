@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/qinqing/station/kiosk/sqlite"
@@ -42,9 +40,7 @@ func cmdDevices(ctx context.Context, g *globals, args []string, stdout io.Writer
 
 func cmdDevicesList(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
 	var asJSON bool
-	if _, err := parse(g, "devices list", args, 0, 0, func(fs *flag.FlagSet) {
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-	}); err != nil {
+	if _, err := parse(g, "devices list", args, 0, 0, jsonFlag(&asJSON)); err != nil {
 		return err
 	}
 	var resp ui.DevicesResponse
@@ -52,11 +48,9 @@ func cmdDevicesList(ctx context.Context, g *globals, args []string, stdout io.Wr
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(resp)
+		return writeJSON(stdout, resp)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "TYPE\tNAME\tKIND\tBOOTH\tSTATUS\tWHERE\tREASON")
 	for _, d := range resp.Devices {
 		status := d.Health.Status
@@ -157,8 +151,6 @@ func cmdDevicesLog(ctx context.Context, g *globals, args []string, stdout io.Wri
 		return err
 	}
 	if rf.format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
 		type row struct {
 			Seq         int64     `json:"seq"`
 			At          time.Time `json:"at"`
@@ -174,7 +166,7 @@ func cmdDevicesLog(ctx context.Context, g *globals, args []string, stdout io.Wri
 		for _, r := range rows {
 			list = append(list, row{r.Seq, r.At.In(loc), r.ClockSynced, r.Device, r.Kind, r.Booth, r.Event, r.Detail, r.Hash})
 		}
-		return errors.Join(enc.Encode(list), closeFn())
+		return errors.Join(writeJSON(w, list), closeFn())
 	}
 	return errors.Join(writeEquipmentCSV(w, rows, loc), closeFn())
 }

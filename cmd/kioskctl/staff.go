@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/qinqing/station/kiosk"
 )
@@ -78,20 +76,14 @@ func cmdStaffAdd(ctx context.Context, g *globals, args []string, stdout io.Write
 }
 
 func cmdStaffCard(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
-	var format string
-	pos, err := parse(g, "staff card", args, 2, 2, func(fs *flag.FlagSet) {
-		fs.StringVar(&format, "card-format", "hex", "how the card number is written: hex, 8h10d, reversed")
-	})
+	var format cardFormat
+	pos, err := parse(g, "staff card", args, 2, 2, format.define)
 	if err != nil {
 		return err
 	}
-	cf, err := kiosk.ParseCardFormat(format)
+	uid, err := format.uid("staff card", pos[1])
 	if err != nil {
-		return usageErr("staff card: %v", err)
-	}
-	uid, err := kiosk.ParseCardNumber(pos[1], cf)
-	if err != nil {
-		return usageErr("staff card: %s", kiosk.ErrorMessage(err))
+		return err
 	}
 	db, err := openDB(ctx, g)
 	if err != nil {
@@ -138,9 +130,7 @@ type staffJSON struct {
 
 func cmdStaffList(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
 	var asJSON bool
-	if _, err := parse(g, "staff list", args, 0, 0, func(fs *flag.FlagSet) {
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-	}); err != nil {
+	if _, err := parse(g, "staff list", args, 0, 0, jsonFlag(&asJSON)); err != nil {
 		return err
 	}
 	db, err := openDB(ctx, g)
@@ -158,25 +148,12 @@ func cmdStaffList(ctx context.Context, g *globals, args []string, stdout io.Writ
 			out = append(out, staffJSON{Name: s.Name, Role: string(s.Role), Username: s.Username, Enabled: s.Enabled,
 				Cards: append([]string{}, s.Cards...)})
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(stdout, out)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "NAME\tROLE\tUSER\tSTATUS\tCARDS")
 	for _, s := range list {
-		status := "enabled"
-		if !s.Enabled {
-			status = "disabled"
-		}
-		user, cards := s.Username, strings.Join(s.Cards, " ")
-		if user == "" {
-			user = "-"
-		}
-		if cards == "" {
-			cards = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\n", s.Name, s.Role, s.Role.Words().ZH, user, status, cards)
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\n", s.Name, s.Role, s.Role.Words().ZH, dash(s.Username), enabledWord(s.Enabled), dash(strings.Join(s.Cards, " ")))
 	}
 	return tw.Flush()
 }

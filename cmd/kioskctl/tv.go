@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/qinqing/station/kiosk"
@@ -93,9 +91,7 @@ func cmdTVStop(ctx context.Context, g *globals, args []string, stdout io.Writer)
 
 func cmdTVStatus(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
 	var asJSON bool
-	if _, err := parse(g, "tv status", args, 0, 0, func(fs *flag.FlagSet) {
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-	}); err != nil {
+	if _, err := parse(g, "tv status", args, 0, 0, jsonFlag(&asJSON)); err != nil {
 		return err
 	}
 	var resp ui.TVListResponse
@@ -103,11 +99,9 @@ func cmdTVStatus(ctx context.Context, g *globals, args []string, stdout io.Write
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(resp)
+		return writeJSON(stdout, resp)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "TV\tROOM\tPOWER\tON\tCURFEW\tSESSION")
 	for _, st := range resp.TVs {
 		power := st.Power
@@ -160,9 +154,7 @@ func cmdTVExport(ctx context.Context, g *globals, args []string, stdout io.Write
 		if rows == nil {
 			rows = []register.TVSession{}
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return errors.Join(enc.Encode(rows), closeFn())
+		return errors.Join(writeJSON(w, rows), closeFn())
 	}
 	return errors.Join(register.WriteTVCSV(w, rows, loc), closeFn())
 }

@@ -3,14 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/qinqing/station/config"
@@ -132,7 +130,7 @@ func cmdUserList(ctx context.Context, g *globals, args []string, stdout io.Write
 	var asJSON bool
 	var tz string
 	if _, err := parse(g, "user list", args, 0, 0, func(fs *flag.FlagSet) {
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		jsonFlag(&asJSON)(fs)
 		fs.StringVar(&tz, "tz", config.DefaultTimezone, "time zone of the times shown")
 	}); err != nil {
 		return err
@@ -160,17 +158,12 @@ func cmdUserList(ctx context.Context, g *globals, args []string, stdout io.Write
 			}
 			out = append(out, j)
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(stdout, out)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "USERNAME\tROLE\tNAME\tSTATUS\tLAST LOGIN")
 	for _, u := range users {
-		status, last := "enabled", "never"
-		if u.Disabled {
-			status = "disabled"
-		}
+		status, last := enabledWord(!u.Disabled), "never"
 		if !u.LastLogin.IsZero() {
 			last = u.LastLogin.In(loc).Format("2006-01-02 15:04")
 		}

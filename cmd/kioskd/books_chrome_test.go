@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -86,116 +83,80 @@ func TestBooksWalkChrome(t *testing.T) {
 	}, false)
 	require.NoError(t, err)
 
-	shots := os.Getenv("KIOSK_SCREENSHOT_DIR")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-	require.NoError(t, os.MkdirAll(shots, 0o755))
-	t.Logf("screenshots in %s", shots)
-
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		browsertest.Options(chromium, t.TempDir(), 1024, 600, false)...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	// The first run starts the browser and must carry no timeout.
-	require.NoError(t, chromedp.Do(bctx, chromedp.EmulateViewport(1024, 600)), "start chromium %s", chromium)
-	bc, cancel := context.WithTimeout(bctx, 2*time.Minute)
-	defer cancel()
-
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		require.NoError(t, chromedp.Do(bc, actions...), what)
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bc, chromedp.Text(chromedp.CSS(sel)))
-		require.NoError(t, err, "read %s", sel)
-		return strings.TrimSpace(s)
-	}
-	state := func(kind kiosk.ScreenKind) {
-		t.Helper()
-		run("wait for screen "+string(kind), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`main[data-state=%q]`, kind))))
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(bc, chromedp.CaptureScreenshot())
-		require.NoError(t, err, "screenshot %s", name)
-		require.Greater(t, len(png), 1000, "screenshot %s has content", name)
-		require.NoError(t, os.WriteFile(filepath.Join(shots, "books-"+name+".png"), png, 0o644))
-	}
+	p := browsertest.Start(t, chromium, 1024, 600, false)
+	p.Prefix = "books-"
 	keypad := func(code string) {
 		t.Helper()
 		for _, k := range code {
-			run("keypad "+string(k), chromedp.Click(chromedp.CSS(fmt.Sprintf(`#keypad button[data-key=%q]`, string(k)))))
+			p.Run("keypad "+string(k), chromedp.Click(chromedp.CSS(fmt.Sprintf(`#keypad button[data-key=%q]`, string(k)))))
 		}
-		assert.Equal(t, code, text(`#scan-code`), "the keypad shows what was typed")
-		run("keypad ok", chromedp.Click(chromedp.CSS(`[data-test="key-ok"]`)))
+		assert.Equal(t, code, p.Text(`#scan-code`), "the keypad shows what was typed")
+		p.Run("keypad ok", chromedp.Click(chromedp.CSS(`[data-test="key-ok"]`)))
 	}
 	// scanner types as a keyboard-wedge scanner does: the code, then Enter.
 	scanner := func(code string) {
 		t.Helper()
-		run("scan "+code, chromedp.KeyEvent(code+"\r"))
+		p.Run("scan "+code, chromedp.KeyEvent(code+"\r"))
 	}
 	tap := func(uid string) {
 		t.Helper()
 		require.NoError(t, m.station.Tap(ctx, config.DemoBooth, uid), "tap %s", uid)
 	}
 
-	run("open the kiosk screen", chromedp.Navigate(m.HTTPURL()+"/?booth="+config.DemoBooth))
-	state(kiosk.ScreenIdle)
-	run("the idle screen offers 还书", chromedp.WaitVisible(chromedp.CSS(`[data-test="idle-return"]`)))
-	shot("01-idle")
+	p.Run("open the kiosk screen", chromedp.Navigate(m.HTTPURL()+"/?booth="+config.DemoBooth))
+	p.WaitState(kiosk.ScreenIdle)
+	p.Run("the idle screen offers 还书", chromedp.WaitVisible(chromedp.CSS(`[data-test="idle-return"]`)))
+	p.Shot("01-idle")
 
 	// The child taps and borrows the first book on the keypad.
 	tap("DE000001")
-	state(kiosk.ScreenIdentified)
-	run("借书", chromedp.Click(chromedp.CSS(`[data-test="borrow"]`)))
-	state(kiosk.ScreenBookScan)
-	shot("02-scan")
+	p.WaitState(kiosk.ScreenIdentified)
+	p.Run("借书", chromedp.Click(chromedp.CSS(`[data-test="borrow"]`)))
+	p.WaitState(kiosk.ScreenBookScan)
+	p.Shot("02-scan")
 	keypad("100001")
-	state(kiosk.ScreenBookLent)
-	assert.Contains(t, text(`[data-test="lent-title"]`), "小王子")
+	p.WaitState(kiosk.ScreenBookLent)
+	assert.Contains(t, p.Text(`[data-test="lent-title"]`), "小王子")
 	due := clock.Now().AddDate(0, 0, 7)
-	assert.Contains(t, text(`[data-test="lent-due"]`), fmt.Sprintf("%d月%d日", due.Month(), due.Day()), "7-day loan, due date shown")
-	shot("03-lent-keypad")
+	assert.Contains(t, p.Text(`[data-test="lent-due"]`), fmt.Sprintf("%d月%d日", due.Month(), due.Day()), "7-day loan, due date shown")
+	p.Shot("03-lent-keypad")
 
 	// The second with the USB scanner.
-	state(kiosk.ScreenIdentified)
-	run("借书 again", chromedp.Click(chromedp.CSS(`[data-test="borrow"]`)))
-	state(kiosk.ScreenBookScan)
+	p.WaitState(kiosk.ScreenIdentified)
+	p.Run("借书 again", chromedp.Click(chromedp.CSS(`[data-test="borrow"]`)))
+	p.WaitState(kiosk.ScreenBookScan)
 	scanner(books.CopyBarcode(isbn2, 1))
-	state(kiosk.ScreenBookLent)
-	assert.Contains(t, text(`[data-test="lent-title"]`), "草房子")
-	shot("04-lent-scanner")
+	p.WaitState(kiosk.ScreenBookLent)
+	assert.Contains(t, p.Text(`[data-test="lent-title"]`), "草房子")
+	p.Shot("04-lent-scanner")
 
 	// The third is refused: at most 2 books at once.
-	state(kiosk.ScreenIdentified)
-	run("借书 a third", chromedp.Click(chromedp.CSS(`[data-test="borrow"]`)))
-	state(kiosk.ScreenBookScan)
+	p.WaitState(kiosk.ScreenIdentified)
+	p.Run("借书 a third", chromedp.Click(chromedp.CSS(`[data-test="borrow"]`)))
+	p.WaitState(kiosk.ScreenBookScan)
 	scanner(books.CopyBarcode(isbn3, 1))
-	state(kiosk.ScreenDenied)
-	assert.Equal(t, "你已经借了2本书，先还一本再借吧", text(`[data-test="denied-words"]`))
-	shot("05-third-refused")
+	p.WaitState(kiosk.ScreenDenied)
+	assert.Equal(t, "你已经借了2本书，先还一本再借吧", p.Text(`[data-test="denied-words"]`))
+	p.Shot("05-third-refused")
 
 	// Back at the idle screen, the first book comes back without a card.
-	state(kiosk.ScreenIdentified)
+	p.WaitState(kiosk.ScreenIdentified)
 	require.NoError(t, m.station.Hangup(ctx, config.DemoBooth), "the child is done: back to idle")
-	state(kiosk.ScreenIdle)
-	run("还书 at idle", chromedp.Click(chromedp.CSS(`[data-test="idle-return"]`)))
-	state(kiosk.ScreenBookScan)
+	p.WaitState(kiosk.ScreenIdle)
+	p.Run("还书 at idle", chromedp.Click(chromedp.CSS(`[data-test="idle-return"]`)))
+	p.WaitState(kiosk.ScreenBookScan)
 	keypad("100001")
-	state(kiosk.ScreenBookReturned)
-	assert.Contains(t, text(`[data-test="returned-title"]`), "小王子")
-	assert.Equal(t, "还书成功，谢谢你！", text(`[data-test="returned-words"]`), "on time: no word about lateness")
-	shot("06-returned")
+	p.WaitState(kiosk.ScreenBookReturned)
+	assert.Contains(t, p.Text(`[data-test="returned-title"]`), "小王子")
+	assert.Equal(t, "还书成功，谢谢你！", p.Text(`[data-test="returned-words"]`), "on time: no word about lateness")
+	p.Shot("06-returned")
 
 	// Ten days later the child taps: 草房子 is 3 days late, said kindly.
 	clock.Add(10 * 24 * time.Hour)
-	state(kiosk.ScreenIdle)
+	p.WaitState(kiosk.ScreenIdle)
 	tap("DE000001")
-	state(kiosk.ScreenIdentified)
-	run("overdue line", chromedp.WaitVisible(chromedp.CSS(`[data-test="overdue-book"]`)))
-	assert.Equal(t, "《草房子》已经晚了3天，记得带来还哦", text(`[data-test="overdue-book"]`))
-	shot("07-overdue-next-tap")
+	p.WaitState(kiosk.ScreenIdentified)
+	p.Run("overdue line", chromedp.WaitVisible(chromedp.CSS(`[data-test="overdue-book"]`)))
+	assert.Equal(t, "《草房子》已经晚了3天，记得带来还哦", p.Text(`[data-test="overdue-book"]`))
+	p.Shot("07-overdue-next-tap")
 }

@@ -3,17 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
@@ -30,16 +27,6 @@ import (
 
 // walkSchool is the school's name the walk's daemon prints on registers.
 const walkSchool = "青山村希望小学"
-
-// walkUTF16Hex is how a PDF text string (the document's /Title) holds s:
-// UTF-16BE, as upper-case hex digits (print_chrome_test.go's utf16Hex).
-func walkUTF16Hex(s string) string {
-	var b []byte
-	for _, u := range utf16.Encode([]rune(s)) {
-		b = append(b, byte(u>>8), byte(u))
-	}
-	return strings.ToUpper(hex.EncodeToString(b))
-}
 
 // TestConsoleWalkChrome is the manager's walk through the console in
 // headless Chromium against the demo daemon (issue 5): log in through the
@@ -78,49 +65,18 @@ func TestConsoleWalkChrome(t *testing.T) {
 	_, err := m.db.AddUser(ctx, "test", sqlite.NewUser{Username: user, DisplayName: "李老师", Role: sqlite.RoleManager, Password: pw})
 	require.NoError(t, err)
 
-	shots := os.Getenv("KIOSK_SCREENSHOT_DIR")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-	require.NoError(t, os.MkdirAll(shots, 0o755))
-	t.Logf("screenshots in %s", shots)
 	downloads := t.TempDir()
 	badCSV, err := filepath.Abs(filepath.Join("..", "..", "ui", "console", "testdata", "roster_bad.csv"))
 	require.NoError(t, err)
 	goodCSV, err := filepath.Abs(filepath.Join("..", "..", "ui", "console", "testdata", "roster_good.csv"))
 	require.NoError(t, err)
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		browsertest.Options(chromium, t.TempDir(), 1280, 900, false)...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	// The first action starts the browser and must carry no timeout.
-	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")), "start chromium %s", chromium)
-	bc, cancel := context.WithTimeout(bctx, 2*time.Minute)
-	defer cancel()
-
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(bc, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			loc, _ := chromedp.Run(bc, chromedp.Location())
-			html, _ := chromedp.Run(bc, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
-			t.Fatalf("%s: %v (at %s)\n%s", what, err, loc, html)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bc, chromedp.Text(chromedp.CSS(sel)))
-		require.NoError(t, err, "read %s", sel)
-		return strings.TrimSpace(s)
-	}
+	p := browsertest.Start(t, chromium, 1280, 900, false)
+	p.Full = true
+	p.Prefix = "console-walk-"
 	body := func() string {
 		t.Helper()
-		s, err := chromedp.Run(bc, chromedp.Evaluate[string](`document.body.innerText`))
-		require.NoError(t, err, "read the page")
-		return s
+		return browsertest.Eval[string](p, `document.body.innerText`)
 	}
 	// settle waits until the page navigated to is loaded and js is true
 	// there; errors while the old page goes away are retried.
@@ -128,21 +84,19 @@ func TestConsoleWalkChrome(t *testing.T) {
 		t.Helper()
 		js = `document.readyState === 'complete' && (` + js + `)`
 		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if ok, err := chromedp.Run(bc, chromedp.Evaluate[bool](js)); err == nil && ok {
+			if ok, err := chromedp.Run(p.Ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
 				return
 			}
 		}
-		loc, _ := chromedp.Run(bc, chromedp.Location())
+		loc, _ := chromedp.Run(p.Ctx, chromedp.Location())
 		t.Fatalf("%s: %s never held (at %s)", what, js, loc)
 	}
+	// shot numbers the walk's screenshots: console-walk-NN-name.png.
 	n := 0
 	shot := func(name string) {
 		t.Helper()
 		n++
-		png, err := chromedp.Run(bc, chromedp.FullScreenshot(100))
-		require.NoError(t, err, "screenshot %s", name)
-		require.Greater(t, len(png), 1000, "screenshot %s has content", name)
-		require.NoError(t, os.WriteFile(filepath.Join(shots, "console-walk-"+strconv.Itoa(n/10)+strconv.Itoa(n%10)+"-"+name+".png"), png, 0o644))
+		p.Shot(fmt.Sprintf("%02d-%s", n, name))
 	}
 	// roster counts the children and the roster journal entries.
 	roster := func() (children, journal int) {
@@ -161,11 +115,11 @@ func TestConsoleWalkChrome(t *testing.T) {
 	}
 
 	// Log in through the form: any console page leads there first.
-	step("open the console", chromedp.Navigate(base+"/console/children"),
+	p.Run("open the console", chromedp.Navigate(base+"/console/children"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)))
-	assert.Contains(t, text(`h1`), walkSchool, "the login page names the school")
+	assert.Contains(t, p.Text(`h1`), walkSchool, "the login page names the school")
 	shot("login")
-	step("log in",
+	p.Run("log in",
 		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), user),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), pw),
 		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
@@ -173,37 +127,35 @@ func TestConsoleWalkChrome(t *testing.T) {
 	shot("today")
 
 	// The roster with a bad row: every row shown, line 3 marked, nothing written.
-	step("open the children", chromedp.Navigate(base+"/console/children"),
+	p.Run("open the children", chromedp.Navigate(base+"/console/children"),
 		chromedp.WaitVisible(chromedp.CSS(`a[href="/console/roster/import"]`)))
 	shot("children")
-	step("open the import", chromedp.Click(chromedp.CSS(`a[href="/console/roster/import"]`)),
+	p.Run("open the import", chromedp.Click(chromedp.CSS(`a[href="/console/roster/import"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`input[type=file][name=file]`)))
 	shot("import-form")
 	children0, journal0 := roster()
-	step("upload the bad roster",
+	p.Run("upload the bad roster",
 		chromedp.SetUploadFiles(chromedp.CSS(`input[type=file][name=file]`), []string{badCSV}),
 		chromedp.Click(chromedp.CSS(`form[enctype="multipart/form-data"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`table.import-preview`)))
 	shot("import-bad-preview")
-	assert.Contains(t, text(`p.msg.bad`), "未写入任何数据", "the preview says nothing was written")
-	bad := text(`tr.bad-row#line-3`)
+	assert.Contains(t, p.Text(`p.msg.bad`), "未写入任何数据", "the preview says nothing was written")
+	bad := p.Text(`tr.bad-row#line-3`)
 	assert.Contains(t, bad, "刘洋", "line 3 is 刘洋's row")
 	assert.Contains(t, bad, "电话1：", "the problem names the column")
 	page := body()
 	assert.Contains(t, page, "1 行有问题")
 	assert.NotContains(t, page, "确认导入", "no import button while a row has a problem")
 	assert.NotContains(t, page, "13800000013", "numbers are masked in the preview")
-	rows, err := chromedp.Run(bc, chromedp.Evaluate[int](`document.querySelectorAll('table.import-preview tbody tr').length`))
-	require.NoError(t, err)
-	assert.Equal(t, 3, rows, "every row is shown")
+	assert.Equal(t, 3, browsertest.Eval[int](p, `document.querySelectorAll('table.import-preview tbody tr').length`), "every row is shown")
 	children1, journal1 := roster()
 	assert.Equal(t, children0, children1, "the bad file added no child")
 	assert.Equal(t, journal0, journal1, "the bad file journaled nothing")
 
 	// The fixed file: preview, import.
-	step("upload again", chromedp.Click(chromedp.CSS(`a[href="/console/roster/import"]`)),
+	p.Run("upload again", chromedp.Click(chromedp.CSS(`a[href="/console/roster/import"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`input[type=file][name=file]`)))
-	step("upload the fixed roster",
+	p.Run("upload the fixed roster",
 		chromedp.SetUploadFiles(chromedp.CSS(`input[type=file][name=file]`), []string{goodCSV}),
 		chromedp.Click(chromedp.CSS(`form[enctype="multipart/form-data"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/console/roster/import/commit"] button[type=submit]`)))
@@ -211,11 +163,11 @@ func TestConsoleWalkChrome(t *testing.T) {
 	assert.Contains(t, body(), "学生新增 3、更新 0、不变 0", "three new children in the demo")
 	children2, _ := roster()
 	assert.Equal(t, children0, children2, "a preview writes nothing")
-	step("import",
+	p.Run("import",
 		chromedp.Click(chromedp.CSS(`form[action="/console/roster/import/commit"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`p.msg.ok`)))
 	shot("import-done")
-	assert.Contains(t, text(`p.msg.ok`), "已导入 3 行")
+	assert.Contains(t, p.Text(`p.msg.ok`), "已导入 3 行")
 	children3, journal3 := roster()
 	assert.Equal(t, children0+3, children3, "the import added 张丽, 刘洋 and 陈静")
 	assert.Greater(t, journal3, journal0, "the import is journaled")
@@ -226,24 +178,24 @@ func TestConsoleWalkChrome(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, kids, 1)
 	child := base + "/console/children/" + strconv.FormatInt(int64(kids[0].ID), 10)
-	step("open the child's page", chromedp.Navigate(child), chromedp.WaitVisible(chromedp.CSS(`form[data-test=enrol]`)))
-	assert.Contains(t, text(`h1`), "刘洋")
-	assert.Contains(t, text(`ul.cards`), "0A1B2C3D", "the card from the roster file")
+	p.Run("open the child's page", chromedp.Navigate(child), chromedp.WaitVisible(chromedp.CSS(`form[data-test=enrol]`)))
+	assert.Contains(t, p.Text(`h1`), "刘洋")
+	assert.Contains(t, p.Text(`ul.cards`), "0A1B2C3D", "the card from the roster file")
 	shot("child")
 	const newCard = "E0A1B2C3"
 	sc, stop := screens()
-	step("enrol at the booth",
+	p.Run("enrol at the booth",
 		chromedp.SetValue(chromedp.CSS(`form[data-test=enrol] select[name=booth]`), config.DemoBooth),
 		chromedp.Click(chromedp.CSS(`form[data-test=enrol] button[type=submit]`)))
 	nextScreen(t, sc, kiosk.ScreenEnrol)
 	stop()
 	require.NoError(t, m.station.Tap(ctx, config.DemoBooth, newCard), "the new card tapped at the booth")
-	step("the enrolment's answer", chromedp.WaitVisible(chromedp.CSS(`section.card p.msg`)))
+	p.Run("the enrolment's answer", chromedp.WaitVisible(chromedp.CSS(`section.card p.msg`)))
 	shot("card-enrolled")
-	assert.Contains(t, text(`section.card p.msg`), "卡已登记并启用")
-	step("back to the child's page", chromedp.Click(chromedp.CSS(`section.card a[href^="/console/children/"]`)),
+	assert.Contains(t, p.Text(`section.card p.msg`), "卡已登记并启用")
+	p.Run("back to the child's page", chromedp.Click(chromedp.CSS(`section.card a[href^="/console/children/"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`ul.cards`)))
-	assert.Contains(t, text(`ul.cards`), newCard, "the child's page lists the new card")
+	assert.Contains(t, p.Text(`ul.cards`), newCard, "the child's page lists the new card")
 	shot("child-with-card")
 
 	// The child taps the new card and calls 刘强 (slot 1); the demo trunk
@@ -267,35 +219,31 @@ func TestConsoleWalkChrome(t *testing.T) {
 	require.Equal(t, "+8613800000012", calls[0].Number)
 
 	// The calls register for today: the row, the number masked.
-	step("open the calls register", chromedp.Navigate(base+"/console/calls"),
+	p.Run("open the calls register", chromedp.Navigate(base+"/console/calls"),
 		chromedp.WaitVisible(chromedp.CSS(`table.register`)))
-	today, err := chromedp.Run(bc, chromedp.Value(chromedp.CSS(`form.filters input[name=to]`)))
+	today, err := chromedp.Run(p.Ctx, chromedp.Value(chromedp.CSS(`form.filters input[name=to]`)))
 	require.NoError(t, err)
 	require.Regexp(t, `^\d{4}-\d\d-\d\d$`, today, "the register ends today by default")
-	step("filter today",
+	p.Run("filter today",
 		chromedp.SetValue(chromedp.CSS(`form.filters input[name=from]`), today),
 		chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)))
 	// The month's register has the row too: wait for today's page.
 	settle("today's register", `location.search.indexOf('from=`+today+`') >= 0`)
-	step("today's rows", chromedp.WaitVisible(chromedp.CSS(`table.register tbody tr`)))
-	loc, err := chromedp.Run(bc, chromedp.Location())
-	require.NoError(t, err)
-	assert.Contains(t, loc, "from="+today+"&to="+today, "the register shows today")
+	p.Run("today's rows", chromedp.WaitVisible(chromedp.CSS(`table.register tbody tr`)))
+	assert.Contains(t, p.URL(), "from="+today+"&to="+today, "the register shows today")
 	shot("calls-register")
-	reg := text(`table.register tbody`)
+	reg := p.Text(`table.register tbody`)
 	assert.Contains(t, reg, "刘洋")
 	assert.Contains(t, reg, "四年级1班")
 	assert.Contains(t, reg, "138****0012", "the number masked")
 	assert.NotContains(t, body(), "13800000012", "no full number on the register")
-	assert.Contains(t, text(`div.actions`), "共 1 条")
-	inside, err := chromedp.Run(bc, chromedp.Evaluate[bool](`document.querySelector('.actions form[action="/console/calls.xlsx"] button') !== null`))
-	require.NoError(t, err)
-	assert.True(t, inside, "the export with numbers sits with the other exports (a form may not sit in a <p>)")
+	assert.Contains(t, p.Text(`div.actions`), "共 1 条")
+	assert.True(t, browsertest.Eval[bool](p, `document.querySelector('.actions form[action="/console/calls.xlsx"] button') !== null`), "the export with numbers sits with the other exports (a form may not sit in a <p>)")
 
 	// Export XLSX: the browser downloads it into downloads.
-	progress := chromedp.Events(bc, cdpbrowser.DownloadProgress)
+	progress := chromedp.Events(p.Ctx, cdpbrowser.DownloadProgress)
 	yes := true
-	step("export XLSX",
+	p.Run("export XLSX",
 		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
 				Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: &yes})
@@ -315,7 +263,7 @@ func TestConsoleWalkChrome(t *testing.T) {
 	}
 	xb, err := os.ReadFile(xlsxPath)
 	require.NoError(t, err, "the downloaded XLSX")
-	require.NoError(t, os.WriteFile(filepath.Join(shots, "console-walk-calls.xlsx"), xb, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(p.Dir, "console-walk-calls.xlsx"), xb, 0o644))
 	x, err := excelize.OpenReader(bytes.NewReader(xb))
 	require.NoError(t, err, "a valid XLSX")
 	defer x.Close()
@@ -337,20 +285,17 @@ func TestConsoleWalkChrome(t *testing.T) {
 	shot("calls-exported")
 
 	// Print: the print view to PDF, with the school's name.
-	step("open the print view", chromedp.Click(chromedp.CSS(`div.actions a[href*="print=1"]`)),
+	p.Run("open the print view", chromedp.Click(chromedp.CSS(`div.actions a[href*="print=1"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`table.printed`)))
 	shot("calls-print")
-	assert.Contains(t, text(`table.printed thead`), walkSchool)
-	assert.Contains(t, text(`table.printed tbody`), "138****0012")
-	pdf, err := chromedp.Run(bc, chromedp.PrintToPDF(chromedp.PDFPreferCSSPageSize()))
+	assert.Contains(t, p.Text(`table.printed thead`), walkSchool)
+	assert.Contains(t, p.Text(`table.printed tbody`), "138****0012")
+	pdf, err := chromedp.Run(p.Ctx, chromedp.PrintToPDF(chromedp.PDFPreferCSSPageSize()))
 	require.NoError(t, err, "print to PDF")
-	require.NoError(t, os.WriteFile(filepath.Join(shots, "console-walk-calls.pdf"), pdf, 0o644))
-	s := string(pdf)
-	assert.True(t, strings.HasPrefix(s, "%PDF-"), "a PDF")
-	pages := regexp.MustCompile(`/Type\s*/Page\b[^s]`).FindAllStringIndex(s, -1)
-	assert.GreaterOrEqual(t, len(pages), 1, "at least one page")
-	assert.True(t, strings.Contains(strings.ToUpper(s), walkUTF16Hex(walkSchool)) || strings.Contains(s, walkSchool),
-		"the PDF carries the school's name")
+	require.NoError(t, os.WriteFile(filepath.Join(p.Dir, "console-walk-calls.pdf"), pdf, 0o644))
+	assert.True(t, bytes.HasPrefix(pdf, []byte("%PDF-")), "a PDF")
+	assert.GreaterOrEqual(t, browsertest.PDFPages(pdf), 1, "at least one page")
+	assert.True(t, browsertest.PDFHasText(pdf, walkSchool), "the PDF carries the school's name")
 
 	// The walk is in the audit log, and the ledger still verifies.
 	audit, err := m.db.AuditLog(ctx, 0, 200)

@@ -6,11 +6,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -159,40 +156,11 @@ func TestConsoleEnrolsCardByTap(t *testing.T) {
 func TestEnrolScreenChrome(t *testing.T) {
 	chromium := browsertest.Require(t, "drives the kiosk screen in Chromium")
 	m := startDemo(t, 3*time.Second)
-	shots := os.Getenv("KIOSK_SCREENSHOT_DIR")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-	require.NoError(t, os.MkdirAll(shots, 0o755))
+	p := browsertest.Start(t, chromium, 1024, 600, false)
+	p.Prefix = "enrol-"
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		browsertest.Options(chromium, t.TempDir(), 1024, 600, false)...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	// The first run starts the browser and must carry no timeout.
-	require.NoError(t, chromedp.Do(bctx, chromedp.EmulateViewport(1024, 600)), "start chromium %s", chromium)
-	bc, cancel := context.WithTimeout(bctx, 2*time.Minute)
-	defer cancel()
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		require.NoError(t, chromedp.Do(bc, actions...), what)
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bc, chromedp.Text(chromedp.CSS(sel)))
-		require.NoError(t, err, "read %s", sel)
-		return strings.TrimSpace(s)
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(bc, chromedp.CaptureScreenshot())
-		require.NoError(t, err, "screenshot %s", name)
-		require.NoError(t, os.WriteFile(filepath.Join(shots, "enrol-"+name+".png"), png, 0o644))
-	}
-
-	run("open the kiosk screen", chromedp.Navigate(m.HTTPURL()+"/?booth=booth1"),
-		chromedp.WaitVisible(chromedp.CSS(`main[data-state="idle"]`)))
+	p.Run("open the kiosk screen", chromedp.Navigate(m.HTTPURL()+"/?booth=booth1"))
+	p.WaitState(kiosk.ScreenIdle)
 	done := make(chan string, 1)
 	go func() {
 		uid, err := m.station.EnrolNext(context.Background(), "booth1", time.Minute)
@@ -201,13 +169,13 @@ func TestEnrolScreenChrome(t *testing.T) {
 		}
 		done <- uid
 	}()
-	run("the screen asks for the card", chromedp.WaitVisible(chromedp.CSS(`[data-test="enrol-words"]`)))
-	assert.Equal(t, "请刷卡登记", text(`[data-test="enrol-words"]`))
-	run("the state is enrol", chromedp.WaitVisible(chromedp.CSS(`main[data-state="enrol"]`)))
-	shot("01-wait")
-	run("English", chromedp.Click(chromedp.CSS(`#lang`)))
-	assert.Equal(t, "Tap the new card", text(`[data-test="enrol-words"]`))
-	run("Chinese", chromedp.Click(chromedp.CSS(`#lang`)))
+	p.Run("the screen asks for the card", chromedp.WaitVisible(chromedp.CSS(`[data-test="enrol-words"]`)))
+	assert.Equal(t, "请刷卡登记", p.Text(`[data-test="enrol-words"]`))
+	p.WaitState(kiosk.ScreenEnrol)
+	p.Shot("01-wait")
+	p.Run("English", chromedp.Click(chromedp.CSS(`#lang`)))
+	assert.Equal(t, "Tap the new card", p.Text(`[data-test="enrol-words"]`))
+	p.Run("Chinese", chromedp.Click(chromedp.CSS(`#lang`)))
 
 	require.NoError(t, m.station.Tap(context.Background(), "booth1", "DE000001"), "a known card, tapped to enrol")
 	select {
@@ -216,10 +184,8 @@ func TestEnrolScreenChrome(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("EnrolNext did not return within 10 s of the tap")
 	}
-	_, err := chromedp.Run(bc, chromedp.Poll[chromedp.Void](
-		`document.querySelector('[data-test="enrol-words"]').textContent === '已读卡，请看管理后台'`,
-		chromedp.WithPollingTimeout(10*time.Second)))
-	require.NoError(t, err, "the screen says the card was read")
-	shot("02-read")
-	run("then idle, nobody identified", chromedp.WaitVisible(chromedp.CSS(`main[data-state="idle"]`)))
+	p.Poll("the screen says the card was read",
+		`document.querySelector('[data-test="enrol-words"]').textContent === '已读卡，请看管理后台'`)
+	p.Shot("02-read")
+	p.WaitState(kiosk.ScreenIdle) // then idle, nobody identified
 }

@@ -123,13 +123,7 @@ func adminTap(tb testing.TB, m *Main, uid string) {
 // (kept, e.g. as CI artifacts) or a temp dir.
 func shotDir(tb testing.TB) string {
 	tb.Helper()
-	dir := tb.TempDir()
-	if d := os.Getenv("KIOSK_SCREENSHOT_DIR"); d != "" {
-		dir = filepath.Join(d, strings.NewReplacer("/", "_", " ", "_").Replace(tb.Name()))
-	}
-	require.NoError(tb, os.MkdirAll(dir, 0o755))
-	tb.Logf("screenshots in %s", dir)
-	return dir
+	return browsertest.ShotDir(tb, strings.NewReplacer("/", "_", " ", "_").Replace(tb.Name()))
 }
 
 // browser is one headless Chromium process of its own (own profile, own
@@ -143,17 +137,7 @@ type browser struct {
 // stopped when the test ends.
 func startBrowser(tb testing.TB, chromium string, w, h int) *browser {
 	tb.Helper()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		browsertest.Options(chromium, tb.TempDir(), w, h, true)...)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	tb.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-	})
-	// The first run starts the process and must carry no timeout (it
-	// would stop the browser with it).
-	require.NoError(tb, chromedp.Do(bctx, chromedp.Navigate("about:blank")), "start chromium %s", chromium)
-	return &browser{tb: tb, ctx: bctx}
+	return &browser{tb: tb, ctx: browsertest.Launch(tb, chromium, w, h, true)}
 }
 
 // kill stops the browser process at once (SIGKILL), as a phone that

@@ -2,7 +2,9 @@
 // screen, console and video tests drive (chromedp), with one rule for
 // every suite: skipped under -short; when Chromium is missing, skipped with
 // a message, or failed when KIOSK_REQUIRE_PEERS=1 (which .ci/run sets), so
-// CI can never pass by skipping.
+// CI can never pass by skipping. Start gives a test one tab with the steps
+// the suites share (Page); Launch a process for tests that open tabs of
+// their own.
 package browsertest
 
 import (

@@ -472,15 +472,36 @@ type bookData struct {
 	MaxCopies    int
 }
 
-func (c *Console) titleID(r *http.Request) (int64, bool) {
+// titleID is the path's title id; false after a 404 for one that is not
+// a positive number.
+func (c *Console) titleID(w http.ResponseWriter, r *http.Request, s *kiosk.Session) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	return id, err == nil && id > 0
+	if err != nil || id <= 0 {
+		c.errorPage(w, r, s, http.StatusNotFound, "找不到 Not found")
+		return 0, false
+	}
+	return id, true
+}
+
+// titleChange checks a change to the path's title, what in the words of
+// the 403 ("只有管理员可以"+what): a manager's, with books on, to a title
+// id. It returns the store and the id; false after it answered 403, 501
+// or 404.
+func (c *Console) titleChange(w http.ResponseWriter, r *http.Request, s *kiosk.Session, what string) (BookStore, int64, bool) {
+	if !c.managerMay(w, r, s, what) {
+		return nil, 0, false
+	}
+	bs, ok := c.bookStore(w, r, s)
+	if !ok {
+		return nil, 0, false
+	}
+	id, ok := c.titleID(w, r, s)
+	return bs, id, ok
 }
 
 func (c *Console) bookPage(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
-	id, ok := c.titleID(r)
+	id, ok := c.titleID(w, r, s)
 	if !ok {
-		c.errorPage(w, r, s, http.StatusNotFound, "找不到 Not found")
 		return
 	}
 	c.bookRender(w, r, s, http.StatusOK, id, "", "view_book", nil)
@@ -544,16 +565,8 @@ func (c *Console) bookRender(w http.ResponseWriter, r *http.Request, s *kiosk.Se
 // category, price); managers only. 400 with every problem, 404 for no
 // such title. An edit that changes nothing is audited as a view.
 func (c *Console) bookEdit(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
-	if !c.managerMay(w, r, s, "修改图书") {
-		return
-	}
-	bs, ok := c.bookStore(w, r, s)
+	bs, id, ok := c.titleChange(w, r, s, "修改图书")
 	if !ok {
-		return
-	}
-	id, ok := c.titleID(r)
-	if !ok {
-		c.errorPage(w, r, s, http.StatusNotFound, "找不到 Not found")
 		return
 	}
 	f := readTitleForm(r)
@@ -592,16 +605,8 @@ func (c *Console) bookFail(w http.ResponseWriter, r *http.Request, s *kiosk.Sess
 // line, as scanned or typed; count of further copies numbered after the
 // title's highest ISBN copy number); managers only. 400, 404, 409.
 func (c *Console) bookCopiesAdd(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
-	if !c.managerMay(w, r, s, "添加馆藏") {
-		return
-	}
-	bs, ok := c.bookStore(w, r, s)
+	bs, id, ok := c.titleChange(w, r, s, "添加馆藏")
 	if !ok {
-		return
-	}
-	id, ok := c.titleID(r)
-	if !ok {
-		c.errorPage(w, r, s, http.StatusNotFound, "找不到 Not found")
 		return
 	}
 	f := readTitleForm(r)
@@ -624,16 +629,8 @@ func (c *Console) bookCopiesAdd(w http.ResponseWriter, r *http.Request, s *kiosk
 // (no such copy of this title), 409 (a lent copy written off, a copy
 // already written off).
 func (c *Console) bookEvent(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
-	if !c.managerMay(w, r, s, "登记注销、遗失或破损") {
-		return
-	}
-	bs, ok := c.bookStore(w, r, s)
+	bs, id, ok := c.titleChange(w, r, s, "登记注销、遗失或破损")
 	if !ok {
-		return
-	}
-	id, ok := c.titleID(r)
-	if !ok {
-		c.errorPage(w, r, s, http.StatusNotFound, "找不到 Not found")
 		return
 	}
 	ctx := r.Context()
