@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -533,7 +534,19 @@ type VerifyResult struct {
 // entry redacted by an erasure is checked against what the erasure entry
 // recorded instead (entryProblem). It reads one snapshot of the journal.
 // An error is returned only when the journal cannot be read.
+//
+// The journal is first checked in chunks, on several connections at once
+// (verifyFast, verify.go); only when that does not find every entry valid
+// is it walked serially, and that walk gives the result, so both ways
+// report the same.
 func (db *DB) Verify(ctx context.Context) (VerifyResult, error) {
+	return db.verify(ctx, verifyChunk, min(runtime.GOMAXPROCS(0), verifyMaxWorkers))
+}
+
+// verify is Verify with the fast path's chunk size and number of
+// connections (workers; 0 for none, the serial walk only) as parameters,
+// for tests.
+func (db *DB) verify(ctx context.Context, chunk int64, workers int) (VerifyResult, error) {
 	// A read transaction (deferred, not IMMEDIATE: writers go on) keeps
 	// the erasures read first in step with the entries read after.
 	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -544,6 +557,17 @@ func (db *DB) Verify(ctx context.Context) (VerifyResult, error) {
 	red, erasures, err := loadRedactions(ctx, tx)
 	if err != nil {
 		return VerifyResult{}, fmt.Errorf("verify: %w", err)
+	}
+	// The fast path checks seqs 1..head; a journal that does not start at
+	// 1 is broken anyway, and the serial walk says how.
+	var first, head int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(min(seq), 0), COALESCE(max(seq), 0) FROM journal`).Scan(&first, &head); err != nil {
+		return VerifyResult{}, fmt.Errorf("verify: head: %w", err)
+	}
+	if workers > 0 && first == 1 {
+		if res, ok := db.verifyFast(ctx, red, head, chunk, workers); ok {
+			return db.verifyTriggers(ctx, tx, res, erasures)
+		}
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT seq, id, kind, call_id, at, clock_synced, CAST(body AS BLOB), prev_hash, hash
 		FROM journal ORDER BY seq`)
@@ -590,20 +614,27 @@ func (db *DB) Verify(ctx context.Context) (VerifyResult, error) {
 	if err := rows.Err(); err != nil {
 		return VerifyResult{}, fmt.Errorf("verify: rows after seq %d: %w", prevSeq, err)
 	}
-	// The chain may be intact and the journal still open to edits: check
-	// that the append-only triggers are in place.
+	res.Head = prev
+	return db.verifyTriggers(ctx, tx, res, erasures)
+}
+
+// verifyTriggers completes the result res of a valid chain (Entries,
+// Redacted and Head set): the chain may be intact and the journal still
+// open to edits, so it checks that the append-only triggers are in place.
+func (db *DB) verifyTriggers(ctx context.Context, tx *sql.Tx, res VerifyResult, erasures int) (VerifyResult, error) {
 	for _, trig := range []string{"journal_no_update", "journal_no_delete"} {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?`, trig).Scan(&n); err != nil {
 			return VerifyResult{}, fmt.Errorf("verify: triggers: %w", err)
 		}
 		if n == 0 {
-			seq = 0
-			return fail(fmt.Sprintf("trigger %s is missing: the journal is no longer append-only", trig))
+			res.Head = ""
+			res.Problem = fmt.Sprintf("trigger %s is missing: the journal is no longer append-only", trig)
+			return res, nil
 		}
 	}
 	res.OK = true
-	res.HeadSeq, res.Head = prevSeq, prev
+	res.HeadSeq = int64(res.Entries)
 	res.Erasures = erasures
 	return res, nil
 }
