@@ -460,3 +460,49 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestHelpNumbersCheckedAsPhones(t *testing.T) {
+	for _, tc := range []struct {
+		name, help string
+		problem    string // "" when valid
+	}{
+		{"short and mobile", "duty_teacher = \"138 0000 0000\"\nnumbers = [\"12355\", \"110\", \"120\"]", ""},
+		{"landline and e164", "duty_teacher = \"010-62345678\"\nnumbers = [\"+44 20 7946 0958\"]", ""},
+		{"duty teacher 10 digits", "duty_teacher = \"1380000000\"", "help.duty_teacher: number \"1380000000\": phone: 10 digits"},
+		{"number 10 digits", "numbers = [\"12355\", \"1380000000\"]", "help.numbers[1]: number \"1380000000\": phone: 10 digits"},
+		{"six digits", "numbers = [\"123456\"]", "help.numbers[0]: number \"123456\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Parse("k.toml", []byte(valid+"\n[help]\n"+tc.help+"\n"))
+			if tc.problem == "" {
+				require.NoError(t, err)
+				p, err := c.Policy()
+				require.NoError(t, err)
+				assert.NotContains(t, strings.Join(p.HelpNumbers, ","), " ", "separators dropped")
+				return
+			}
+			ps := problemsOf(t, err)
+			require.Len(t, ps, 1, "%s", err)
+			assert.Contains(t, ps[0].String(), tc.problem)
+		})
+	}
+}
+
+func TestWindowsOverlapRefused(t *testing.T) {
+	for _, tc := range []struct{ windows, problem string }{
+		{`["mon 16:30-18:00,17:00-19:00"]`, `hours.windows[0]: kiosk: bad opening window "mon 16:30-18:00,17:00-19:00": mon 16:30-18:00 overlaps mon 17:00-19:00`},
+		{`["mon-fri 16:30-18:00", "sat 09:00-11:00", "wed 17:00-19:00"]`, `k.toml:3: hours.windows[2]: wed 16:30-18:00 overlaps wed 17:00-19:00`},
+		{`["fri 20:00-02:00", "sat 01:00-03:00"]`, `hours.windows[1]: fri 20:00-02:00 overlaps sat 01:00-03:00`},
+	} {
+		t.Run(tc.windows, func(t *testing.T) {
+			doc := strings.Replace(valid, `windows = ["daily 00:00-24:00"]`, `windows = `+tc.windows, 1)
+			_, err := config.Parse("k.toml", []byte(doc))
+			ps := problemsOf(t, err)
+			require.Len(t, ps, 1, "one problem, on the overlapping line: %s", err)
+			assert.Contains(t, ps[0].String(), tc.problem)
+		})
+	}
+	doc := strings.Replace(valid, `windows = ["daily 00:00-24:00"]`, `windows = ["mon-fri 16:30-18:00", "mon-fri 18:00-19:00", "fri 20:00-01:00", "sat 01:00-02:00"]`, 1)
+	_, err := config.Parse("k.toml", []byte(doc))
+	assert.NoError(t, err, "touching windows do not overlap")
+}

@@ -66,11 +66,16 @@ func errOr(err error, msg string) error {
 }
 
 // All returns the help numbers in dialling order: the duty teacher first
-// (if set), then Numbers, without duplicates or separators.
+// (if set), then Numbers, without duplicates or separators, in
+// kiosk.ParseHelpNumber's form when they are valid.
 func (h Help) All() []string {
 	var out []string
 	for _, n := range append([]string{h.DutyTeacher}, h.Numbers...) {
-		n = stripPhone(n)
+		if p, err := kiosk.ParseHelpNumber(n); err == nil {
+			n = p
+		} else {
+			n = stripPhone(n)
+		}
 		if n != "" && !slices.Contains(out, n) {
 			out = append(out, n)
 		}
@@ -87,6 +92,16 @@ func stripPhone(s string) string {
 		}
 		return r
 	}, strings.TrimSpace(s))
+}
+
+// checkHelpNumber checks a help number as the roster import checks a
+// contact's phone (kiosk.ParseHelpNumber): a short service number (12355,
+// 110) or a mobile, landline with area code or international number.
+func checkHelpNumber(s string) error {
+	if _, err := kiosk.ParseHelpNumber(s); err != nil {
+		return fmt.Errorf("number %q: %s", s, kiosk.ErrorMessage(err))
+	}
+	return nil
 }
 
 // checkPhone accepts "+" and 7..15 digits (E.164), or 3..20 digits (a short

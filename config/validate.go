@@ -44,12 +44,14 @@ func (v *validator) add(key, format string, args ...any) {
 // Validate checks the configuration and returns nil, or a *Problems with
 // every problem found, each on the line of the offending key when the
 // configuration came from Parse (else line 0). It checks: the time zone
-// loads; card_format is known; windows parse and closures end on or after
+// loads; card_format is known; windows parse, do not overlap (also across
+// lines: kiosk.CheckOverlap) and closures end on or after
 // they start; the call limit is in (0, 1h] and each warning is positive,
 // unique and shorter than it; quotas are not negative; the help code is
 // 1..6 of 0-9*# and no speed-dial digit, the help limit is in (0, 2h],
 // and at least one help number
-// exists, each well formed; SIP listen addresses are udp:/tcp:HOST:PORT,
+// exists, each a short service number or a phone the roster import would
+// accept (kiosk.ParseHelpNumber); SIP listen addresses are udp:/tcp:HOST:PORT,
 // media_ip is an IP, timeouts are positive, extensions are unique with
 // passwords of 8+ characters, trunks have unique names, sip: URIs, valid
 // dial patterns and codecs; at least one booth, each with a unique id, an
@@ -104,10 +106,17 @@ func (v *validator) hours() {
 	if len(h.Windows) == 0 {
 		v.add("hours.windows", "no opening windows: calls would never be allowed (help calls still are)")
 	}
+	var prior []kiosk.Window // the lines so far that parse and overlap nothing
 	for i, w := range h.Windows {
-		if _, err := kiosk.ParseWindow(w); err != nil {
-			v.add(fmt.Sprintf("hours.windows[%d]", i), "%v", err)
+		ws, err := kiosk.ParseWindow(w)
+		if err == nil {
+			err = kiosk.CheckOverlap(append(slices.Clip(prior), ws...))
 		}
+		if err != nil {
+			v.add(fmt.Sprintf("hours.windows[%d]", i), "%v", err)
+			continue
+		}
+		prior = append(prior, ws...)
 	}
 	for i, cl := range h.Closures {
 		k := fmt.Sprintf("hours.closure[%d]", i)
@@ -169,7 +178,7 @@ func (v *validator) help() {
 		v.add("help.limit", "%v is longer than the maximum 2h0m0s", l)
 	}
 	if h.DutyTeacher != "" {
-		if err := checkPhone(h.DutyTeacher); err != nil {
+		if err := checkHelpNumber(h.DutyTeacher); err != nil {
 			v.add("help.duty_teacher", "%v", err)
 		}
 	}
@@ -177,7 +186,7 @@ func (v *validator) help() {
 		v.add("help.numbers", "no help number and no duty_teacher: the help code would reach nobody")
 	}
 	for i, n := range h.Numbers {
-		if err := checkPhone(n); err != nil {
+		if err := checkHelpNumber(n); err != nil {
 			v.add(fmt.Sprintf("help.numbers[%d]", i), "%v", err)
 		}
 	}

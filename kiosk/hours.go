@@ -232,8 +232,8 @@ var hoursDayWords = map[string]time.Weekday{
 // Days are mon..sun or monday..sunday (any case), "daily", "weekdays"
 // (mon-fri) or "weekends" (sat,sun); a range may wrap (fri-mon). Times are
 // HH:MM from 00:00 to 24:00; the start is before 24:00 and differs from
-// the end; an end before the start crosses midnight. Errors wrap ErrWindow
-// and quote the input.
+// the end; an end before the start crosses midnight. Ranges must not
+// overlap (CheckOverlap). Errors wrap ErrWindow and quote the input.
 func ParseWindow(s string) ([]Window, error) {
 	fields := strings.Fields(s)
 	if len(fields) < 2 {
@@ -253,7 +253,55 @@ func ParseWindow(s string) ([]Window, error) {
 			out = append(out, Window{Day: d, Start: start, End: end})
 		}
 	}
+	if a, b, ok := overlap(out); ok {
+		return nil, fmt.Errorf("%w %q: %w", ErrWindow, s, &OverlapError{A: a, B: b})
+	}
 	return out, nil
+}
+
+// OverlapError names two opening windows open at a same minute of the
+// week, A before B in the order given; it wraps ErrWindow.
+type OverlapError struct{ A, B Window }
+
+// Error reads "mon 16:30-18:00 overlaps mon 17:00-19:00".
+func (e *OverlapError) Error() string { return e.A.String() + " overlaps " + e.B.String() }
+
+func (e *OverlapError) Unwrap() error { return ErrWindow }
+
+// CheckOverlap returns nil, or an *OverlapError naming the first two
+// windows of ws (in order) open at the same minute of the week. A window crossing midnight
+// counts on the next day too ("fri 20:00-02:00" overlaps "sat
+// 01:00-03:00"); windows that only touch (16:30-18:00 and 18:00-19:00) do
+// not overlap. ParseWindow runs it on each line; a config with several
+// lines runs it on all of them.
+func CheckOverlap(ws []Window) error {
+	if a, b, ok := overlap(ws); ok {
+		return &OverlapError{A: a, B: b}
+	}
+	return nil
+}
+
+// overlap finds the first pair of ws open at a same minute. Each window is
+// an arc [start, start+length) on the week's circle of 7*1440 minutes.
+func overlap(ws []Window) (a, b Window, ok bool) {
+	const week = 7 * 1440
+	arc := func(w Window) (start, length int) {
+		length = int(w.End - w.Start)
+		if w.crosses() {
+			length += 1440
+		}
+		return int(w.Day)*1440 + int(w.Start), length
+	}
+	for i := range ws {
+		s1, l1 := arc(ws[i])
+		for j := i + 1; j < len(ws); j++ {
+			s2, l2 := arc(ws[j])
+			if ((s2-s1)%week+week)%week < l1 || ((s1-s2)%week+week)%week < l2 {
+				return ws[i], ws[j], true
+			}
+		}
+	}
+	return Window{}, Window{}, false
 }
 
 func hoursParseDays(s string) ([]time.Weekday, error) {

@@ -277,6 +277,8 @@ func TestParseWindow(t *testing.T) {
 		"mon 10:00-24:01", "mon,mon 10:00-11:00", "mon-fri,wed 10:00-11:00", "mon 1000-1100",
 		"mon 10:00-11:00,", "mon -1:00-02:00", "mon 10:0-11:00", "mon 100:00-101:00",
 		"mon 10:00-11:00-12:00", "mon +1:00-02:00", "daily,mon 10:00-11:00", "周一 10:00-11:00",
+		"mon 16:30-18:00,17:00-19:00", "mon 17:00-19:00,16:30-18:00", "mon 09:00-12:00,10:00-11:00",
+		"daily 12:00-12:30,20:00-13:00", "fri,sat 20:00-02:00,01:00-03:00",
 	}
 	for _, in := range bad {
 		t.Run("bad "+in, func(t *testing.T) {
@@ -287,6 +289,43 @@ func TestParseWindow(t *testing.T) {
 			assert.Nil(t, got)
 		})
 	}
+}
+
+func TestWindowOverlap(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		lines []string
+		want  string // "" when the windows do not overlap
+	}{
+		{"touching", []string{"mon 16:30-18:00", "mon 18:00-19:00"}, ""},
+		{"other day", []string{"mon 16:30-18:00", "tue 17:00-19:00"}, ""},
+		{"daily all day", []string{"daily 00:00-24:00"}, ""},
+		{"crossing then morning", []string{"fri 20:00-01:00", "sat 01:00-03:00"}, ""},
+		{"sunday night into monday", []string{"sun 20:00-02:00", "mon 01:00-03:00"}, "sun 20:00-02:00 overlaps mon 01:00-03:00"},
+		{"same day", []string{"mon-fri 16:30-18:00", "wed 17:00-19:00"}, "wed 16:30-18:00 overlaps wed 17:00-19:00"},
+		{"inside", []string{"sat 09:00-12:00", "sat 10:00-11:00"}, "sat 09:00-12:00 overlaps sat 10:00-11:00"},
+		{"crossing midnight", []string{"fri 20:00-02:00", "sat 01:00-03:00"}, "fri 20:00-02:00 overlaps sat 01:00-03:00"},
+		{"same window twice", []string{"mon 10:00-11:00", "mon 10:00-11:00"}, "mon 10:00-11:00 overlaps mon 10:00-11:00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := kiosk.CheckOverlap(hoursMustParse(t, tc.lines...))
+			if tc.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err, "want %s", tc.want)
+			assert.ErrorIs(t, err, kiosk.ErrWindow)
+			var oe *kiosk.OverlapError
+			assert.ErrorAs(t, err, &oe)
+			assert.Equal(t, tc.want, err.Error())
+		})
+	}
+	_, err := kiosk.ParseWindow("mon 16:30-18:00, 17:00-19:00")
+	require.Error(t, err, "one line's ranges overlap")
+	var oe *kiosk.OverlapError
+	require.ErrorAs(t, err, &oe)
+	assert.Equal(t, kiosk.Window{Day: time.Monday, Start: 17 * 60, End: 19 * 60}, oe.B)
+	assert.Contains(t, err.Error(), "mon 16:30-18:00 overlaps mon 17:00-19:00")
 }
 
 func TestWindowString(t *testing.T) {

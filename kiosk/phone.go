@@ -244,3 +244,23 @@ func MaskPhone(e164 string) string {
 	}
 	return plus + p[:head] + "****" + p[len(p)-tail:]
 }
+
+// ParseHelpNumber checks a help or emergency number (the duty teacher, a
+// hotline) and returns it as it is dialled: a short service number
+// (IsShortNumber: 12355, 110, 120) as it is, or a phone ParsePhone accepts
+// with its separators dropped and full-width digits made ASCII
+// ("138 1234 5678" -> "13812345678", "+86 138-1234-5678" ->
+// "+8613812345678"; the trunk's dial pattern handles the "+" form). So the
+// config file, the console's settings and the roster import refuse the
+// same numbers ("1380000000", 10 digits). Errors are ParsePhone's, code
+// EINVALID, without the number.
+func ParseHelpNumber(s string) (string, error) {
+	d, ok := phoneDigits(s)
+	if ok && IsShortNumber(d) {
+		return d, nil
+	}
+	if _, err := ParsePhone(s); err != nil {
+		return "", err
+	}
+	return d, nil
+}

@@ -189,3 +189,32 @@ func FuzzParsePhone(f *testing.F) {
 		require.Equal(t, kiosk.MaskPhone(p), mask, "masking depends on the number, not its spelling")
 	})
 }
+
+func TestParseHelpNumber(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{in: "12355", want: "12355"},
+		{in: " 110 ", want: "110"},
+		{in: "１２０", want: "120"},
+		{in: "138 1234 5678", want: "13812345678"},
+		{in: "+86 138-1234-5678", want: "+8613812345678"},
+		{in: "010-62345678", want: "01062345678"},
+		{in: "+44 20 7946 0958", want: "+442079460958"},
+		{in: "1380000000", err: "10 digits"},
+		{in: "12", err: "phone"},
+		{in: "123456", err: "phone"},
+		{in: "call-me", err: "invalid character"},
+		{in: "", err: "empty"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := kiosk.ParseHelpNumber(tc.in)
+			if tc.err != "" {
+				require.Error(t, err, "want %q refused", tc.in)
+				assert.Equal(t, kiosk.EINVALID, kiosk.ErrorCode(err))
+				assert.Contains(t, err.Error(), tc.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}

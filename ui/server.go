@@ -194,7 +194,7 @@ func New(opts Opts) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.serveIndex)
-	mux.Handle("GET /assets/", http.StripPrefix("/assets/", noCache(http.FileServerFS(static))))
+	mux.Handle("GET /assets/", http.StripPrefix("/assets/", noCache(staticFiles(static))))
 	mux.HandleFunc("GET /ws", s.serveWS)
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
 	mux.HandleFunc("GET /p/{token}", s.serveParent)
@@ -204,7 +204,7 @@ func New(opts Opts) (*Server, error) {
 		mux.Handle("/console", opts.Console)
 		mux.Handle("/console/", opts.Console)
 	}
-	s.handler = securityHeaders(mux)
+	s.handler = limitURI(securityHeaders(mux)) // limits.go
 	return s, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -19,13 +20,9 @@ import (
 	"github.com/qinqing/station/kiosk/sqlite"
 )
 
-// defaultPublicURL is the parent links' base when neither --base-url nor
-// $KIOSK_PUBLIC_URL is given: only good for a demo on this machine.
-const defaultPublicURL = "http://127.0.0.1:8080"
-
 // contactUsage is the help of `kioskctl contact`.
 const contactUsage = `usage:
-  kioskctl contact link CHILD N [--class C] [--expires 720h|30d|YYYY-MM-DD] [--base-url URL] [--png FILE]
+  kioskctl contact link CHILD N [--class C] [--expires 720h|30d|YYYY-MM-DD] [--base-url URL] [--config FILE] [--png FILE]
   kioskctl contact links CHILD N [--class C]
   kioskctl contact revoke LINK-ID
 
@@ -35,10 +32,11 @@ children have the name, --class picks one. N is the contact's slot, 1..5.
 A parent link is printed once, as a URL {base}/p/{token} and a QR code:
 the token is not stored and cannot be shown again (make a new link and
 revoke the old one instead). The base is --base-url, else
-$KIOSK_PUBLIC_URL, else ` + defaultPublicURL + `, which only works on this machine:
-parents open the link on their own phones, so the base must be reachable
-from the internet, usually the county hub's address or a public name
-that forwards to the station.
+$KIOSK_PUBLIC_URL, else the --config file's [video] public_url, else the
+daemon's --addr ($KIOSK_ADDR, http://127.0.0.1:8080), which on loopback
+only works on this machine: parents open the link on their own phones, so
+the base must be reachable from the internet, usually the county hub's
+address or a public name that forwards to the station.
 `
 
 // cmdContact runs `kioskctl contact SUBCOMMAND`.
@@ -145,30 +143,43 @@ func parseExpires(s string, now time.Time, loc *time.Location) (time.Time, error
 	return time.Time{}, fmt.Errorf("--expires %q: want a duration (720h, 30d), YYYY-MM-DD or an RFC 3339 time", s)
 }
 
-// publicBase returns the links' base URL, without a trailing slash: flag,
-// else $KIOSK_PUBLIC_URL, else defaultPublicURL. It must be an absolute
-// http or https URL.
-func publicBase(flagValue string) (string, error) {
-	base := flagValue
+// publicBase returns the links' base URL, without a trailing slash, and
+// whether it is on loopback (only good on this machine): the first set of
+// flagValue (--base-url), $KIOSK_PUBLIC_URL, cfgPath's [video] public_url
+// (when a config file is given) and addr (the daemon's --addr, which
+// serves /p/ too). It must be an absolute http or https URL.
+func publicBase(flagValue, cfgPath, addr string) (base string, local bool, err error) {
+	base = flagValue
 	if base == "" {
 		base = os.Getenv("KIOSK_PUBLIC_URL")
 	}
+	if base == "" && cfgPath != "" {
+		c, err := config.Load(cfgPath)
+		if err != nil {
+			return "", false, fmt.Errorf("invalid config:\n%w", err)
+		}
+		base = c.Video.PublicURL
+	}
 	if base == "" {
-		base = defaultPublicURL
+		base = addr
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("base URL %q: want http(s)://host[:port][/path]", base)
+		return "", false, usageErr("base URL %q: want http(s)://host[:port][/path]", base)
 	}
-	return strings.TrimRight(base, "/"), nil
+	h := u.Hostname()
+	ip := net.ParseIP(h)
+	local = h == "localhost" || ip != nil && ip.IsLoopback()
+	return strings.TrimRight(base, "/"), local, nil
 }
 
 func cmdContactLink(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
-	var class, expires, baseURL, png, tz string
+	var class, expires, baseURL, cfgPath, png, tz string
 	pos, err := parse(g, "contact link", args, 2, 2, func(fs *flag.FlagSet) {
 		fs.StringVar(&class, "class", "", "the child's class, when several children have the name")
 		fs.StringVar(&expires, "expires", "", "expiry: 720h, 30d, YYYY-MM-DD (through that day) or RFC 3339 (default never)")
-		fs.StringVar(&baseURL, "base-url", "", "public base URL parents' phones can reach (default $KIOSK_PUBLIC_URL, else "+defaultPublicURL+")")
+		fs.StringVar(&baseURL, "base-url", "", "public base URL parents' phones can reach (default $KIOSK_PUBLIC_URL, else the --config file's [video] public_url, else --addr)")
+		fs.StringVar(&cfgPath, "config", "", "the kioskd config whose [video] public_url is the base")
 		fs.StringVar(&png, "png", "", "write the QR code to this PNG file instead of the terminal")
 		fs.StringVar(&tz, "tz", config.DefaultTimezone, "time zone of dates")
 	})
@@ -188,9 +199,13 @@ func cmdContactLink(ctx context.Context, g *globals, args []string, stdout io.Wr
 	if err != nil {
 		return usageErr("contact link: %v", err)
 	}
-	base, err := publicBase(baseURL)
+	base, local, err := publicBase(baseURL, cfgPath, g.addr)
 	if err != nil {
-		return usageErr("contact link: %v", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return usageErr("contact link: %v", err)
+		}
+		return fmt.Errorf("contact link: %w", err)
 	}
 	db, err := openDB(ctx, g)
 	if err != nil {
@@ -216,8 +231,8 @@ func cmdContactLink(ctx context.Context, g *globals, args []string, stdout io.Wr
 	if !c.Allows(kiosk.ModeVideo) {
 		fmt.Fprintf(stdout, "note: this contact is not approved for video calls yet; the page opens, calls are refused until the roster allows video\n")
 	}
-	if base == defaultPublicURL {
-		fmt.Fprintf(stdout, "note: %s only works on this machine; parents' phones need --base-url or $KIOSK_PUBLIC_URL (the county hub or a public name)\n", base)
+	if local {
+		fmt.Fprintf(stdout, "note: %s only works on this machine; parents' phones need --base-url, $KIOSK_PUBLIC_URL or [video] public_url (the county hub or a public name)\n", base)
 	}
 	q, err := qrcode.New(pageURL, qrcode.Medium)
 	if err != nil {

@@ -119,6 +119,39 @@ func TestContactLinkLifecycle(t *testing.T) {
 	assert.Equal(t, 0, code)
 }
 
+func TestContactLinkBaseFollowsAddr(t *testing.T) {
+	data := linkData(t)
+	t.Setenv("KIOSK_PUBLIC_URL", "")
+	t.Setenv("KIOSK_ADDR", "")
+
+	// The daemon on another port: the link is on that port.
+	code, out, stderr := kioskctl(t, "--addr", "http://127.0.0.1:18080", "--data", data, "contact", "link", "S-017", "1")
+	require.Equal(t, 0, code, stderr)
+	m := linkURL.FindStringSubmatch(out)
+	require.NotNil(t, m, "a URL in: %s", out)
+	assert.Equal(t, "http://127.0.0.1:18080", m[1], "the base follows --addr")
+	assert.Contains(t, out, "only works on this machine", "a loopback base is flagged")
+
+	t.Setenv("KIOSK_ADDR", "http://127.0.0.1:18081/")
+	code, out, stderr = kioskctl(t, "--data", data, "contact", "link", "S-017", "1")
+	require.Equal(t, 0, code, stderr)
+	m = linkURL.FindStringSubmatch(out)
+	require.NotNil(t, m, "a URL in: %s", out)
+	assert.Equal(t, "http://127.0.0.1:18081", m[1], "the base follows $KIOSK_ADDR")
+
+	// The config's [video] public_url wins over --addr; --base-url over both.
+	cfg := filepath.Join("..", "..", "firmware-config", "kiosk.example.toml")
+	code, out, stderr = kioskctl(t, "--addr", "http://127.0.0.1:18080", "--data", data, "contact", "link", "S-017", "1", "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+	m = linkURL.FindStringSubmatch(out)
+	require.NotNil(t, m, "a URL in: %s", out)
+	assert.Equal(t, "https://kiosk.example-school.cn", m[1], "[video] public_url")
+	assert.NotContains(t, out, "only works on this machine")
+	code, out, stderr = kioskctl(t, "--data", data, "contact", "link", "S-017", "1", "--config", cfg, "--base-url", "https://hub.example.org")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "https://hub.example.org/p/")
+}
+
 func TestContactLinkChildLookup(t *testing.T) {
 	data := linkData(t)
 	t.Setenv("KIOSK_PUBLIC_URL", "")

@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/qinqing/station/kiosk/sqlite"
+	"github.com/qinqing/station/kiosk/register"
 	"github.com/qinqing/station/ui"
 )
 
@@ -83,6 +82,9 @@ func cmdDevicesTest(ctx context.Context, g *globals, what string, args []string,
 		return usageErr("devices test %s: --timeout must be from 1s to 5m", what)
 	}
 	req := ui.DeviceTestRequest{Booth: pos[0]}
+	if err := checkTestTarget(ctx, g, pos[0], what); err != nil {
+		return err
+	}
 	switch what {
 	case "lights":
 		fmt.Fprintf(stdout, "booth %s: watch the light, each state shows for about 1 s\n", pos[0])
@@ -114,16 +116,47 @@ func cmdDevicesTest(ctx context.Context, g *globals, what string, args []string,
 	return nil
 }
 
-// equipmentColumns are the equipment register's CSV columns (设备维护记录).
-var equipmentColumns = []string{"序号", "日期", "时间", "设备", "类型", "展位/booth", "事件", "说明"}
+// testDevice are the device types (ui.DeviceInfo.Type) each test needs,
+// in words.
+var testDevice = map[string]struct{ typ, words string }{
+	"lights": {"light", "light (指示灯)"},
+	"reader": {"reader", "card reader (读卡器)"},
+	"button": {"button", "help button (求助按钮)"},
+}
 
-// equipmentEvents are the register's event words.
-var equipmentEvents = map[string]string{
-	sqlite.EquipAttached:      "接入 attached",
-	sqlite.EquipFault:         "故障 fault",
-	sqlite.EquipRecovered:     "恢复 recovered",
-	sqlite.EquipReplaced:      "更换 replaced",
-	sqlite.EquipConfigChanged: "配置变更 config changed",
+// checkTestTarget asks the daemon (GET /api/status and /api/devices)
+// whether booth exists and has the device the test needs, so that a typo
+// or a missing part fails at once, before the test tells anyone to watch
+// a light or press a button, and without waiting out a timeout. Exit 1
+// with the booths or the booth's devices listed.
+func checkTestTarget(ctx context.Context, g *globals, booth, what string) error {
+	var st ui.Status
+	if err := call(ctx, g, "GET", "/api/status", nil, &st); err != nil {
+		return err
+	}
+	var ids []string
+	for _, b := range st.Booths {
+		ids = append(ids, b.ID)
+	}
+	if !slices.Contains(ids, booth) {
+		return fmt.Errorf("devices test %s: unknown booth %q (booths: %s)", what, booth, strings.Join(ids, ", "))
+	}
+	var devs ui.DevicesResponse
+	if err := call(ctx, g, "GET", "/api/devices", nil, &devs); err != nil {
+		return err
+	}
+	need := testDevice[what]
+	var has []string
+	for _, d := range devs.Devices {
+		if d.Booth != booth {
+			continue
+		}
+		if d.Type == need.typ {
+			return nil
+		}
+		has = append(has, d.Type+" "+d.Name)
+	}
+	return fmt.Errorf("devices test %s: booth %s has no %s (it has: %s)", what, booth, need.words, dash(strings.Join(has, ", ")))
 }
 
 func cmdDevicesLog(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
@@ -142,6 +175,19 @@ func cmdDevicesLog(ctx context.Context, g *globals, args []string, stdout io.Wri
 		return err
 	}
 	defer db.Close()
+	if rf.format == "csv" {
+		// The console's register (/console/equipment.csv) and this one
+		// are the same rows written by the same code.
+		rows, err := db.EquipmentRegister(ctx, start, end)
+		if err != nil {
+			return err
+		}
+		w, closeFn, err := output(rf.out, stdout)
+		if err != nil {
+			return err
+		}
+		return errors.Join(register.WriteEquipmentCSV(w, rows, loc), closeFn())
+	}
 	rows, err := db.EquipmentLog(ctx, start, end)
 	if err != nil {
 		return err
@@ -150,54 +196,20 @@ func cmdDevicesLog(ctx context.Context, g *globals, args []string, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	if rf.format == "json" {
-		type row struct {
-			Seq         int64     `json:"seq"`
-			At          time.Time `json:"at"`
-			ClockSynced bool      `json:"clock_synced"`
-			Device      string    `json:"device"`
-			Kind        string    `json:"kind"`
-			Booth       string    `json:"booth"`
-			Event       string    `json:"event"`
-			Detail      string    `json:"detail"`
-			Hash        string    `json:"hash,omitempty"`
-		}
-		list := make([]row, 0, len(rows))
-		for _, r := range rows {
-			list = append(list, row{r.Seq, r.At.In(loc), r.ClockSynced, r.Device, r.Kind, r.Booth, r.Event, r.Detail, r.Hash})
-		}
-		return errors.Join(writeJSON(w, list), closeFn())
+	type row struct {
+		Seq         int64     `json:"seq"`
+		At          time.Time `json:"at"`
+		ClockSynced bool      `json:"clock_synced"`
+		Device      string    `json:"device"`
+		Kind        string    `json:"kind"`
+		Booth       string    `json:"booth"`
+		Event       string    `json:"event"`
+		Detail      string    `json:"detail"`
+		Hash        string    `json:"hash,omitempty"`
 	}
-	return errors.Join(writeEquipmentCSV(w, rows, loc), closeFn())
-}
-
-// writeEquipmentCSV writes the register as UTF-8 CSV with a BOM (Excel
-// then reads the Chinese headers right). A time taken before the clock
-// was synced is marked "(未校时)".
-func writeEquipmentCSV(w io.Writer, rows []sqlite.EquipmentEntry, loc *time.Location) error {
-	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	if err := cw.Write(equipmentColumns); err != nil {
-		return err
-	}
+	list := make([]row, 0, len(rows))
 	for _, r := range rows {
-		at := r.At.In(loc)
-		clock := at.Format("15:04:05")
-		if !r.ClockSynced {
-			clock += " (未校时)"
-		}
-		ev := equipmentEvents[r.Event]
-		if ev == "" {
-			ev = r.Event
-		}
-		if err := cw.Write([]string{strconv.FormatInt(r.Seq, 10), at.Format("2006-01-02"), clock, r.Device,
-			strings.ReplaceAll(r.Kind, "/", " "), r.Booth, ev, r.Detail}); err != nil {
-			return err
-		}
+		list = append(list, row{r.Seq, r.At.In(loc), r.ClockSynced, r.Device, r.Kind, r.Booth, r.Event, r.Detail, r.Hash})
 	}
-	cw.Flush()
-	return cw.Error()
+	return errors.Join(writeJSON(w, list), closeFn())
 }

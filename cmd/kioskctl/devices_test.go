@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -15,9 +16,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/kiosk/register"
 	"github.com/qinqing/station/kiosk/sqlite"
 	"github.com/qinqing/station/ui"
 )
+
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	require.NoError(t, err)
+	return loc
+}
 
 // fakeDaemon serves canned device API answers and records the requests.
 func fakeDaemon(t *testing.T, data string) (string, *[]string) {
@@ -33,11 +42,15 @@ func fakeDaemon(t *testing.T, data string) (string, *[]string) {
 		seen = append(seen, r.Method+" "+r.URL.Path+" "+req.Booth+" "+req.Timeout)
 		var out any
 		switch r.URL.Path {
+		case "/api/status":
+			out = ui.Status{Booths: []ui.BoothStatus{{ID: "b1"}, {ID: "b2"}}}
 		case "/api/devices":
 			out = ui.DevicesResponse{Devices: []ui.DeviceInfo{
 				{Name: "nfc1", Type: "reader", Kind: "mfrc522", Booth: "b1", Where: "SPI9.0", Simulated: true,
 					Health: kiosk.Health{Status: "fault", Reason: "mfrc522 nfc1: open SPI port SPI9.0: no port"}},
 				{Name: "led1", Type: "light", Kind: "gpio", Booth: "b1", Health: kiosk.Health{Status: "ok"}},
+				{Name: "help1", Type: "button", Kind: "gpio", Booth: "b1", Health: kiosk.Health{Status: "ok"}},
+				{Name: "led2", Type: "light", Kind: "sim", Booth: "b2", Health: kiosk.Health{Status: "ok"}},
 			}}
 		case "/api/devices/test/lights":
 			out = ui.LightsTestResponse{Booth: req.Booth, States: []kiosk.LightState{kiosk.LightOff, kiosk.LightIdle}}
@@ -67,7 +80,7 @@ func TestDevicesCommands(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	var resp ui.DevicesResponse
 	require.NoError(t, json.Unmarshal([]byte(out), &resp))
-	assert.Len(t, resp.Devices, 2)
+	assert.Len(t, resp.Devices, 4)
 
 	code, out, stderr = kioskctl(t, append(g, "test", "lights", "b1")...)
 	require.Equal(t, 0, code, stderr)
@@ -81,8 +94,32 @@ func TestDevicesCommands(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "no button was pressed")
 
-	assert.Equal(t, []string{"GET /api/devices  ", "GET /api/devices  ", "POST /api/devices/test/lights b1 ",
-		"POST /api/devices/test/reader b1 45s", "POST /api/devices/test/button b1 30s"}, *seen)
+	check := []string{"GET /api/status  ", "GET /api/devices  "}
+	want := []string{"GET /api/devices  ", "GET /api/devices  "}
+	want = append(append(want, check...), "POST /api/devices/test/lights b1 ")
+	want = append(append(want, check...), "POST /api/devices/test/reader b1 45s")
+	want = append(append(want, check...), "POST /api/devices/test/button b1 30s")
+	assert.Equal(t, want, *seen)
+
+	// An unknown booth, or a booth without the part, fails before any
+	// instruction is printed and without starting the test.
+	*seen = nil
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"test", "lights", "nosuch"}, `unknown booth "nosuch" (booths: b1, b2)`},
+		{[]string{"test", "button", "b2"}, "booth b2 has no help button (求助按钮) (it has: light led2)"},
+		{[]string{"test", "reader", "b2", "--timeout", "5m"}, "booth b2 has no card reader"},
+	} {
+		code, out, stderr := kioskctl(t, append(g, tc.args...)...)
+		assert.Equal(t, 1, code, stderr)
+		assert.Contains(t, stderr, tc.msg)
+		assert.Empty(t, out, "no instructions printed")
+	}
+	for _, s := range *seen {
+		assert.True(t, strings.HasPrefix(s, "GET "), "no test started: %s", s)
+	}
 }
 
 func TestDevicesUsage(t *testing.T) {
@@ -112,8 +149,18 @@ func TestDevicesLog(t *testing.T) {
 
 	code, out, stderr := kioskctl(t, "--data", data, "devices", "log", "--to", "2026-11-30")
 	require.Equal(t, 0, code, stderr)
-	assert.Equal(t, "\uFEFF序号,日期,时间,设备,类型,展位/booth,事件,说明\r\n"+
-		"1,2026-11-29,09:30:00,nfc1,reader mfrc522,b1,故障 fault,open SPI port SPI9.0: no port\r\n", out)
+	// The console's register (/console/equipment.csv): the same columns,
+	// numbering, times and words.
+	assert.Equal(t, "\uFEFF序号,日期,时间,设备,类型,话机,事件,说明\r\n"+
+		"1,2026-11-29,09:30:00,nfc1,reader/mfrc522,b1,故障,open SPI port SPI9.0: no port\r\n", out)
+	var want bytes.Buffer
+	db, err = sqlite.Open(ctx, filepath.Join(data, "kiosk.db"), sqlite.Opts{})
+	require.NoError(t, err)
+	reg, err := db.EquipmentRegister(ctx, time.Time{}, time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	require.NoError(t, register.WriteEquipmentCSV(&want, reg, mustZone(t, "Asia/Shanghai")))
+	assert.Equal(t, want.String(), out, "kioskctl writes the register with kiosk/register, as the console does")
 
 	code, out, stderr = kioskctl(t, "--data", data, "devices", "log", "--format", "json")
 	require.Equal(t, 0, code, stderr)

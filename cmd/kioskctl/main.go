@@ -34,7 +34,8 @@ Commands talking to the running kioskd (admin API on loopback):
   tv start --programme P --category C --class K --count N --teacher T [--tv NAME] [--note X]
                                   start a TV session (TV on); C is 新闻, 少儿, 科普, 安全教育 or 影片
   tv stop [--tv NAME]             end the TV session (TV off)
-  tv status [--json]              the TVs, their power control and sessions
+  tv status [--json] [--tz ZONE]  the TVs, their power control and sessions (times in --tz,
+                                  default Asia/Shanghai)
 
 Commands working on the database in --data (daemon may be running):
   roster import FILE.csv|FILE.xlsx [--dry-run] [--card-format hex|8h10d|reversed]
@@ -44,14 +45,16 @@ Commands working on the database in --data (daemon may be running):
                                   erase a left child's personal data (lists only, without --yes)
   ledger export calls [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json] [-o FILE]
   ledger verify [--anchor SEQ:HASH]
-  contact link CHILD N [--expires 720h|DATE] [--base-url URL] [--png FILE]
-                                  a parent's video link (URL + QR code) for contact N
+  contact link CHILD N [--expires 720h|DATE] [--base-url URL] [--config FILE] [--png FILE]
+                                  a parent's video link (URL + QR code) for contact N; the base is
+                                  --base-url, $KIOSK_PUBLIC_URL, the config's [video] public_url, else --addr
   contact links CHILD N           list contact N's links
   contact revoke LINK-ID          revoke a parent link
   user add USERNAME --role ROLE [--name NAME] [--password-stdin]
                                   a console user (manager, principal, inspector, technician)
   user passwd USERNAME [--password-stdin]
   user disable USERNAME           (ends the user's sessions; users are never deleted)
+  user enable USERNAME            enable again; also clears failed logins (as passwd does)
   user list [--json]
   devices log [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json] [-o FILE]
                                   the equipment register (设备维护记录)

@@ -32,7 +32,7 @@ func TestRosterImportXLSX(t *testing.T) {
 	bad := writeRosterXLSX(t, [][]any{head, {"张三", "一班", "王五", "父亲", int64(13800138000)}, {"李四", "", "李父", "父亲", "13800138001"}})
 	code, _, stderr := kioskctl(t, "--data", data, "roster", "import", bad)
 	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "line 3: 班级: missing class", "problems by sheet row")
+	assert.Contains(t, stderr, "line 3: 班级: 缺少班级。 missing class", "problems by sheet row")
 	assert.Empty(t, rosterEntries(t, data), "all or nothing")
 
 	good := writeRosterXLSX(t, [][]any{head, {"张三", "一班", "王五", "父亲", int64(13800138000)}, {"李四", "二班", "李父", "父亲", "13800138001"}})

@@ -30,6 +30,8 @@ func TestStaffCommands(t *testing.T) {
 	_, err = db.ApplyRoster(context.Background(), []kiosk.RosterEntry{{Child: kiosk.Child{Name: "王小明", Class: "三年级1班"},
 		Cards: []string{"04A1B2C3"}}}, false)
 	require.NoError(t, err)
+	_, err = db.AddUser(context.Background(), "test", sqlite.NewUser{Username: "liu", Role: sqlite.RoleTechnician, Password: "a long enough password"})
+	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
 	out, err := staffCmd(t, data, "add", "王老师", "--role", "teacher")
@@ -70,6 +72,7 @@ func TestStaffCommands(t *testing.T) {
 		{"bad uid", []string{"card", "王老师", "xyz"}, "staff card:", true},
 		{"no role", []string{"add", "赵老师"}, "unknown staff role", true},
 		{"taken", []string{"add", "王老师", "--role", "manager"}, "exists", false},
+		{"unknown console user", []string{"add", "赵工", "--role", "technician", "--user", "nosuchuser"}, `no console user "nosuchuser"`, false},
 		{"unknown subcommand", []string{"remove", "王老师"}, "unknown subcommand", true},
 		{"no subcommand", nil, "want add", true},
 	} {

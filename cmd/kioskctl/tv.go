@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qinqing/station/config"
 	"github.com/qinqing/station/kiosk"
 	"github.com/qinqing/station/kiosk/register"
 	"github.com/qinqing/station/kiosk/tv"
@@ -34,9 +35,26 @@ func cmdTV(ctx context.Context, g *globals, args []string, stdout io.Writer) err
 	return usageErr("tv: unknown subcommand %q", args[0])
 }
 
+// tvZone defines --tz on fs: the station's time zone, in which the TV
+// commands show times (the daemon answers in whatever zone its host has,
+// often UTC on a Pi).
+func tvZone(fs *flag.FlagSet, tz *string) {
+	fs.StringVar(tz, "tz", config.DefaultTimezone, "time zone of the times shown (the station's)")
+}
+
+func loadZone(cmd, tz string) (*time.Location, error) {
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, usageErr("%s: --tz: %v", cmd, err)
+	}
+	return loc, nil
+}
+
 func cmdTVStart(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
 	var req tv.Request
+	var tz string
 	if _, err := parse(g, "tv start", args, 0, 0, func(fs *flag.FlagSet) {
+		tvZone(fs, &tz)
 		fs.StringVar(&req.TV, "tv", "", "TV name (default: the only TV)")
 		fs.StringVar(&req.Programme, "programme", "", "channel or programme, required")
 		fs.StringVar(&req.Category, "category", "", "one of "+strings.Join(tv.Categories, ", ")+", required")
@@ -52,6 +70,10 @@ func cmdTVStart(ctx context.Context, g *globals, args []string, stdout io.Writer
 	if err := req.Validate(); err != nil {
 		return usageErr("tv start: %s", kiosk.ErrorMessage(err))
 	}
+	loc, err := loadZone("tv start", tz)
+	if err != nil {
+		return err
+	}
 	var resp ui.TVSessionResponse
 	if err := call(ctx, g, "POST", "/api/tv/start", req, &resp); err != nil {
 		return err
@@ -60,7 +82,7 @@ func cmdTVStart(ctx context.Context, g *globals, args []string, stdout io.Writer
 	fmt.Fprintf(stdout, "tv %s: started %s (%s) for %s, %d children, teacher %s; power %s%s\n",
 		s.TV, s.Programme, s.Category, s.Class, s.Headcount, s.Teacher, s.Power, powerNote(s))
 	if !s.Curfew.IsZero() {
-		fmt.Fprintf(stdout, "ends by itself at %s\n", s.Curfew.Local().Format("15:04"))
+		fmt.Fprintf(stdout, "ends by itself at %s\n", s.Curfew.In(loc).Format("15:04"))
 	}
 	return nil
 }
@@ -91,7 +113,15 @@ func cmdTVStop(ctx context.Context, g *globals, args []string, stdout io.Writer)
 
 func cmdTVStatus(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
 	var asJSON bool
-	if _, err := parse(g, "tv status", args, 0, 0, jsonFlag(&asJSON)); err != nil {
+	var tz string
+	if _, err := parse(g, "tv status", args, 0, 0, func(fs *flag.FlagSet) {
+		jsonFlag(&asJSON)(fs)
+		tvZone(fs, &tz)
+	}); err != nil {
+		return err
+	}
+	loc, err := loadZone("tv status", tz)
+	if err != nil {
 		return err
 	}
 	var resp ui.TVListResponse
@@ -114,7 +144,7 @@ func cmdTVStatus(ctx context.Context, g *globals, args []string, stdout io.Write
 		}
 		ses := "-"
 		if s := st.Session; s != nil {
-			ses = fmt.Sprintf("%s %s, %s, %d children, since %s", s.Category, s.Programme, s.Class, s.Headcount, s.Started.Local().Format("15:04"))
+			ses = fmt.Sprintf("%s %s, %s, %d children, since %s", s.Category, s.Programme, s.Class, s.Headcount, s.Started.In(loc).Format("15:04"))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, dash(st.Room), power, on, dash(st.Curfew), ses)
 	}

@@ -25,7 +25,8 @@ func fakeTVDaemon(t *testing.T, data string) (string, map[string]string) {
 	t.Helper()
 	require.NoError(t, os.WriteFile(filepath.Join(data, "admin.token"), []byte("0123456789abcdef0123456789abcdef\n"), 0o600))
 	seen := map[string]string{}
-	start := time.Date(2026, 3, 2, 19, 0, 0, 0, time.Local)
+	// The daemon's host is on UTC, as a Pi often is: 19:00 in Shanghai.
+	start := time.Date(2026, 3, 2, 11, 0, 0, 0, time.UTC)
 	ses := tv.Session{ID: "aa", TV: "tv1", Room: "活动室", Programme: "CCTV-14", Category: "少儿", Class: "三年级2班",
 		Headcount: 20, Teacher: "王老师", Started: start, Power: tv.PowerCEC}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +68,11 @@ func TestTVCommands(t *testing.T) {
 
 	code, out, stderr = kioskctl(t, append(g, "status")...)
 	require.Equal(t, 0, code, stderr)
-	assert.Regexp(t, `tv1\s+活动室\s+cec\s+on\s+21:00\s+少儿 CCTV-14, 三年级2班, 20 children, since 19:00`, out)
+	assert.Regexp(t, `tv1\s+活动室\s+cec\s+on\s+21:00\s+少儿 CCTV-14, 三年级2班, 20 children, since 19:00`, out,
+		"the station's time, not the daemon host's UTC")
+	code, out, stderr = kioskctl(t, append(g, "status", "--tz", "UTC")...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "since 11:00", "--tz picks the zone")
 
 	code, out, stderr = kioskctl(t, append(g, "status", "--json")...)
 	require.Equal(t, 0, code, stderr)

@@ -16,12 +16,12 @@ import (
 	"github.com/qinqing/station/kiosk/sqlite"
 )
 
-// cmdUser runs `kioskctl user add|passwd|disable|list` on the database in
+// cmdUser runs `kioskctl user add|passwd|disable|enable|list` on the database in
 // --data. Passwords come from stdin: typed twice at a terminal (echo off),
 // or one line with --password-stdin for scripts.
 func cmdUser(ctx context.Context, g *globals, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageErr("user: want add, passwd, disable or list")
+		return usageErr("user: want add, passwd, disable, enable or list")
 	}
 	switch args[0] {
 	case "add":
@@ -30,6 +30,8 @@ func cmdUser(ctx context.Context, g *globals, args []string, stdin io.Reader, st
 		return cmdUserPasswd(ctx, g, args[1:], stdin, stdout)
 	case "disable":
 		return cmdUserDisable(ctx, g, args[1:], stdout)
+	case "enable":
+		return cmdUserEnable(ctx, g, args[1:], stdout)
 	case "list":
 		return cmdUserList(ctx, g, args[1:], stdout)
 	}
@@ -85,7 +87,8 @@ func cmdUserPasswd(ctx context.Context, g *globals, args []string, stdin io.Read
 		return err
 	}
 	defer db.Close()
-	if _, err := db.UserByName(ctx, pos[0]); err != nil {
+	u, err := db.UserByName(ctx, pos[0])
+	if err != nil {
 		return userErr("user passwd", err)
 	}
 	pw, err := readPassword(stdin, stdout, fromStdin)
@@ -95,7 +98,37 @@ func cmdUserPasswd(ctx context.Context, g *globals, args []string, stdin io.Read
 	if err := db.SetPassword(ctx, actor(), pos[0], pw); err != nil {
 		return userErr("user passwd", err)
 	}
-	fmt.Fprintf(stdout, "password of %s changed; the user's sessions ended\n", strings.ToLower(pos[0]))
+	fmt.Fprintf(stdout, "password of %s changed; the user's sessions ended and failed logins cleared\n", u.Username)
+	if u.Disabled {
+		fmt.Fprintf(stdout, "note: %s is disabled and cannot log in; run: kioskctl user enable %s\n", u.Username, u.Username)
+	}
+	return nil
+}
+
+// cmdUserEnable enables a disabled user again (journaled, like disable)
+// and clears the account's failed logins, so it also lifts a login lock.
+func cmdUserEnable(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
+	pos, err := parse(g, "user enable", args, 1, 1, nil)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	u, err := db.UserByName(ctx, pos[0])
+	if err != nil {
+		return userErr("user enable", err)
+	}
+	if err := db.EnableUser(ctx, actor(), u.Username); err != nil {
+		return userErr("user enable", err)
+	}
+	if u.Disabled {
+		fmt.Fprintf(stdout, "user %s enabled; failed logins cleared\n", u.Username)
+	} else {
+		fmt.Fprintf(stdout, "user %s was already enabled; failed logins cleared\n", u.Username)
+	}
 	return nil
 }
 

@@ -123,3 +123,58 @@ func TestUserViaRun(t *testing.T) {
 func assertAs(err error, target **exitError) bool {
 	return errors.As(err, target)
 }
+
+func TestUserEnableAndUnlock(t *testing.T) {
+	data := newData(t)
+	const pw = "a long enough password"
+	for _, name := range []string{"li", "wang"} {
+		err, _ := userCmd(t, data, pw+"\n", "add", name, "--role", "manager", "--password-stdin")
+		require.NoError(t, err)
+	}
+	err, _ := userCmd(t, data, "", "disable", "wang")
+	require.NoError(t, err)
+
+	// A new password does not enable a disabled user, and says so.
+	err, out := userCmd(t, data, "new password 123\n", "passwd", "wang", "--password-stdin")
+	require.NoError(t, err)
+	assert.Contains(t, out, "kioskctl user enable wang", "passwd tells how to enable")
+
+	err, out = userCmd(t, data, "", "enable", "WANG")
+	require.NoError(t, err)
+	assert.Contains(t, out, "user wang enabled")
+	err, _ = userCmd(t, data, "", "enable", "nobody")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no user")
+
+	// Locked out by wrong passwords from one address: enable lifts it.
+	db, err := sqlite.Open(context.Background(), filepath.Join(data, "kiosk.db"), sqlite.Opts{})
+	require.NoError(t, err)
+	defer db.Close()
+	ctx := context.Background()
+	for i := 0; i < sqlite.PairFailures; i++ {
+		_, err = db.Login(ctx, "li", "wrong password!", "127.0.0.1")
+		require.ErrorIs(t, err, sqlite.ErrBadLogin)
+	}
+	_, err = db.Login(ctx, "li", pw, "127.0.0.1")
+	require.ErrorIs(t, err, sqlite.ErrLoginLocked)
+	err, out = userCmd(t, data, "", "enable", "li")
+	require.NoError(t, err)
+	assert.Contains(t, out, "already enabled; failed logins cleared")
+	_, err = db.Login(ctx, "li", pw, "127.0.0.1")
+	require.NoError(t, err, "unlocked by user enable")
+	_, err = db.Login(ctx, "wang", "new password 123", "127.0.0.1")
+	require.NoError(t, err, "the re-enabled user logs in with the new password")
+
+	es, err := db.Entries(ctx, 0, 1000)
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range es {
+		var b struct{ Actor, Action string }
+		require.NoError(t, json.Unmarshal(e.Body, &b))
+		if strings.HasPrefix(b.Action, "user_") {
+			assert.True(t, strings.HasPrefix(b.Actor, "kioskctl:"), "actor %q", b.Actor)
+			actions = append(actions, b.Action)
+		}
+	}
+	assert.Equal(t, []string{"user_add", "user_add", "user_disable", "user_passwd", "user_enable", "user_enable"}, actions)
+}

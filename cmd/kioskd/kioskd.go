@@ -319,7 +319,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	m.http = &http.Server{Handler: m.ui.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	m.http = &http.Server{Handler: m.ui.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: ui.MaxHeaderBytes}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -394,12 +394,14 @@ func (m *Main) newBridge() (*sip.Bridge, error) {
 	return b, nil
 }
 
-// HTTPAddr returns the address the HTTP server listens on.
+// HTTPURL returns the URL of the HTTP server: on every interface
+// (0.0.0.0), with this machine's first non-loopback IPv4 address, else
+// 127.0.0.1 (hosts.go).
 func (m *Main) HTTPURL() string {
 	if m.httpLn == nil {
 		return ""
 	}
-	return m.httpScheme() + "://" + m.httpLn.Addr().String() // tls.go
+	return shownURL(m.httpScheme(), m.httpLn.Addr(), interfaceAddrs(), false) // tls.go, hosts.go
 }
 
 func (m *Main) banner() {
@@ -422,11 +424,11 @@ func (m *Main) banner() {
 	fmt.Fprintf(w, "  data:          %s\n", m.Config.Storage.DataDir)
 	if m.Demo {
 		fmt.Fprintf(w, "  demo trunk:    %s (answers after 2 s with a tone)\n", m.demo.trunkURI)
-		fmt.Fprintln(w, "  demo cards (tap one with: go run ./cmd/kioskctl tap UID):")
+		fmt.Fprintf(w, "  demo cards (tap one with: %s tap UID):\n", m.kioskctlCmd()) // hosts.go
 		for _, c := range demoRoster {
 			fmt.Fprintf(w, "    %s  %s (%s)\n", c.Cards[0], c.Child.Name, c.Child.Class)
 		}
-		fmt.Fprintln(w, "  then: go run ./cmd/kioskctl dial 1    (call contact 1; the demo limit is 60 s)")
+		fmt.Fprintf(w, "  then: %s dial 1    (call contact 1; the demo limit is 60 s)\n", m.kioskctlCmd())
 		if len(m.links) > 0 {
 			fmt.Fprintln(w, "  video: open a parent's link in another browser window, tap that child's card, press 视频:")
 			for _, l := range m.links {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/qinqing/station/config"
+	"github.com/qinqing/station/ui"
 )
 
 // HTTPS and the loopback listener ([http] tls_cert, tls_key and admin).
@@ -66,7 +67,7 @@ func (m *Main) listenTLSAndAdmin(ctx context.Context) (serveAdmin func(h http.Ha
 	if err != nil {
 		return nil, fmt.Errorf("http admin: %w", err)
 	}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: ui.MaxHeaderBytes}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()

@@ -77,19 +77,50 @@ func Read(r io.Reader, opts Opts) (*File, error) {
 		return nil, fmt.Errorf("read roster file: %w", err)
 	}
 	if len(b) > MaxSize {
-		return nil, kiosk.Errorf(kiosk.EINVALID, "roster file: larger than %d bytes", MaxSize)
+		return nil, kiosk.Errorf(kiosk.EINVALID, "名册文件太大（超过 %d 字节）。 roster file: larger than %d bytes", MaxSize, MaxSize)
 	}
 	switch {
 	case bytes.HasPrefix(b, zipMagic):
 		return readXLSX(b, opts)
 	case bytes.HasPrefix(b, oleMagic):
-		return nil, kiosk.Errorf(kiosk.EINVALID, "roster file: an Excel 97-2003 (.xls) or password-protected workbook: in Excel, save it without a password as \"Excel Workbook (.xlsx)\" or \"CSV UTF-8\"")
+		return nil, kiosk.Errorf(kiosk.EINVALID, "这是 Excel 97-2003（.xls）或设了密码的工作簿：请在 Excel 中去掉密码，另存为“Excel 工作簿 (.xlsx)”或“CSV UTF-8”。 roster file: an Excel 97-2003 (.xls) or password-protected workbook: in Excel, save it without a password as \"Excel Workbook (.xlsx)\" or \"CSV UTF-8\"")
+	case binary(b):
+		return nil, kiosk.Errorf(kiosk.EINVALID, "%s", notRosterFile)
 	}
 	text, err := schoolcsv.Decode(b)
 	if err != nil {
-		return nil, kiosk.Errorf(kiosk.EINVALID, "roster file: %s", kiosk.ErrorMessage(err))
+		if bytes.HasPrefix(b, []byte{0xFF, 0xFE}) || bytes.HasPrefix(b, []byte{0xFE, 0xFF}) {
+			return nil, kiosk.Errorf(kiosk.EINVALID, "这是 UTF-16 文本：请在 Excel 中另存为“CSV UTF-8”。 roster file: %s", kiosk.ErrorMessage(err))
+		}
+		// Text in no encoding Excel writes is, in practice, some other
+		// file renamed .csv or .xlsx.
+		return nil, kiosk.Errorf(kiosk.EINVALID, "%s (%s)", notRosterFile, kiosk.ErrorMessage(err))
 	}
 	return readCSV(text, opts), nil
+}
+
+// notRosterFile is the message for bytes that are neither an XLSX
+// workbook nor CSV text.
+const notRosterFile = "这不是 CSV 或 XLSX 文件：请在 Excel 中另存为“Excel 工作簿 (.xlsx)”或“CSV UTF-8”后再上传。 roster file: not a CSV or XLSX file"
+
+// binary reports whether b looks like a binary file rather than text: a
+// NUL byte, or more than 1 in 100 of other control bytes (not tab, line
+// feed, form feed or carriage return), in its first 8 KiB. CSV in UTF-8
+// or GB18030 has neither.
+func binary(b []byte) bool {
+	if len(b) > 8<<10 {
+		b = b[:8<<10]
+	}
+	ctl := 0
+	for _, c := range b {
+		switch {
+		case c == 0:
+			return true
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\f' && c != '\r', c == 0x7F:
+			ctl++
+		}
+	}
+	return ctl*100 > len(b)
 }
 
 func newParser(opts Opts, format string) *parser {

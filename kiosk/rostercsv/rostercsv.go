@@ -156,11 +156,15 @@ func formulaStart(s string) bool {
 // Line breaks and other control characters are refused: they are typing
 // slips in a cell (Alt+Enter), and would not show on a screen or a print.
 func textProblem(what, s string) string {
+	zh := zhWords[what]
+	if zh == "" {
+		zh = what
+	}
 	if formulaStart(s) {
-		return fmt.Sprintf("%s starts with %q: a spreadsheet would run it as a formula", what, s[:1])
+		return fmt.Sprintf("%s以“%s”开头，表格软件会把它当作公式。 %s starts with %q: a spreadsheet would run it as a formula", zh, s[:1], what, s[:1])
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return fmt.Sprintf("%s contains a line break or another control character", what)
+		return fmt.Sprintf("%s含有换行或其他控制字符。 %s contains a line break or another control character", zh, what)
 	}
 	return ""
 }
@@ -185,7 +189,7 @@ func Parse(r io.Reader, opts Opts) ([]kiosk.RosterEntry, error) {
 		return nil, fmt.Errorf("read roster file: %w", err)
 	}
 	if len(b) > MaxSize {
-		return nil, kiosk.Errorf(kiosk.EINVALID, "roster file: larger than %d bytes", MaxSize)
+		return nil, kiosk.Errorf(kiosk.EINVALID, "名册文件太大（超过 %d 字节）。 roster file: larger than %d bytes", MaxSize, MaxSize)
 	}
 	text, err := schoolcsv.Decode(b)
 	if err != nil {
@@ -215,8 +219,13 @@ type parser struct {
 	groups   [MaxContacts + 1]map[field]int
 }
 
+// addf adds a problem, its message in Chinese (zhFormats) then English.
 func (p *parser) addf(line int, col, format string, args ...any) {
-	p.problems = append(p.problems, Problem{Line: line, Column: col, Message: fmt.Sprintf(format, args...)})
+	msg := fmt.Sprintf(format, args...)
+	if zh := zhMessage(format, args); zh != "" {
+		msg = zh + " " + msg
+	}
+	p.problems = append(p.problems, Problem{Line: line, Column: col, Message: msg})
 }
 
 // wantHeader is the header row named in the problem of an empty file.
@@ -495,7 +504,7 @@ func (p *parser) contact(rec []string, n int) (c kiosk.Contact, filled, ok bool)
 	if phone.v != "" {
 		e164, err := kiosk.ParsePhone(phone.v)
 		if err != nil {
-			p.addf(phone.line, phone.h, "%s", kiosk.ErrorMessage(err))
+			p.addf(phone.line, phone.h, "电话号码无效。 %s", kiosk.ErrorMessage(err))
 		}
 		c.Phone = e164
 	}
@@ -549,7 +558,7 @@ func parseModes(s string) ([]kiosk.Mode, error) {
 		case "视频", "video":
 			video = true
 		default:
-			return nil, fmt.Errorf("unknown mode: want 电话, 视频 or 电话+视频 (phone, video, phone+video)")
+			return nil, fmt.Errorf("方式无法识别，应为 电话、视频 或 电话+视频。 unknown mode: want 电话, 视频 or 电话+视频 (phone, video, phone+video)")
 		}
 	}
 	var m []kiosk.Mode

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,20 +114,20 @@ func TestParseBadRows(t *testing.T) {
 	assert.Equal(t, kiosk.EINVALID, kiosk.ErrorCode(err), "a ParseError is invalid input")
 	type p = rostercsv.Problem
 	want := []p{
-		{Line: 3, Column: "姓名", Message: "missing name"},
-		{Line: 4, Column: "性别", Message: "unknown gender: want 男, 女, M, F or blank"},
-		{Line: 4, Column: "卡号", Message: "card 1: already given to the child on line 2"},
-		{Line: 5, Column: "班级", Message: "missing class"},
-		{Line: 5, Column: "卡号", Message: "card 1: card number: 10 decimal digits look like an 8H10D number, but the card number format is hex: set it to 8h10d"},
+		{Line: 3, Column: "姓名", Message: "缺少姓名。 missing name"},
+		{Line: 4, Column: "性别", Message: "性别无法识别，应为 男、女、M、F 或留空。 unknown gender: want 男, 女, M, F or blank"},
+		{Line: 4, Column: "卡号", Message: "第 1 张卡：已登记给第 2 行的学生。 card 1: already given to the child on line 2"},
+		{Line: 5, Column: "班级", Message: "缺少班级。 missing class"},
+		{Line: 5, Column: "卡号", Message: "第 1 张卡的卡号无效。 card 1: card number: 10 decimal digits look like an 8H10D number, but the card number format is hex: set it to 8h10d"},
 		{Line: 5, Column: "关系1"},
-		{Line: 5, Column: "电话1", Message: "phone: 5 digits: a short service number, not a phone"},
-		{Line: 6, Column: "电话1", Message: "missing phone of contact 1: a contact needs a name, a relationship and a phone"},
-		{Line: 7, Column: "姓名", Message: "name contains a line break or another control character"},
-		{Line: 8, Column: "联系人1", Message: "no contact: a child needs at least one approved contact"},
-		{Line: 9, Column: "姓名", Message: "duplicate child: the same name and class as line 2 (give both rows an id if they are two children)"},
-		{Line: 10, Column: "卡号", Message: "card 1: in scientific notation (a spreadsheet turned it into a number): format the column as text"},
+		{Line: 5, Column: "电话1", Message: "电话号码无效。 phone: 5 digits: a short service number, not a phone"},
+		{Line: 6, Column: "电话1", Message: "联系人1 缺少电话：联系人须有姓名、关系和电话。 missing phone of contact 1: a contact needs a name, a relationship and a phone"},
+		{Line: 7, Column: "姓名", Message: "姓名含有换行或其他控制字符。 name contains a line break or another control character"},
+		{Line: 8, Column: "联系人1", Message: "没有联系人：每名学生至少需要一位联系人。 no contact: a child needs at least one approved contact"},
+		{Line: 9, Column: "姓名", Message: "学生重复：与第 2 行的姓名和班级相同（如是两名学生，请给两行都填编号）。 duplicate child: the same name and class as line 2 (give both rows an id if they are two children)"},
+		{Line: 10, Column: "卡号", Message: "第 1 张卡：卡号被表格软件变成了科学计数法，请把该列设为“文本”格式。 card 1: in scientific notation (a spreadsheet turned it into a number): format the column as text"},
 		{Line: 10, Column: "电话1"},
-		{Line: 11, Column: "姓名", Message: `name starts with "=": a spreadsheet would run it as a formula`},
+		{Line: 11, Column: "姓名", Message: `姓名以“=”开头，表格软件会把它当作公式。 name starts with "=": a spreadsheet would run it as a formula`},
 	}
 	require.Len(t, pe.Problems, len(want), "problems:\n%v", err)
 	for i, w := range want {
@@ -141,8 +142,8 @@ func TestParseBadRows(t *testing.T) {
 	assert.Contains(t, pe.Problems[12].Message, "scientific notation")
 	lines := strings.Split(err.Error(), "\n")
 	require.Len(t, lines, len(want))
-	assert.Equal(t, "line 3: 姓名: missing name", lines[0])
-	assert.Equal(t, "line 11: 姓名: name starts with \"=\": a spreadsheet would run it as a formula", lines[len(lines)-1])
+	assert.Equal(t, "line 3: 姓名: 缺少姓名。 missing name", lines[0])
+	assert.Equal(t, "line 11: 姓名: 姓名以“=”开头，表格软件会把它当作公式。 name starts with \"=\": a spreadsheet would run it as a formula", lines[len(lines)-1])
 }
 
 func TestParseProblems(t *testing.T) {
@@ -191,7 +192,7 @@ func TestParseProblems(t *testing.T) {
 			assert.Nil(t, got)
 			require.Len(t, pe.Problems, len(tc.want), "problems:\n%v", err)
 			for i, w := range tc.want {
-				assert.True(t, strings.HasPrefix(pe.Problems[i].String(), w), "problem %d: want prefix %q, got %q", i, w, pe.Problems[i].String())
+				assert.True(t, strings.HasPrefix(english(pe.Problems[i].String()), w), "problem %d: want prefix %q, got %q", i, w, pe.Problems[i].String())
 			}
 		})
 	}
@@ -331,4 +332,58 @@ func BenchmarkParse(b *testing.B) {
 			b.Fatalf("parse: %d entries, %v", len(got), err)
 		}
 	}
+}
+
+// zhPart matches the Chinese sentence a problem's message starts with.
+var zhPart = regexp.MustCompile(`(^|: )[^:]*?。 `)
+
+// english returns a problem line without its Chinese sentence, for
+// checks of the English that follows it.
+func english(s string) string { return zhPart.ReplaceAllString(s, "$1") }
+
+func TestProblemsInChineseAndEnglish(t *testing.T) {
+	const head = "姓名,班级,性别,联系人1,关系1,电话1\n"
+	_, err := rostercsv.Parse(strings.NewReader(head+"张三,一班,X,王,父亲,13800138000\n"), rostercsv.Opts{})
+	var pe *rostercsv.ParseError
+	require.True(t, errors.As(err, &pe), "want a *ParseError, got %v", err)
+	require.Len(t, pe.Problems, 1)
+	assert.Equal(t, "line 2: 性别: 性别无法识别，应为 男、女、M、F 或留空。 unknown gender: want 男, 女, M, F or blank", pe.Problems[0].String())
+	_, err = rostercsv.Parse(strings.NewReader(head+"张三,一班,男,王,表哥,13800138000\n"), rostercsv.Opts{})
+	require.True(t, errors.As(err, &pe))
+	require.Len(t, pe.Problems, 1)
+	assert.True(t, strings.HasPrefix(pe.Problems[0].Message, "关系无法识别"), "Chinese first: %q", pe.Problems[0].Message)
+	assert.Contains(t, pe.Problems[0].Message, "。 unknown relationship: want one of ", "then English")
+}
+
+func TestReadNotARosterFile(t *testing.T) {
+	// Bytes from a fixed seed: a binary file renamed .xlsx or .csv.
+	junk := make([]byte, 4096)
+	for i, x := 0, uint32(2463534242); i < len(junk); i++ {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		junk[i] = byte(x)
+	}
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"random bytes", junk, "roster file: not a CSV or XLSX file"},
+		{"random bytes without NUL", bytes.ReplaceAll(junk, []byte{0}, []byte{1}), "roster file: not a CSV or XLSX file"},
+		{"an image", append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), junk[:64]...), "roster file: not a CSV or XLSX file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := rostercsv.Read(bytes.NewReader(tc.in), rostercsv.Opts{})
+			require.Error(t, err)
+			assert.Equal(t, kiosk.EINVALID, kiosk.ErrorCode(err))
+			msg := kiosk.ErrorMessage(err)
+			assert.Contains(t, msg, "这不是 CSV 或 XLSX 文件")
+			assert.Contains(t, msg, tc.want)
+		})
+	}
+	t.Run("GB18030 text is still read", func(t *testing.T) {
+		_, err := rostercsv.Read(bytes.NewReader(readFixture(t, "good_gb18030.csv")), rostercsv.Opts{})
+		require.NoError(t, err)
+	})
 }

@@ -114,7 +114,7 @@ func TestParseXLSXProblems(t *testing.T) {
 	}
 	require.Len(t, pe.Problems, len(want), "problems:\n%v", err)
 	for i, w := range want {
-		assert.True(t, strings.HasPrefix(pe.Problems[i].String(), w), "problem %d: want prefix %q, got %q", i, w, pe.Problems[i].String())
+		assert.True(t, strings.HasPrefix(english(pe.Problems[i].String()), w), "problem %d: want prefix %q, got %q", i, w, pe.Problems[i].String())
 	}
 	assert.NotContains(t, pe.Problems[2].Message, "scientific", "a whole number is read as its digits")
 
@@ -177,7 +177,7 @@ func TestParseXLSXSheets(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, f.Rows, "rows are not read under a bad header")
 		require.NotEmpty(t, f.General)
-		assert.Equal(t, "line 2: 年龄: unknown column", f.General[0].String()[:len("line 2: 年龄: unknown column")])
+		assert.True(t, strings.HasPrefix(english(f.General[0].String()), "line 2: 年龄: unknown column"), f.General[0].String())
 		assert.Equal(t, f.General, f.Problems)
 	})
 }
@@ -197,7 +197,7 @@ func TestRead(t *testing.T) {
 		require.Len(t, f.Rows, 9, "every data row")
 		assert.Equal(t, 2, f.Rows[0].Line)
 		assert.Empty(t, f.Rows[0].Problems, "王小明 on line 2 is fine")
-		assert.Equal(t, "line 3: 姓名: missing name", f.Rows[1].Problems[0].String())
+		assert.Equal(t, "line 3: 姓名: 缺少姓名。 missing name", f.Rows[1].Problems[0].String())
 		assert.Equal(t, 9, f.Rows[6].Line, "the row after a two-line row")
 		_, perr := rostercsv.Parse(bytes.NewReader(readFixture(t, "bad.csv")), rostercsv.Opts{})
 		var pe *rostercsv.ParseError

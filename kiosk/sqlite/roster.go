@@ -144,7 +144,11 @@ type rosterBody struct {
 	Line       int    `json:"line,omitempty"`
 }
 
-func (db *DB) journalRoster(ctx context.Context, tx *sql.Tx, b rosterBody) error {
+// journalRoster journals b in tx; a dry run (dry) journals nothing.
+func (db *DB) journalRoster(ctx context.Context, tx *sql.Tx, dry bool, b rosterBody) error {
+	if dry {
+		return nil
+	}
 	body, err := json.Marshal(b)
 	if err != nil {
 		return fmt.Errorf("journal roster %s: %w", b.Op, err)
@@ -173,19 +177,62 @@ func (db *DB) journalRoster(ctx context.Context, tx *sql.Tx, b rosterBody) error
 // one EINVALID *kiosk.Error whose message has one "line N: column:
 // problem" line per problem.
 func (db *DB) ApplyRoster(ctx context.Context, entries []kiosk.RosterEntry, dryRun bool) (RosterChanges, error) {
+	ch, _, problems, err := db.applyRoster(ctx, entries, dryRun)
+	if err != nil {
+		return RosterChanges{}, err
+	}
+	if len(problems) > 0 {
+		return RosterChanges{}, kiosk.Errorf(kiosk.EINVALID, "%s", strings.Join(problems, "\n"))
+	}
+	return ch, nil
+}
+
+// RosterPreview is what a dry run of a roster import found: one pass over
+// the whole file, as ApplyRoster would apply it.
+type RosterPreview struct {
+	// Total is what the whole file would change; meaningful only when
+	// Problems is empty.
+	Total RosterChanges
+	// Entries is what each entry would change, index for index with the
+	// entries given (zero for an entry with a problem).
+	Entries []RosterChanges
+	// Problems are ApplyRoster's problems, one "line N: column: problem"
+	// each; empty when the file can be imported.
+	Problems []string
+}
+
+// PreviewRoster is ApplyRoster's dry run with what each entry would
+// change: one transaction, rolled back, and nothing journaled (a dry
+// run's entries would be rolled back anyway), so a preview of a school's
+// whole roster costs about one import. Errors are internal ones only;
+// problems with the entries are in the result.
+func (db *DB) PreviewRoster(ctx context.Context, entries []kiosk.RosterEntry) (RosterPreview, error) {
+	total, per, problems, err := db.applyRoster(ctx, entries, true)
+	if err != nil {
+		return RosterPreview{}, err
+	}
+	return RosterPreview{Total: total, Entries: per, Problems: problems}, nil
+}
+
+// applyRoster is ApplyRoster's pass: the total and per-entry changes and
+// every problem found; it commits only when !dryRun and there is no
+// problem. A dry run journals nothing.
+func (db *DB) applyRoster(ctx context.Context, entries []kiosk.RosterEntry, dryRun bool) (RosterChanges, []RosterChanges, []string, error) {
 	var ch RosterChanges
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
-		return ch, fmt.Errorf("apply roster: begin: %w", err)
+		return ch, nil, nil, fmt.Errorf("apply roster: begin: %w", err)
 	}
 	defer tx.Rollback()
 	now := fmtTime(db.now())
 	var problems []string
+	per := make([]RosterChanges, len(entries))
 	seen := map[kiosk.ChildID]int{}
-	for _, e := range entries {
-		id, added, probs, err := db.applyChild(ctx, tx, e, now, &ch)
+	for i, e := range entries {
+		before, n := ch, len(problems)
+		id, added, probs, err := db.applyChild(ctx, tx, e, now, dryRun, &ch)
 		if err != nil {
-			return RosterChanges{}, err
+			return RosterChanges{}, nil, nil, err
 		}
 		if len(probs) > 0 {
 			problems = append(problems, probs...)
@@ -196,33 +243,41 @@ func (db *DB) ApplyRoster(ctx context.Context, entries []kiosk.RosterEntry, dryR
 			continue
 		}
 		seen[id] = e.Line
-		probs, err = db.applyContacts(ctx, tx, id, e, now, &ch)
+		probs, err = db.applyContacts(ctx, tx, id, e, now, dryRun, &ch)
 		if err != nil {
-			return RosterChanges{}, err
+			return RosterChanges{}, nil, nil, err
 		}
 		problems = append(problems, probs...)
-		probs, err = db.applyCards(ctx, tx, id, e, now, &ch)
+		probs, err = db.applyCards(ctx, tx, id, e, now, dryRun, &ch)
 		if err != nil {
-			return RosterChanges{}, err
+			return RosterChanges{}, nil, nil, err
 		}
 		problems = append(problems, probs...)
+		if len(problems) == n {
+			per[i] = ch.minus(before)
+		}
 	}
-	if len(problems) > 0 {
-		return RosterChanges{}, kiosk.Errorf(kiosk.EINVALID, "%s", strings.Join(problems, "\n"))
-	}
-	if dryRun {
-		return ch, nil
+	if len(problems) > 0 || dryRun {
+		return ch, per, problems, nil
 	}
 	if err := tx.Commit(); err != nil {
-		return RosterChanges{}, fmt.Errorf("apply roster: commit: %w", err)
+		return RosterChanges{}, nil, nil, fmt.Errorf("apply roster: commit: %w", err)
 	}
 	db.log.Info("roster applied", "children_added", ch.Children.Added, "children_updated", ch.Children.Updated,
 		"contacts_changed", ch.Contacts.Added+ch.Contacts.Updated+ch.Contacts.Removed, "cards_added", ch.Cards.Added)
-	return ch, nil
+	return ch, per, nil, nil
+}
+
+// minus is what changed from b to ch.
+func (ch RosterChanges) minus(b RosterChanges) RosterChanges {
+	sub := func(x, y Counts) Counts {
+		return Counts{x.Added - y.Added, x.Updated - y.Updated, x.Unchanged - y.Unchanged, x.Removed - y.Removed}
+	}
+	return RosterChanges{Children: sub(ch.Children, b.Children), Contacts: sub(ch.Contacts, b.Contacts), Cards: sub(ch.Cards, b.Cards)}
 }
 
 // applyChild finds or creates the entry's child and updates its fields.
-func (db *DB) applyChild(ctx context.Context, tx *sql.Tx, e kiosk.RosterEntry, now string, ch *RosterChanges) (id kiosk.ChildID, added bool, problems []string, err error) {
+func (db *DB) applyChild(ctx context.Context, tx *sql.Tx, e kiosk.RosterEntry, now string, dry bool, ch *RosterChanges) (id kiosk.ChildID, added bool, problems []string, err error) {
 	want := e.Child
 	if want.Name == "" {
 		return 0, false, []string{fmt.Sprintf("line %d: 姓名: empty", e.Line)}, nil
@@ -247,7 +302,9 @@ func (db *DB) applyChild(ctx context.Context, tx *sql.Tx, e kiosk.RosterEntry, n
 		return rows.Err()
 	}
 	if want.ExternalID != "" {
-		if err := find(`SELECT id FROM children WHERE external_id = ?`, want.ExternalID); err != nil {
+		// "external_id <> ''" lets SQLite use the partial unique index
+		// (a scan of every child otherwise: quadratic for a whole roster).
+		if err := find(`SELECT id FROM children WHERE external_id = ? AND external_id <> ''`, want.ExternalID); err != nil {
 			return 0, false, nil, err
 		}
 		if len(ids) == 0 {
@@ -279,7 +336,7 @@ func (db *DB) applyChild(ctx context.Context, tx *sql.Tx, e kiosk.RosterEntry, n
 			return 0, false, nil, fmt.Errorf("apply roster: line %d: add child: %w", e.Line, err)
 		}
 		ch.Children.Added++
-		return kiosk.ChildID(n), true, nil, db.journalRoster(ctx, tx, rosterBody{
+		return kiosk.ChildID(n), true, nil, db.journalRoster(ctx, tx, dry, rosterBody{
 			Op: "child_added", ChildID: n, ExternalID: want.ExternalID, Name: want.Name, Gender: want.Gender,
 			Class: want.Class, Status: string(status), LimitMS: limitMS, Line: e.Line})
 	}
@@ -305,12 +362,12 @@ func (db *DB) applyChild(ctx context.Context, tx *sql.Tx, e kiosk.RosterEntry, n
 		return 0, false, nil, fmt.Errorf("apply roster: line %d: update child: %w", e.Line, err)
 	}
 	ch.Children.Updated++
-	return cur.ID, false, nil, db.journalRoster(ctx, tx, rosterBody{
+	return cur.ID, false, nil, db.journalRoster(ctx, tx, dry, rosterBody{
 		Op: "child_updated", ChildID: int64(cur.ID), ExternalID: next.ExternalID, Name: next.Name, Gender: next.Gender,
 		Class: next.Class, Status: string(next.Status), LimitMS: next.CallLimit.Milliseconds(), Line: e.Line})
 }
 
-func (db *DB) applyContacts(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e kiosk.RosterEntry, now string, ch *RosterChanges) ([]string, error) {
+func (db *DB) applyContacts(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e kiosk.RosterEntry, now string, dry bool, ch *RosterChanges) ([]string, error) {
 	var problems []string
 	if len(e.Contacts) > 5 {
 		return []string{fmt.Sprintf("line %d: 联系人: %d contacts, at most 5", e.Line, len(e.Contacts))}, nil
@@ -351,7 +408,7 @@ func (db *DB) applyContacts(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e
 				return nil, fmt.Errorf("apply roster: line %d: remove contact %d: %w", e.Line, c.Slot, err)
 			}
 			ch.Contacts.Removed++
-			if err := db.journalRoster(ctx, tx, body("contact_removed", c)); err != nil {
+			if err := db.journalRoster(ctx, tx, dry, body("contact_removed", c)); err != nil {
 				return nil, err
 			}
 			continue
@@ -368,7 +425,7 @@ func (db *DB) applyContacts(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e
 			return nil, fmt.Errorf("apply roster: line %d: update contact %d: %w", e.Line, c.Slot, err)
 		}
 		ch.Contacts.Updated++
-		if err := db.journalRoster(ctx, tx, body("contact_updated", w)); err != nil {
+		if err := db.journalRoster(ctx, tx, dry, body("contact_updated", w)); err != nil {
 			return nil, err
 		}
 	}
@@ -383,14 +440,14 @@ func (db *DB) applyContacts(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e
 			return nil, fmt.Errorf("apply roster: line %d: add contact %d: %w", e.Line, slot, err)
 		}
 		ch.Contacts.Added++
-		if err := db.journalRoster(ctx, tx, body("contact_added", w)); err != nil {
+		if err := db.journalRoster(ctx, tx, dry, body("contact_added", w)); err != nil {
 			return nil, err
 		}
 	}
 	return nil, nil
 }
 
-func (db *DB) applyCards(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e kiosk.RosterEntry, now string, ch *RosterChanges) ([]string, error) {
+func (db *DB) applyCards(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e kiosk.RosterEntry, now string, dry bool, ch *RosterChanges) ([]string, error) {
 	var problems []string
 	for _, uid := range e.Cards {
 		if uid == "" {
@@ -411,7 +468,7 @@ func (db *DB) applyCards(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e ki
 				return nil, fmt.Errorf("apply roster: line %d: add card: %w", e.Line, err)
 			}
 			ch.Cards.Added++
-			if err := db.journalRoster(ctx, tx, rosterBody{Op: "card_added", ChildID: int64(id), Card: uid, Line: e.Line}); err != nil {
+			if err := db.journalRoster(ctx, tx, dry, rosterBody{Op: "card_added", ChildID: int64(id), Card: uid, Line: e.Line}); err != nil {
 				return nil, err
 			}
 		case err != nil:
@@ -515,7 +572,7 @@ func (db *DB) AddCard(ctx context.Context, uid string, id kiosk.ChildID) error {
 			uid, int64(id), now, now); err != nil {
 			return fmt.Errorf("add card: %w", err)
 		}
-		if err := db.journalRoster(ctx, tx, rosterBody{Op: "card_added", ChildID: int64(id), Card: uid}); err != nil {
+		if err := db.journalRoster(ctx, tx, false, rosterBody{Op: "card_added", ChildID: int64(id), Card: uid}); err != nil {
 			return err
 		}
 	case err != nil:
@@ -528,7 +585,7 @@ func (db *DB) AddCard(ctx context.Context, uid string, id kiosk.ChildID) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE cards SET enabled = 1, updated_at = ? WHERE uid = ?`, now, uid); err != nil {
 			return fmt.Errorf("add card: enable: %w", err)
 		}
-		if err := db.journalRoster(ctx, tx, rosterBody{Op: "card_enabled", ChildID: int64(id), Card: uid}); err != nil {
+		if err := db.journalRoster(ctx, tx, false, rosterBody{Op: "card_enabled", ChildID: int64(id), Card: uid}); err != nil {
 			return err
 		}
 	}
@@ -563,7 +620,7 @@ func (db *DB) DisableCard(ctx context.Context, uid string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE cards SET enabled = 0, updated_at = ? WHERE uid = ?`, fmtTime(db.now()), uid); err != nil {
 		return fmt.Errorf("disable card: %w", err)
 	}
-	if err := db.journalRoster(ctx, tx, rosterBody{Op: "card_disabled", ChildID: int64(owner), Card: uid}); err != nil {
+	if err := db.journalRoster(ctx, tx, false, rosterBody{Op: "card_disabled", ChildID: int64(owner), Card: uid}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -594,7 +651,7 @@ func (db *DB) SetChildStatus(ctx context.Context, id kiosk.ChildID, status kiosk
 	if _, err := tx.ExecContext(ctx, `UPDATE children SET status = ?, updated_at = ? WHERE id = ?`, string(status), fmtTime(db.now()), int64(id)); err != nil {
 		return fmt.Errorf("set child status: %w", err)
 	}
-	if err := db.journalRoster(ctx, tx, rosterBody{Op: "child_status", ChildID: int64(id), Status: string(status)}); err != nil {
+	if err := db.journalRoster(ctx, tx, false, rosterBody{Op: "child_status", ChildID: int64(id), Status: string(status)}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -20,17 +20,43 @@ var (
 	ErrNoSession   = kiosk.ErrNoSession   // unknown, malformed or expired session id
 )
 
-// Login rate limits: an account with AccountFailures failed logins (since
-// its last successful one) within LoginWindow, or an address with
-// AddressFailures failed logins within LoginWindow, is refused without its
-// password being checked until the oldest of those failures is older than
-// LoginWindow: at most 15 minutes after the last failure. Refused attempts
-// do not extend the lock.
+// Login rate limits (OWASP Authentication Cheat Sheet, "Login
+// Throttling"), counting failed logins within LoginWindow; a refused
+// attempt is answered ErrLoginLocked without its password being checked,
+// and does not count itself:
+//
+//   - per account and address, strictly: PairFailures failures of one
+//     username from one address since the account's last success from that
+//     address (or its last reset, see ResetLoginFailures) lock that pair
+//     until the oldest of them is older than LoginWindow (at most 15
+//     minutes after the last failure). Others, the manager at their own
+//     computer included, are not locked out by someone else's guesses;
+//   - per address: AddressFailures failures from one address, whatever the
+//     usernames, lock the address the same way;
+//   - per account across addresses: from AccountFailures failures since the
+//     account's last success or reset, each further attempt waits a short
+//     delay after the last failure, AccountDelay doubling with each failure
+//     up to AccountDelayMax, rather than a long lockout: guessing from many
+//     addresses stays slow, and the owner waits seconds, not 15 minutes.
 const (
-	AccountFailures = 5
+	PairFailures    = 5
 	AddressFailures = 10
+	AccountFailures = 20
+	AccountDelay    = 2 * time.Second
+	AccountDelayMax = time.Minute
 	LoginWindow     = 15 * time.Minute
 )
+
+// accountDelay is the wait after the last of n account failures (n >=
+// AccountFailures): AccountDelay, doubled for each failure past
+// AccountFailures, at most AccountDelayMax.
+func accountDelay(n int) time.Duration {
+	d := AccountDelay
+	for i := AccountFailures; i < n && d < AccountDelayMax; i++ {
+		d *= 2
+	}
+	return min(d, AccountDelayMax)
+}
 
 // Session defaults: a session ends after SessionIdle without a request
 // and SessionMax after login, whichever comes first. Sessions are
@@ -59,8 +85,8 @@ func loginKey(username string) string {
 	return s
 }
 
-// Login checks username and password, rate-limited per account and per
-// address (see AccountFailures), and on success starts a new session with
+// Login checks username and password, rate-limited per account and
+// address, per address and per account (see PairFailures), and on success starts a new session with
 // a fresh id (so an id known before login is never promoted), records the
 // login time, and returns the session with its ID. Every attempt is
 // journaled as an 'audit' entry (login, login_failed or login_locked, with
@@ -163,8 +189,9 @@ func (db *DB) Login(ctx context.Context, username, password, address string) (Se
 }
 
 // reserveAttempt prunes old attempts, counts recent failures for key and
-// address and records this attempt: as 'locked' (and returns locked) when
-// a limit is reached, else as 'bad' until Login marks it 'ok'.
+// address (see PairFailures) and records this attempt: as 'locked' (and
+// returns locked) when a limit is reached, else as 'bad' until Login marks
+// it 'ok'. An 'ok' row with address "" is a reset (ResetLoginFailures).
 func (db *DB) reserveAttempt(ctx context.Context, key, address string) (id int64, locked bool, err error) {
 	now := db.now()
 	since := fmtTime(now.Add(-LoginWindow))
@@ -176,11 +203,21 @@ func (db *DB) reserveAttempt(ctx context.Context, key, address string) (id int64
 	if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE at < ?`, fmtTime(now.Add(-24*time.Hour))); err != nil {
 		return 0, false, fmt.Errorf("login: prune attempts: %w", err)
 	}
-	var byAccount, byAddress int
+	var (
+		byPair, byAccount, byAddress int
+		lastBad                      string
+	)
 	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM login_attempts
+		WHERE username = ? AND address = ? AND outcome = 'bad' AND at >= ?
+		  AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE username = ? AND outcome = 'ok' AND address IN (?, '')), '')`,
+		key, address, since, key, address).Scan(&byPair)
+	if err != nil {
+		return 0, false, fmt.Errorf("login: count account and address failures: %w", err)
+	}
+	err = tx.QueryRowContext(ctx, `SELECT count(*), COALESCE(MAX(at), '') FROM login_attempts
 		WHERE username = ? AND outcome = 'bad' AND at >= ?
 		  AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE username = ? AND outcome = 'ok'), '')`,
-		key, since, key).Scan(&byAccount)
+		key, since, key).Scan(&byAccount, &lastBad)
 	if err != nil {
 		return 0, false, fmt.Errorf("login: count account failures: %w", err)
 	}
@@ -188,7 +225,14 @@ func (db *DB) reserveAttempt(ctx context.Context, key, address string) (id int64
 		address, since).Scan(&byAddress); err != nil {
 		return 0, false, fmt.Errorf("login: count address failures: %w", err)
 	}
-	locked = byAccount >= AccountFailures || byAddress >= AddressFailures
+	locked = byPair >= PairFailures || byAddress >= AddressFailures
+	if byAccount >= AccountFailures {
+		last, err := parseTime(lastBad)
+		if err != nil {
+			return 0, false, fmt.Errorf("login: last failure: %w", err)
+		}
+		locked = locked || now.Before(last.Add(accountDelay(byAccount)))
+	}
 	outcome := "bad"
 	if locked {
 		outcome = "locked"
@@ -203,6 +247,17 @@ func (db *DB) reserveAttempt(ctx context.Context, key, address string) (id int64
 		return 0, false, fmt.Errorf("login: commit attempt: %w", err)
 	}
 	return id, locked, nil
+}
+
+// resetLoginFailures restarts the account's failure counts (per account
+// and per account and address) inside tx, as a successful login would:
+// an 'ok' attempt with no address. Per-address counts are kept.
+func (db *DB) resetLoginFailures(ctx context.Context, tx *sql.Tx, username string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO login_attempts (at, username, address, outcome) VALUES (?, ?, '', 'ok')`,
+		fmtTime(db.now()), loginKey(username)); err != nil {
+		return fmt.Errorf("reset login failures: %w", err)
+	}
+	return nil
 }
 
 // sanitizeDetail keeps audit details on one line and free of '='-style

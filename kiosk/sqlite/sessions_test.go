@@ -80,6 +80,7 @@ func TestLoginSession(t *testing.T) {
 
 func TestLoginRateLimit(t *testing.T) {
 	ctx := context.Background()
+	const bad = "wrong password!"
 	tests := []struct {
 		name string
 		// attempt returns the username and address of the i-th bad try.
@@ -88,9 +89,9 @@ func TestLoginRateLimit(t *testing.T) {
 		// then is the good login that is refused while locked.
 		user, addr string
 	}{
-		{"per account", func(i int) (string, string) { return "li", fmt.Sprintf("192.0.2.%d", i) }, sqlite.AccountFailures, "li", "198.51.100.1"},
+		{"per account and address", func(i int) (string, string) { return "li", "192.0.2.1" }, sqlite.PairFailures, "li", "192.0.2.1"},
 		{"per address", func(i int) (string, string) { return fmt.Sprintf("nobody%d", i), "192.0.2.9" }, sqlite.AddressFailures, "li", "192.0.2.9"},
-		{"unknown account is limited the same", func(i int) (string, string) { return "ghost", fmt.Sprintf("192.0.2.%d", i) }, sqlite.AccountFailures, "ghost", "198.51.100.1"},
+		{"unknown account is limited the same", func(i int) (string, string) { return "ghost", "192.0.2.1" }, sqlite.PairFailures, "ghost", "192.0.2.1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,7 +100,7 @@ func TestLoginRateLimit(t *testing.T) {
 			for i := 0; i < tc.limit; i++ {
 				clk.Set(t0.Add(time.Duration(i) * time.Minute))
 				u, a := tc.attempt(i)
-				_, err := db.Login(ctx, u, "wrong password!", a)
+				_, err := db.Login(ctx, u, bad, a)
 				require.ErrorIs(t, err, sqlite.ErrBadLogin, "try %d", i)
 			}
 			last := t0.Add(time.Duration(tc.limit-1) * time.Minute)
@@ -118,17 +119,86 @@ func TestLoginRateLimit(t *testing.T) {
 		})
 	}
 
+	t.Run("guesses from elsewhere do not lock the owner out", func(t *testing.T) {
+		db, clk := newDB(t)
+		addUser(t, db, "li", sqlite.RoleManager)
+		for i := 0; i < sqlite.PairFailures; i++ {
+			clk.Set(t0.Add(time.Duration(i) * time.Second))
+			_, err := db.Login(ctx, "li", bad, "203.0.113.7")
+			require.ErrorIs(t, err, sqlite.ErrBadLogin, "try %d", i)
+		}
+		_, err := db.Login(ctx, "li", goodPassword, "203.0.113.7")
+		require.ErrorIs(t, err, sqlite.ErrLoginLocked, "the guessing address is locked")
+		_, err = db.Login(ctx, "li", goodPassword, "192.0.2.1")
+		assert.NoError(t, err, "the owner at another address logs in")
+	})
+
+	t.Run("per account across addresses: a short growing delay", func(t *testing.T) {
+		db, clk := newDB(t)
+		addUser(t, db, "li", sqlite.RoleManager)
+		at := t0
+		for i := 0; i < sqlite.AccountFailures; i++ {
+			at = t0.Add(time.Duration(i) * time.Second)
+			clk.Set(at)
+			_, err := db.Login(ctx, "li", bad, fmt.Sprintf("192.0.2.%d", i))
+			require.ErrorIs(t, err, sqlite.ErrBadLogin, "try %d: one guess per address is under every other limit", i)
+		}
+		// From the threshold on, each failure is followed by a delay that
+		// doubles: 2 s, then 4 s, then 8 s...
+		for n, delay := range []time.Duration{sqlite.AccountDelay, 2 * sqlite.AccountDelay, 4 * sqlite.AccountDelay} {
+			clk.Set(at.Add(delay - time.Millisecond))
+			_, err := db.Login(ctx, "li", goodPassword, "198.51.100.1")
+			require.ErrorIs(t, err, sqlite.ErrLoginLocked, "failure %d: refused before %v", sqlite.AccountFailures+n, delay)
+			at = at.Add(delay)
+			clk.Set(at)
+			_, err = db.Login(ctx, "li", bad, fmt.Sprintf("198.51.100.%d", 10+n))
+			require.ErrorIs(t, err, sqlite.ErrBadLogin, "failure %d: checked again after %v", sqlite.AccountFailures+n, delay)
+		}
+		clk.Set(at.Add(8 * sqlite.AccountDelay))
+		_, err := db.Login(ctx, "li", goodPassword, "198.51.100.1")
+		require.NoError(t, err, "seconds later, not 15 minutes, the owner logs in")
+	})
+
 	t.Run("success resets the account count", func(t *testing.T) {
 		db, clk := newDB(t)
 		addUser(t, db, "li", sqlite.RoleManager)
-		for i := 0; i < 2*sqlite.AccountFailures; i++ {
+		for i := 0; i < 2*sqlite.PairFailures; i++ {
 			clk.Set(t0.Add(time.Duration(i) * time.Second))
-			pw := "wrong password!"
-			if i%(sqlite.AccountFailures-1) == sqlite.AccountFailures-2 {
+			pw := bad
+			if i%(sqlite.PairFailures-1) == sqlite.PairFailures-2 {
 				pw = goodPassword
 			}
-			_, err := db.Login(ctx, "li", pw, fmt.Sprintf("192.0.2.%d", i))
+			_, err := db.Login(ctx, "li", pw, "192.0.2.1")
 			assert.NotErrorIs(t, err, sqlite.ErrLoginLocked, "try %d", i)
 		}
 	})
+
+	for _, reset := range []struct {
+		name string
+		do   func(db *sqlite.DB) error
+	}{
+		{"passwd", func(db *sqlite.DB) error { return db.SetPassword(ctx, "kioskctl:root", "li", goodPassword) }},
+		{"enable", func(db *sqlite.DB) error { return db.EnableUser(ctx, "kioskctl:root", "li") }},
+	} {
+		t.Run(reset.name+" clears the account's failures", func(t *testing.T) {
+			db, clk := newDB(t)
+			addUser(t, db, "li", sqlite.RoleManager)
+			for i := 0; i < sqlite.AccountFailures; i++ {
+				clk.Set(t0.Add(time.Duration(i) * time.Second))
+				addr := "192.0.2.1"
+				if i >= sqlite.PairFailures {
+					addr = fmt.Sprintf("198.51.100.%d", i)
+				}
+				_, err := db.Login(ctx, "li", bad, addr)
+				require.ErrorIs(t, err, sqlite.ErrBadLogin, "try %d", i)
+			}
+			_, err := db.Login(ctx, "li", goodPassword, "192.0.2.1")
+			require.ErrorIs(t, err, sqlite.ErrLoginLocked, "locked per account and address, and delayed per account")
+			clk.Set(clk.Now().Add(time.Millisecond))
+			require.NoError(t, reset.do(db))
+			clk.Set(clk.Now().Add(time.Millisecond))
+			_, err = db.Login(ctx, "li", goodPassword, "192.0.2.1")
+			assert.NoError(t, err, "the failures are cleared")
+		})
+	}
 }

@@ -42,9 +42,11 @@ func normStaffName(name string) (string, error) {
 
 // AddStaff adds a staff member, enabled and without cards, and journals
 // it (audit staff_add, by actor). name is trimmed; username, when not "",
-// is a console user name (NormUsername; it need not exist yet). Errors
-// (*kiosk.Error): EINVALID for a bad name, role or username; ECONFLICT
-// when the name is taken.
+// is an existing console user's name (NormUsername; disabled users
+// count). Errors (*kiosk.Error): EINVALID for a bad name, role or
+// username; ENOTFOUND when no console user has the username (add the
+// user first: a typo would otherwise link nobody); ECONFLICT when the
+// name is taken.
 func (db *DB) AddStaff(ctx context.Context, actor, name string, role kiosk.StaffRole, username string) (kiosk.Staff, error) {
 	name, err := normStaffName(name)
 	if err != nil {
@@ -63,6 +65,15 @@ func (db *DB) AddStaff(ctx context.Context, actor, name string, role kiosk.Staff
 		return kiosk.Staff{}, fmt.Errorf("add staff: begin: %w", err)
 	}
 	defer tx.Rollback()
+	if username != "" {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE username = ?`, username).Scan(&n); err != nil {
+			return kiosk.Staff{}, fmt.Errorf("add staff: find user: %w", err)
+		}
+		if n == 0 {
+			return kiosk.Staff{}, kiosk.Errorf(kiosk.ENOTFOUND, "no console user %q: add it first (kioskctl user add), or leave --user out", username)
+		}
+	}
 	now := fmtTime(db.now())
 	res, err := tx.ExecContext(ctx, `INSERT INTO staff (name, role, username, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
 		name, string(role), username, now, now)

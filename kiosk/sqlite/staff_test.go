@@ -37,6 +37,10 @@ func TestStaffRegister(t *testing.T) {
 	ctx := context.Background()
 	db, _ := newDB(t)
 
+	_, err := db.AddStaff(ctx, "kioskctl:root", "王老师", kiosk.StaffTeacher, "wang")
+	assert.Equal(t, kiosk.ENOTFOUND, kiosk.ErrorCode(err), "an unknown console username is refused: %v", err)
+	_, err = db.AddUser(ctx, "kioskctl:root", sqlite.NewUser{Username: "wang", Role: sqlite.RoleManager, Password: "correct horse battery"})
+	require.NoError(t, err)
 	wang, err := db.AddStaff(ctx, "kioskctl:root", " 王老师 ", kiosk.StaffTeacher, "Wang")
 	require.NoError(t, err)
 	assert.Equal(t, "王老师", wang.Name, "trimmed")

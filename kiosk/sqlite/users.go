@@ -234,9 +234,11 @@ func (db *DB) Users(ctx context.Context) ([]User, error) {
 	return out, nil
 }
 
-// SetPassword replaces the user's password and ends every session of the
-// user, journaled (action user_passwd). Errors (*kiosk.Error): ENOTFOUND,
-// EINVALID for a bad password.
+// SetPassword replaces the user's password, ends every session of the
+// user and clears the account's failed logins (see PairFailures: a locked
+// out user can log in at once with the new password), journaled (action
+// user_passwd). A disabled user stays disabled (EnableUser). Errors
+// (*kiosk.Error): ENOTFOUND, EINVALID for a bad password.
 func (db *DB) SetPassword(ctx context.Context, actor, username, password string) error {
 	hash, err := hashPassword(password)
 	if err != nil {
@@ -252,6 +254,14 @@ func (db *DB) SetPassword(ctx context.Context, actor, username, password string)
 // for an unknown user; disabling a disabled user changes nothing.
 func (db *DB) DisableUser(ctx context.Context, actor, username string) error {
 	return db.changeUser(ctx, actor, username, "user_disable", `UPDATE users SET disabled = 1, updated_at = ? WHERE id = ?`)
+}
+
+// EnableUser enables a disabled user again and clears the account's failed
+// logins (see PairFailures), journaled (action user_enable); on an enabled
+// user it only clears the failures, journaled the same way, so that it
+// also lifts a login lock. ENOTFOUND for an unknown user.
+func (db *DB) EnableUser(ctx context.Context, actor, username string) error {
+	return db.changeUser(ctx, actor, username, "user_enable", `UPDATE users SET disabled = 0, updated_at = ? WHERE id = ?`)
 }
 
 // changeUser runs update (whose arguments are extra..., updated_at, id) on
@@ -293,6 +303,11 @@ func (db *DB) changeUser(ctx context.Context, actor, username, action, update st
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, u.ID); err != nil {
 		return fmt.Errorf("%s: end sessions: %w", action, err)
+	}
+	if action == "user_passwd" || action == "user_enable" {
+		if err := db.resetLoginFailures(ctx, tx, name); err != nil {
+			return fmt.Errorf("%s: %w", action, err)
+		}
 	}
 	if err := db.auditTx(ctx, tx, actor, action, "user="+name); err != nil {
 		return err

@@ -105,9 +105,21 @@ func TestDisableAndPasswd(t *testing.T) {
 	assert.Equal(t, kiosk.ENOTFOUND, kiosk.ErrorCode(db.DisableUser(ctx, "t", "nobody")))
 	assert.Equal(t, kiosk.EINVALID, kiosk.ErrorCode(db.SetPassword(ctx, "t", "boss", "short")))
 
-	acts := auditActions(t, db, goodPassword, "another long password", s.ID)
+	require.NoError(t, db.SetPassword(ctx, "t", "insp", "a third long password"))
+	_, err = db.Login(ctx, "insp", "a third long password", "192.0.2.1")
+	assert.ErrorIs(t, err, sqlite.ErrBadLogin, "a new password does not enable a disabled user")
+	require.NoError(t, db.EnableUser(ctx, "t", "INSP"))
+	u, err = db.UserByName(ctx, "insp")
+	require.NoError(t, err)
+	assert.False(t, u.Disabled, "enabled again")
+	_, err = db.Login(ctx, "insp", "a third long password", "192.0.2.1")
+	assert.NoError(t, err, "an enabled user logs in")
+	assert.Equal(t, kiosk.ENOTFOUND, kiosk.ErrorCode(db.EnableUser(ctx, "t", "nobody")))
+
+	acts := auditActions(t, db, goodPassword, "another long password", "a third long password", s.ID)
 	assert.Contains(t, acts, "user_passwd")
 	assert.Contains(t, acts, "user_disable")
+	assert.Contains(t, acts, "user_enable")
 	assert.Contains(t, acts, "login_failed")
 }
 

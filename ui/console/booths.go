@@ -333,9 +333,16 @@ func (c *Console) cardEnrol(w http.ResponseWriter, r *http.Request, s *kiosk.Ses
 		c.internal(w, r, "card by uid", err)
 		return
 	}
+	if staff, err := c.isStaffCard(ctx, uid); err != nil {
+		c.internal(w, r, "staff card", err)
+		return
+	} else if staff {
+		fail(http.StatusConflict, "staff_card", staffCardWords)
+		return
+	}
 	if err := ed.AddCard(ctx, uid, ch.ID); err != nil {
 		if kiosk.ErrorCode(err) == kiosk.ECONFLICT {
-			fail(http.StatusConflict, "other_child", "此卡已属于另一名学生。 The card belongs to another child.")
+			fail(http.StatusConflict, "other_child", cardTakenWords)
 			return
 		}
 		c.storeError(w, r, s, "add card", err)

@@ -55,7 +55,7 @@ func (c *Console) parseFilter(q url.Values) (callFilter, error) {
 		f.Mode = kiosk.ModePhone
 	case kiosk.ModePhone, kiosk.ModeVideo:
 	default:
-		return f, kiosk.Errorf(kiosk.EINVALID, "mode must be phone or video")
+		return f, kiosk.Errorf(kiosk.EINVALID, "记录类型应为 phone（亲情电话）或 video（视频交流）。 mode must be phone or video")
 	}
 	today := c.dayStart(c.now())
 	if f.From == "" {
@@ -78,7 +78,7 @@ func (c *Console) parseFilter(q url.Values) (callFilter, error) {
 	}
 	if s := strings.TrimSpace(q.Get("child")); s != "" {
 		if f.Child, err = strconv.ParseInt(s, 10, 64); err != nil || f.Child <= 0 {
-			return f, kiosk.Errorf(kiosk.EINVALID, "child must be a child's number")
+			return f, kiosk.Errorf(kiosk.EINVALID, "学生编号应为正整数。 child must be a child's number")
 		}
 	}
 	f.Page, _ = strconv.Atoi(q.Get("page"))

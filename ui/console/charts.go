@@ -36,7 +36,9 @@ type barChart struct {
 	Series []barSeries
 	// WidthMM and HeightMM are the chart's size; defaults 170 x 75 mm.
 	WidthMM, HeightMM float64
-	// Decimals is how many decimals the value labels show; default 0.
+	// Decimals is how many decimals the value labels show; default 0,
+	// for counts (calls, minutes), whose y-axis ticks are then whole
+	// numbers too (yTicks).
 	Decimals int
 }
 
@@ -62,6 +64,19 @@ func niceMax(v float64) float64 {
 		}
 	}
 	return 10 * p
+}
+
+// yTicks returns the top of the y axis for values up to maxV and how many
+// equal steps divide it: niceMax and five steps, except that counts
+// (integer) never get a fractional tick: a top of 1, 2 or 2.5 becomes 1,
+// 2 or 3 steps of 1.
+func yTicks(maxV float64, integer bool) (top float64, steps int) {
+	top = niceMax(maxV)
+	if integer && top/5 != math.Trunc(top/5) {
+		top = math.Ceil(top)
+		return top, int(top)
+	}
+	return top, 5
 }
 
 // mm formats a length for the SVG: at most two decimals, no trailing
@@ -132,7 +147,7 @@ func (ch barChart) SVG() template.HTML {
 			maxV = math.Max(maxV, v)
 		}
 	}
-	top := niceMax(maxV)
+	top, steps := yTicks(maxV, ch.Decimals == 0)
 	// Category labels turn 35 degrees when they do not fit their group.
 	left, right, titleH := 16.0, 4.0, float64(chartTitleFont+4)
 	if len(ch.Series) > 1 {
@@ -163,9 +178,9 @@ func (ch barChart) SVG() template.HTML {
 			x += 5 + textWidth(s.Name, chartFont) + 4
 		}
 	}
-	// Grid lines and y ticks: five steps.
-	for i := 0; i <= 5; i++ {
-		v := top * float64(i) / 5
+	// Grid lines and y ticks.
+	for i := 0; i <= steps; i++ {
+		v := top * float64(i) / float64(steps)
 		y := y0 - v*scale
 		stroke, width := "#bbb", "0.15"
 		if i == 0 {

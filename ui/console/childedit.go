@@ -241,9 +241,16 @@ func (c *Console) cardAdd(w http.ResponseWriter, r *http.Request, s *kiosk.Sessi
 		c.internal(w, r, "card by uid", err)
 		return
 	}
+	if staff, err := c.isStaffCard(ctx, uid); err != nil {
+		c.internal(w, r, "staff card", err)
+		return
+	} else if staff {
+		c.done(w, r, s, http.StatusConflict, ch, doneData{Error: staffCardWords})
+		return
+	}
 	if err := ed.AddCard(ctx, uid, ch.ID); err != nil {
 		if kiosk.ErrorCode(err) == kiosk.ECONFLICT {
-			c.done(w, r, s, http.StatusConflict, ch, doneData{Error: "此卡已属于另一名学生。 The card belongs to another child."})
+			c.done(w, r, s, http.StatusConflict, ch, doneData{Error: cardTakenWords})
 			return
 		}
 		c.storeError(w, r, s, "add card", err)
@@ -252,7 +259,42 @@ func (c *Console) cardAdd(w http.ResponseWriter, r *http.Request, s *kiosk.Sessi
 	if !c.audit(w, r, s, "card_add", fmt.Sprintf("child=%d card=%s", ch.ID, maskCard(uid))) {
 		return
 	}
-	c.done(w, r, s, http.StatusOK, ch, doneData{Done: "卡已添加并启用。 The card " + uid + " was added and enabled."})
+	seeOther(w, r, childPath(ch.ID), "card_added")
+}
+
+// Card refusals that are not about another child.
+const (
+	staffCardWords = "这是一张教职工卡，不能登记为学生卡；请换一张卡。 This is a staff card; it cannot be a child's card."
+	cardTakenWords = "此卡已被占用（另一名学生或教职工）。 The card is taken by another child or a staff member."
+)
+
+// staffCards is the part of kiosk/sqlite's *DB that knows the staff's
+// cards (kiosk.StaffRoster's lookup); a Store without it is not asked.
+type staffCards interface {
+	StaffByUID(ctx context.Context, uid string) (kiosk.Staff, error)
+}
+
+// isStaffCard reports whether uid is a staff card (enabled or not), so a
+// manager adding it to a child is told what it is; false when the store
+// keeps no staff cards.
+func (c *Console) isStaffCard(ctx context.Context, uid string) (bool, error) {
+	st, ok := c.store.(staffCards)
+	if !ok {
+		return false, nil
+	}
+	_, err := st.StaffByUID(ctx, uid)
+	switch kiosk.ErrorCode(err) {
+	case "":
+		return true, nil
+	case kiosk.ENOTFOUND:
+		return false, nil
+	}
+	return false, err
+}
+
+// childPath is the child's page.
+func childPath(id kiosk.ChildID) string {
+	return "/console/children/" + strconv.FormatInt(int64(id), 10)
 }
 
 // cardDisable disables one of the child's cards (lost); it stays on
@@ -283,7 +325,7 @@ func (c *Console) cardDisable(w http.ResponseWriter, r *http.Request, s *kiosk.S
 	if !c.audit(w, r, s, "card_disable", fmt.Sprintf("child=%d card=%s", ch.ID, maskCard(uid))) {
 		return
 	}
-	c.done(w, r, s, http.StatusOK, ch, doneData{Done: "卡已停用（记录保留）。 The card " + uid + " was disabled; it stays on record."})
+	seeOther(w, r, childPath(ch.ID), "card_disabled")
 }
 
 // --- parent links
@@ -324,9 +366,10 @@ func (c *Console) publicBase(r *http.Request) string {
 }
 
 // linkCreate makes a parent link for one of the child's contacts; the
-// form's "days" is the expiry in days ("" or 0: never). The URL and its QR
-// code are shown on the answer only: the token is not stored, logged or
-// audited.
+// form's "days" is the expiry in days, 1 to maxLinkDays ("": never; 0 or
+// less is refused with 400). The URL and its QR code are shown on the
+// answer only (so it is not redirected): the token is not stored, logged
+// or audited.
 func (c *Console) linkCreate(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	ed, ch, ok := c.editTarget(w, r, s)
 	if !ok {
@@ -339,14 +382,12 @@ func (c *Console) linkCreate(w http.ResponseWriter, r *http.Request, s *kiosk.Se
 	var expires time.Time
 	if v := strings.TrimSpace(r.PostFormValue("days")); v != "" {
 		days, err := strconv.Atoi(v)
-		if err != nil || days < 0 || days > maxLinkDays {
+		if err != nil || days < 1 || days > maxLinkDays {
 			c.done(w, r, s, http.StatusBadRequest, ch, doneData{Error: fmt.Sprintf(
 				"有效天数无效：请填 1 到 %d 的整数，留空为长期有效。 Days: want a whole number from 1 to %d, or empty for no expiry.", maxLinkDays, maxLinkDays)})
 			return
 		}
-		if days > 0 {
-			expires = c.now().Add(time.Duration(days) * 24 * time.Hour)
-		}
+		expires = c.now().Add(time.Duration(days) * 24 * time.Hour)
 	}
 	token, link, err := ed.CreateLink(r.Context(), ct.ID, expires)
 	switch kiosk.ErrorCode(err) {
@@ -415,7 +456,7 @@ func (c *Console) linkRevoke(w http.ResponseWriter, r *http.Request, s *kiosk.Se
 	if !c.audit(w, r, s, "link_revoke", fmt.Sprintf("child=%d contact=%d slot=%d link=%d", ch.ID, owner.ID, owner.Slot, lid)) {
 		return
 	}
-	c.done(w, r, s, http.StatusOK, ch, doneData{Done: fmt.Sprintf("链接 %d 已撤销。 Link %d was revoked.", lid, lid)})
+	seeOther(w, r, childPath(ch.ID), "link_revoked")
 }
 
 // qrSVG renders content as a QR code (ISO/IEC 18004, medium error
@@ -498,10 +539,9 @@ func (c *Console) statusPost(w http.ResponseWriter, r *http.Request, s *kiosk.Se
 	if !c.audit(w, r, s, "child_status", fmt.Sprintf("child=%d from=%s to=%s", ch.ID, ch.Status, to)) {
 		return
 	}
-	ch.Status = to
-	msg := "已恢复为在校。 The child is active again."
+	code := "child_active"
 	if to == kiosk.ChildLeft {
-		msg = "已标记为离校；记录全部保留，此后刷卡不能拨打。 Marked as left; all history is kept and the station refuses the child's calls."
+		code = "child_left"
 	}
-	c.done(w, r, s, http.StatusOK, ch, doneData{Done: msg})
+	seeOther(w, r, childPath(ch.ID), code)
 }

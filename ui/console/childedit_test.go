@@ -150,7 +150,11 @@ func TestChildEditOnlyManager(t *testing.T) {
 				}
 			}
 			res, _ := do(t, m, a.method, e.srv.URL+a.path, form)
-			require.Equal(t, http.StatusOK, res.StatusCode)
+			want := http.StatusOK
+			if a.method == "POST" && a.name != "create link" {
+				want = http.StatusSeeOther // the new URL is shown once: not redirected
+			}
+			require.Equal(t, want, res.StatusCode)
 			after := e.audits(t)
 			require.Len(t, after, audits+1)
 			assert.Equal(t, "manager", after[0].Actor)
@@ -180,8 +184,8 @@ func TestCards(t *testing.T) {
 		says         []string
 		never        []string
 	}{
-		{"hex with separators", "0a:0b:0c:0d", http.StatusOK, []string{"0A0B0C0D"}, nil},
-		{"again: no-op", "0A0B0C0D", http.StatusOK, []string{"0A0B0C0D"}, nil},
+		{"hex with separators", "0a:0b:0c:0d", http.StatusSeeOther, []string{"0A0B0C0D", "卡已添加并启用"}, nil},
+		{"again: no-op", "0A0B0C0D", http.StatusSeeOther, []string{"0A0B0C0D"}, nil},
 		{"bad digits", "12345", http.StatusBadRequest, []string{"卡号无效", "hex digits"}, nil},
 		{"decimal in hex format", "0077705923", http.StatusBadRequest, []string{"8H10D"}, nil},
 		{"phantom read", "00000000", http.StatusBadRequest, []string{"all zeros"}, nil},
@@ -189,7 +193,7 @@ func TestCards(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, body := do(t, c, "POST", base+"/cards", url.Values{"csrf": {csrf}, "number": {tt.number}})
+			res, body := doFollow(t, c, "POST", base+"/cards", url.Values{"csrf": {csrf}, "number": {tt.number}})
 			assert.Equal(t, tt.status, res.StatusCode)
 			for _, s := range tt.says {
 				assert.Contains(t, body, s)
@@ -213,9 +217,9 @@ func TestCards(t *testing.T) {
 	other, err = e.db.CardByUID(context.Background(), "DEADBEEF")
 	require.NoError(t, err)
 	assert.True(t, other.Enabled)
-	res, body = do(t, c, "POST", base+"/cards/disable", url.Values{"csrf": {csrf}, "card": {"04A1B2C3"}})
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	assert.Contains(t, body, "停用")
+	res, _ = do(t, c, "POST", base+"/cards/disable", url.Values{"csrf": {csrf}, "card": {"04A1B2C3"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Equal(t, "/console/children/"+itoa(int64(id))+"?done=card_disabled", res.Header.Get("Location"))
 	card, err := e.db.CardByUID(context.Background(), "04A1B2C3")
 	require.NoError(t, err)
 	assert.False(t, card.Enabled)
@@ -234,7 +238,7 @@ func TestCards(t *testing.T) {
 	e2.srv = srv
 	c2, csrf2 := e2.login(t, "manager")
 	res, body = do(t, c2, "POST", srv.URL+"/console/children/"+itoa(int64(id))+"/cards", url.Values{"csrf": {csrf2}, "number": {"0077705923"}})
-	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode, body)
 	card, err = e.db.CardByUID(context.Background(), "04A1B2C3")
 	require.NoError(t, err)
 	assert.True(t, card.Enabled, "0077705923 is 0x04A1B2C3: the lost card was enabled again")
@@ -291,13 +295,23 @@ func TestParentLinks(t *testing.T) {
 	t.Run("bad forms", func(t *testing.T) {
 		for _, f := range []url.Values{
 			{"contact": {itoa(int64(cs[1].ID))}, "days": {"-1"}},
+			{"contact": {itoa(int64(cs[1].ID))}, "days": {"0"}},
+			{"contact": {itoa(int64(cs[1].ID))}, "days": {"3661"}},
 			{"contact": {itoa(int64(cs[1].ID))}, "days": {"soon"}},
 			{"contact": {"x"}},
 		} {
 			f.Set("csrf", csrf)
+			links, err := e.db.Links(ctx, cs[1].ID)
+			require.NoError(t, err)
 			res, body := do(t, c, "POST", base+"/links", f)
-			assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+			assert.Equal(t, http.StatusBadRequest, res.StatusCode, "days=%q", f.Get("days"))
 			assert.NotRegexp(t, linkRe, body)
+			if f.Get("days") != "" {
+				assert.Contains(t, body, "1 到 3660", "the message says what is wanted")
+			}
+			after, err := e.db.Links(ctx, cs[1].ID)
+			require.NoError(t, err)
+			assert.Len(t, after, len(links), "no link made for days=%q", f.Get("days"))
 		}
 		other, err := e.db.Contacts(ctx, e.ids["张丽"])
 		require.NoError(t, err)
@@ -311,7 +325,7 @@ func TestParentLinks(t *testing.T) {
 
 	// Revoke.
 	res, _ = do(t, c, "POST", base+"/links/revoke", url.Values{"csrf": {csrf}, "link": {itoa(l.ID)}})
-	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	_, _, _, err = e.db.ResolveLink(ctx, token)
 	assert.Equal(t, kiosk.EGONE, kiosk.ErrorCode(err))
 	assert.Equal(t, "link_revoke", e.audits(t)[0].Action)
@@ -353,15 +367,16 @@ func TestChildStatus(t *testing.T) {
 	res, body = do(t, c, "POST", base+"/status", url.Values{"csrf": {csrf}, "status": {"gone"}})
 	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
 
-	res, body = do(t, c, "POST", base+"/status", url.Values{"csrf": {csrf}, "status": {"left"}})
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	assert.Contains(t, body, "已标记为离校")
+	res, _ = do(t, c, "POST", base+"/status", url.Values{"csrf": {csrf}, "status": {"left"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	ch, err = e.db.Child(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, kiosk.ChildLeft, ch.Status)
 	es := e.audits(t)
 	assert.Equal(t, "child_status", es[0].Action)
 	assert.Equal(t, "child="+itoa(int64(id))+" from=active to=left", es[0].Detail)
+	_, body = do(t, c, "GET", e.srv.URL+res.Header.Get("Location"), nil)
+	assert.Contains(t, body, "已标记为离校", "the child's page says what was done")
 
 	// History stays: the calls are still on the page.
 	_, body = do(t, c, "GET", base, nil)
@@ -378,7 +393,7 @@ func TestChildStatus(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Contains(t, body, `name="status" value="active"`)
 	res, _ = do(t, c, "POST", base+"/status", url.Values{"csrf": {csrf}, "status": {"active"}})
-	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	ch, err = e.db.Child(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, kiosk.ChildActive, ch.Status)

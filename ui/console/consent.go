@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/qinqing/station/kiosk"
 	"github.com/qinqing/station/kiosk/sqlite"
@@ -106,13 +108,52 @@ type consentData struct {
 type methodOpt struct{ Value, Label string }
 
 // consentRoutes lists the consent register's routes; New appends them.
+// Consent posts are serialised (one mutex per console), so that the
+// duplicate check and the record are one step for this console.
 func (c *Console) consentRoutes() []route {
+	var mu sync.Mutex
+	post := func(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
+		mu.Lock()
+		defer mu.Unlock()
+		c.consentPost(w, r, s)
+	}
 	return []route{
 		{"GET", "/console/consent", children, true, c.consentPage},
 		{"GET", "/console/consent.csv", children, true, c.consentCSV},
 		{"GET", "/console/consent.xlsx", children, true, c.consentXLSX},
-		{"POST", "/console/children/{id}/consent", readAll, true, c.consentPost},
+		{"POST", "/console/children/{id}/consent", readAll, true, post},
 	}
+}
+
+// firstConsentDate is the earliest consent or withdrawal date taken: the
+// register began long after it, and an older date is a typing mistake
+// (1900-01-01).
+const firstConsentDate = "2000-01-01"
+
+// checkConsentDate refuses a date ("YYYY-MM-DD") before firstConsentDate
+// or after today in the console's zone; what names the date in the
+// message. Other malformed dates are left to the store's message.
+func (c *Console) checkConsentDate(date, what string) string {
+	t, err := time.ParseInLocation("2006-01-02", date, c.loc)
+	if err != nil {
+		return ""
+	}
+	today := c.now().In(c.loc).Format("2006-01-02")
+	switch {
+	case date < firstConsentDate:
+		return fmt.Sprintf("%s不能早于 2000-01-01（填写的是 %s）。 The %s date cannot be before 2000-01-01.", what, t.Format("2006-01-02"), consentWhatEN[what])
+	case date > today:
+		return fmt.Sprintf("%s不能晚于今天 %s。 The %s date cannot be in the future.", what, today, consentWhatEN[what])
+	}
+	return ""
+}
+
+var consentWhatEN = map[string]string{"同意日期": "consent", "撤回日期": "withdrawal"}
+
+// sameConsent reports whether k records what c would: the same date,
+// method and guardian (relation, trimmed), standing.
+func sameConsent(k, c sqlite.Consent) bool {
+	return k.Given() && k.Date == c.Date && k.Method == c.Method && k.Relation == strings.TrimSpace(c.Relation)
 }
 
 // consentQuery is the register's filter: class, missing=1, child.
@@ -339,10 +380,13 @@ func (c *Console) consentXLSX(w http.ResponseWriter, r *http.Request, s *kiosk.S
 
 // consentPost records a consent (form: csrf, date YYYY-MM-DD, method,
 // relation, note) or, with withdraw=1, a withdrawal (form: csrf, date) for
-// the path's child; managers only (403 otherwise). With back=child it
-// answers the child's page, else the register filtered to the child; 400
-// for an invalid form, 404 for no such child, 409 for nothing to
-// withdraw, 410 for a child who left.
+// the path's child; managers only (403 otherwise). Done, it redirects
+// (303, Post/Redirect/Get) with back=child to the child's page, else to
+// the register filtered to the child, saying what was done. 400 for an
+// invalid form (a date before 2000-01-01 or after today included), 404
+// for no such child, 409 for nothing to withdraw or a consent the same as
+// the standing one (date, method, relation: a form sent twice), 410 for a
+// child who left.
 func (c *Console) consentPost(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	if s.User.Role != kiosk.RoleManager {
 		c.errorPage(w, r, s, http.StatusForbidden, "只有管理员可以登记监护人同意。 Managers only.")
@@ -359,17 +403,42 @@ func (c *Console) consentPost(w http.ResponseWriter, r *http.Request, s *kiosk.S
 		return
 	}
 	date := strings.TrimSpace(r.PostFormValue("date"))
+	withdraw := r.PostFormValue("withdraw") == "1"
+	what := "同意日期"
+	if withdraw {
+		what = "撤回日期"
+	}
+	if msg := c.checkConsentDate(date, what); msg != "" {
+		c.errorPage(w, r, s, http.StatusBadRequest, msg)
+		return
+	}
 	var err error
-	msg := "已登记监护人同意。 Consent recorded."
-	if r.PostFormValue("withdraw") == "1" {
+	code := "consent_recorded"
+	if withdraw {
 		_, err = cs.WithdrawConsent(r.Context(), s.User.Username, id, date)
-		msg = "已登记撤回同意。 Withdrawal recorded."
+		code = "consent_withdrawn"
 	} else {
-		_, err = cs.RecordConsent(r.Context(), s.User.Username, sqlite.Consent{ChildID: id, Date: date,
-			Method: sqlite.ConsentMethod(r.PostFormValue("method")), Relation: r.PostFormValue("relation"), Note: r.PostFormValue("note")})
+		k := sqlite.Consent{ChildID: id, Date: date, Method: sqlite.ConsentMethod(r.PostFormValue("method")),
+			Relation: r.PostFormValue("relation"), Note: r.PostFormValue("note")}
+		hist, herr := cs.ConsentHistory(r.Context(), id)
+		if herr != nil {
+			c.storeError(w, r, s, "consent history", herr)
+			return
+		}
+		if len(hist) > 0 && sameConsent(hist[len(hist)-1], k) {
+			c.errorPage(w, r, s, http.StatusConflict, fmt.Sprintf(
+				"重复登记：该学生已有同一天（%s）、同一方式、同一监护人的同意记录，未再次登记。 Duplicate: the same consent (date, method, guardian) is already recorded.", date))
+			return
+		}
+		_, err = cs.RecordConsent(r.Context(), s.User.Username, k)
 	}
 	switch kiosk.ErrorCode(err) {
 	case "":
+		// The store journals the record; the audit names the manager, as
+		// for every change on a child's page.
+		if !c.audit(w, r, s, code, fmt.Sprintf("child=%d date=%s", id, date)) {
+			return
+		}
 	case kiosk.ECONFLICT:
 		c.errorPage(w, r, s, http.StatusConflict, "没有可撤回的同意。 No standing consent to withdraw.")
 		return
@@ -381,12 +450,11 @@ func (c *Console) consentPost(w http.ResponseWriter, r *http.Request, s *kiosk.S
 		return
 	}
 	if r.PostFormValue("back") == "child" {
-		c.showChild(w, r, s, 0)
+		seeOther(w, r, childPath(id), code)
 		return
 	}
 	// The register, filtered to the child, says what was done.
-	r.URL.RawQuery = url.Values{"child": {strconv.FormatInt(int64(id), 10)}}.Encode()
-	c.consentRender(w, r, s, http.StatusOK, msg)
+	seeOther(w, r, "/console/consent?"+url.Values{"child": {strconv.FormatInt(int64(id), 10)}}.Encode(), code)
 }
 
 // missingConsents counts the active children without a standing consent

@@ -174,14 +174,15 @@ func TestConsentPost(t *testing.T) {
 
 		before, err := e.db.Entries(ctx, 0, 100000)
 		require.NoError(t, err)
-		res, body := do(t, c, "POST", path, form("csrf", csrf, "date", "2026-11-01", "method", "phone", "relation", "奶奶", "note", "电话 9:30"))
-		require.Equal(t, http.StatusOK, res.StatusCode)
+		res, body := doFollow(t, c, "POST", path, form("csrf", csrf, "date", "2026-11-01", "method", "phone", "relation", "奶奶", "note", "电话 9:30"))
+		require.Equal(t, http.StatusSeeOther, res.StatusCode)
 		assert.Contains(t, body, "已登记监护人同意")
 		assert.Contains(t, body, "电话确认")
 		assert.Equal(t, "view_consent", e.audits(t)[0].Action, "the answer is an audited view")
 		after, err := e.db.Entries(ctx, 0, 100000)
 		require.NoError(t, err)
-		require.Len(t, after, len(before)+2, "a roster entry and the view's audit entry")
+		require.Len(t, after, len(before)+3, "a roster entry, the manager's audit entry and the view's")
+		assert.Equal(t, "consent_recorded", e.audits(t)[1].Action, "the record is audited, naming the manager")
 		j := after[len(before)]
 		assert.Equal(t, sqlite.KindRoster, j.Kind)
 		assert.Contains(t, string(j.Body), `"by":"manager"`)
@@ -191,14 +192,14 @@ func TestConsentPost(t *testing.T) {
 		assert.Contains(t, today, "1 名学生未登记监护人同意")
 
 		// A correction from the child's page answers the child's page.
-		res, body = do(t, c, "POST", path, form("csrf", csrf, "date", "2026-10-30", "method", "written", "relation", "奶奶", "back", "child"))
-		require.Equal(t, http.StatusOK, res.StatusCode)
+		res, body = doFollow(t, c, "POST", path, form("csrf", csrf, "date", "2026-10-30", "method", "written", "relation", "奶奶", "back", "child"))
+		require.Equal(t, http.StatusSeeOther, res.StatusCode)
 		assert.Contains(t, body, "<h1>张丽")
 		assert.Contains(t, body, "同意日期 2026-10-30")
 		assert.Equal(t, "view_child", e.audits(t)[0].Action)
 
-		res, body = do(t, c, "POST", path, form("csrf", csrf, "withdraw", "1", "date", "2026-11-15"))
-		require.Equal(t, http.StatusOK, res.StatusCode)
+		res, body = doFollow(t, c, "POST", path, form("csrf", csrf, "withdraw", "1", "date", "2026-11-15"))
+		require.Equal(t, http.StatusSeeOther, res.StatusCode)
 		assert.Contains(t, body, "已撤回")
 		h := history()
 		require.Len(t, h, 3, "every record kept")

@@ -267,7 +267,7 @@ func New(opts Opts) (*Console, error) {
 	c.routes = append(c.routes, c.boothRoutes()...)
 	c.routes = append(c.routes, c.rosterImportRoutes()...)
 	mux := http.NewServeMux()
-	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", staticFiles(static)))
 	mux.HandleFunc("GET /console/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/today", http.StatusSeeOther)
 	})
@@ -404,7 +404,9 @@ func mayReveal(role kiosk.Role) bool {
 func (c *Console) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.access == public {
-			rt.h(w, r, nil)
+			if !c.bodyTooLarge(w, r, nil) {
+				rt.h(w, r, nil)
+			}
 			return
 		}
 		s, err := c.session(r)
@@ -421,6 +423,9 @@ func (c *Console) guard(rt route) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost {
+			if c.bodyTooLarge(w, r, &s) {
+				return
+			}
 			if !sameOrigin(r) || !sameToken(r.PostFormValue("csrf"), csrfToken(s.ID)) {
 				c.errorPage(w, r, &s, http.StatusForbidden, "请求已过期或来源无效，请返回重试。 Invalid or missing form token.")
 				return

@@ -121,9 +121,9 @@ func (c *Console) helpPage(w http.ResponseWriter, r *http.Request, s *kiosk.Sess
 
 // helpPost records a follow-up note (form: csrf, note, close=1 to close)
 // on the help case of the path's call id; managers only (403 otherwise).
-// It answers the help cases page (200) saying what was done, or an error
-// page: 400 for a missing note, 404 for no such help call, 409 when the
-// case is already closed.
+// Done, it redirects (303, Post/Redirect/Get) to the help cases page,
+// which says what was done; else an error page: 400 for a missing note,
+// 404 for no such help call, 409 when the case is already closed.
 func (c *Console) helpPost(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	if s.User.Role != kiosk.RoleManager {
 		c.errorPage(w, r, s, http.StatusForbidden, "只有管理员可以记录跟进和结案。 Managers only.")
@@ -136,7 +136,12 @@ func (c *Console) helpPost(w http.ResponseWriter, r *http.Request, s *kiosk.Sess
 	}
 	callID := r.PathValue("call")
 	closeCase := r.PostFormValue("close") == "1"
-	err := rs.HelpFollowUp(r.Context(), s.User.Username, callID, r.PostFormValue("note"), closeCase)
+	note := r.PostFormValue("note")
+	if strings.TrimSpace(note) == "" {
+		c.errorPage(w, r, s, http.StatusBadRequest, "请填写跟进说明（做了什么、结果如何）。 A follow-up note is required.")
+		return
+	}
+	err := rs.HelpFollowUp(r.Context(), s.User.Username, callID, note, closeCase)
 	if kiosk.ErrorCode(err) == kiosk.ECONFLICT {
 		c.errorPage(w, r, s, http.StatusConflict, "此求助已结案。 The case is already closed.")
 		return
@@ -144,9 +149,9 @@ func (c *Console) helpPost(w http.ResponseWriter, r *http.Request, s *kiosk.Sess
 		c.storeError(w, r, s, "help follow-up", err)
 		return
 	}
-	msg := "已记录跟进。 Follow-up recorded."
+	code := "help_noted"
 	if closeCase {
-		msg = "已结案。 Case closed."
+		code = "help_closed"
 	}
-	c.helpPage(w, r, s, msg)
+	seeOther(w, r, "/console/help", code)
 }

@@ -71,6 +71,8 @@ type view struct {
 	Print  bool
 	Nav    []navItem
 	Data   any
+	// Notice says what a form just did, after its redirect (forms.go).
+	Notice string
 }
 
 var roleWords = map[kiosk.Role]string{
@@ -85,6 +87,7 @@ var roleWords = map[kiosk.Role]string{
 func (c *Console) render(w http.ResponseWriter, r *http.Request, s *kiosk.Session, status int, page, title string, print bool, data any) {
 	v := view{Title: title, School: c.school, Print: print, Data: data}
 	if s != nil {
+		v.Notice = notice(r)
 		u := s.User
 		v.User = &u
 		v.Role = roleWords[u.Role]

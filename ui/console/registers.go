@@ -88,10 +88,8 @@ var regKinds = []regKind{
 	{slug: "equipment", title: "设备维护/增添/核减记录", english: "Equipment register", sheet: "设备记录",
 		access: anyone, childData: false, booth: true,
 		widths: []float64{6, 11, 9, 12, 12, 8, 10, 40},
-		header: func(kiosk.Role) []string {
-			return []string{"序号", "日期", "时间", "设备", "类型", "话机", "事件", "说明"}
-		},
-		load: loadEquipment},
+		header: func(kiosk.Role) []string { return append([]string(nil), register.EquipmentHeader...) },
+		load:   loadEquipment},
 	{slug: "roster", title: "名册变更记录", english: "Roster changes", sheet: "名册变更",
 		access: children, childData: true, class: true, child: true,
 		widths: []float64{6, 11, 9, 14, 10, 11, 40},
@@ -200,15 +198,8 @@ func loadTV(ctx context.Context, c *Console, rs RegisterStore, f callFilter, _ k
 	return csvCells(buf.Bytes(), len(register.TVHeader))
 }
 
-var equipmentWords = map[string]string{
-	"attached":       "增添/接入",
-	"fault":          "故障",
-	"recovered":      "修复",
-	"replaced":       "更换",
-	"config_changed": "配置变更",
-	"removed":        "核减",
-}
-
+// loadEquipment is the equipment register's rows, filtered by booth, as
+// register.EquipmentRow writes them (the same as `kioskctl devices log`).
 func loadEquipment(ctx context.Context, c *Console, rs RegisterStore, f callFilter, _ kiosk.Role) ([][]string, error) {
 	rows, err := rs.EquipmentRegister(ctx, f.fromT, f.toT)
 	if err != nil {
@@ -219,17 +210,7 @@ func loadEquipment(ctx context.Context, c *Console, rs RegisterStore, f callFilt
 		if f.Booth != "" && e.Booth != f.Booth {
 			continue
 		}
-		ev := equipmentWords[e.Event]
-		if ev == "" {
-			ev = e.Event
-		}
-		detail := e.Detail
-		if !e.ClockSynced {
-			detail = strings.TrimPrefix(detail+"；时钟未同步", "；")
-		}
-		at := e.At.In(c.loc)
-		out = append(out, []string{strconv.Itoa(len(out) + 1), at.Format("2006-01-02"), at.Format("15:04:05"),
-			guardCell(e.Device), guardCell(e.Kind), guardCell(e.Booth), ev, guardCell(detail)})
+		out = append(out, register.EquipmentRow(len(out)+1, e, c.loc))
 	}
 	return out, nil
 }

@@ -265,14 +265,22 @@ func TestHelpCasesPage(t *testing.T) {
 		{"no csrf", mc, "c3", url.Values{"note": {"x"}}, http.StatusForbidden},
 		{"empty note", mc, "c3", url.Values{"csrf": {mcsrf}, "note": {" "}}, http.StatusBadRequest},
 		{"not a help call", mc, "c1", url.Values{"csrf": {mcsrf}, "note": {"x"}}, http.StatusNotFound},
-		{"note", mc, "c3", url.Values{"csrf": {mcsrf}, "note": {"已给奶奶回电"}}, http.StatusOK},
-		{"close", mc, "c3", url.Values{"csrf": {mcsrf}, "note": {"家访后结案"}, "close": {"1"}}, http.StatusOK},
+		{"note", mc, "c3", url.Values{"csrf": {mcsrf}, "note": {"已给奶奶回电"}}, http.StatusSeeOther},
+		{"close", mc, "c3", url.Values{"csrf": {mcsrf}, "note": {"家访后结案"}, "close": {"1"}}, http.StatusSeeOther},
 		{"closed once", mc, "c3", url.Values{"csrf": {mcsrf}, "note": {"again"}, "close": {"1"}}, http.StatusConflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, _ := do(t, tt.c, "POST", e.srv.URL+"/console/help/"+tt.call, tt.form)
+			res, body := doFollow(t, tt.c, "POST", e.srv.URL+"/console/help/"+tt.call, tt.form)
 			assert.Equal(t, tt.status, res.StatusCode)
+			switch tt.name {
+			case "empty note":
+				assert.Contains(t, body, "请填写跟进说明", "the message in Chinese too")
+			case "note":
+				assert.Contains(t, body, "已记录跟进", "the help page says what was done")
+			case "close":
+				assert.Contains(t, body, "已结案")
+			}
 		})
 	}
 	_, body = do(t, pc, "GET", e.srv.URL+"/console/help"+period, nil)

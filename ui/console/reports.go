@@ -51,11 +51,13 @@ type count struct {
 }
 
 // classRow is one class's line of the monthly report. Children counts
-// active children; Callers those with at least one answered call.
+// active children; Callers those with at least one answered family call.
+// Help calls are not family calls: they are counted apart
+// (monthlyData.Help), never in a class's line.
 type classRow struct {
 	Class                              string
 	Children, Calls, Answered, Minutes int
-	Callers, Phone, Video, Help, Quiet int
+	Callers, Phone, Video, Quiet       int
 	CallerShare                        string // Callers / Children, "83%"
 }
 
@@ -69,8 +71,10 @@ type quietChild struct {
 
 // monthlyData is the monthly report (月报) of one calendar month in the
 // console's zone. Minutes are answered calls' billsec, rounded to whole
-// minutes; calls count attempts that reached the trunk (denied taps are
-// counted apart).
+// minutes; calls count family calls that reached the trunk (denied taps
+// are counted apart, and help calls on their own line: Help,
+// HelpAnswered, HelpMinutes). A help call never makes a child "heard
+// from home".
 type monthlyData struct {
 	Month, Prev, Next, From, To string
 	PrintHref                   template.URL
@@ -79,7 +83,7 @@ type monthlyData struct {
 	Calls, Answered, Denied, Minutes int
 	Callers, Active                  int
 	Phone, Video                     int // answered, by mode
-	Help, HelpAnswered               int
+	Help, HelpAnswered, HelpMinutes  int
 	Classes                          []classRow
 
 	HasBooks                         bool
@@ -214,11 +218,11 @@ func (c *Console) monthly(ctx context.Context, from, to, now time.Time, role kio
 	callers := map[kiosk.ChildID]bool{}
 	heardRecently := map[kiosk.ChildID]bool{}
 	heardThisTerm := map[kiosk.ChildID]bool{}
-	var billsec time.Duration
+	var billsec, helpBill time.Duration
 	classBill := map[string]time.Duration{}
 	for _, call := range calls {
 		answered := call.Disposition == kiosk.DispAnswered
-		if answered && call.ChildID != 0 && call.Started.Before(asOf) {
+		if answered && !call.Help && call.ChildID != 0 && call.Started.Before(asOf) {
 			if !call.Started.Before(quietSince) {
 				heardRecently[call.ChildID] = true
 			}
@@ -233,13 +237,17 @@ func (c *Console) monthly(ctx context.Context, from, to, now time.Time, role kio
 			d.Denied++
 			continue
 		}
+		if call.Help {
+			d.Help++
+			if answered {
+				d.HelpAnswered++
+				helpBill += call.Billsec
+			}
+			continue
+		}
 		r := row(call.Class)
 		d.Calls++
 		r.Calls++
-		if call.Help {
-			d.Help++
-			r.Help++
-		}
 		if !answered {
 			continue
 		}
@@ -247,9 +255,6 @@ func (c *Console) monthly(ctx context.Context, from, to, now time.Time, role kio
 		r.Answered++
 		billsec += call.Billsec
 		classBill[r.Class] += call.Billsec
-		if call.Help {
-			d.HelpAnswered++
-		}
 		if call.Mode == kiosk.ModeVideo {
 			d.Video++
 			r.Video++
@@ -263,6 +268,7 @@ func (c *Console) monthly(ctx context.Context, from, to, now time.Time, role kio
 		}
 	}
 	d.Minutes = minutes(billsec)
+	d.HelpMinutes = minutes(helpBill)
 	d.Callers = len(callers)
 
 	quietByClass := map[string]int{}
@@ -417,7 +423,9 @@ type quarterRow struct {
 }
 
 // quarterlyData is the quarterly report (季报): the roster by class and
-// answered calls per class per month.
+// answered family calls per class per month; answered help calls are
+// counted on their own line (HelpPerMonth, HelpAnswered), never in a
+// class's.
 type quarterlyData struct {
 	Quarter, Prev, Next string
 	Months              []string // "2026-10", ...
@@ -428,12 +436,14 @@ type quarterlyData struct {
 	Active, Left        int
 	Boys, Girls         int
 	Answered            int
+	HelpPerMonth        []int // answered help calls, one per month
+	HelpAnswered        int
 	Chart               template.HTML
 }
 
 func (c *Console) quarterly(ctx context.Context, from, to, now time.Time, label string) (quarterlyData, error) {
 	d := quarterlyData{Quarter: label, From: from.Format("2006-01-02"), To: to.AddDate(0, 0, -1).Format("2006-01-02"),
-		PrintedAt: now.In(c.loc).Format("2006-01-02 15:04")}
+		PrintedAt: now.In(c.loc).Format("2006-01-02 15:04"), HelpPerMonth: make([]int, 3)}
 	d.Prev, d.Next = quarterLabel(from.AddDate(0, -3, 0)), quarterLabel(to)
 	for m := 0; m < 3; m++ {
 		d.Months = append(d.Months, from.AddDate(0, m, 0).Format("2006-01"))
@@ -481,6 +491,11 @@ func (c *Console) quarterly(ctx context.Context, from, to, now time.Time, label 
 		st := call.Started.In(c.loc)
 		m := (int(st.Month()) - int(from.Month()) + 12) % 12
 		if m > 2 {
+			continue
+		}
+		if call.Help {
+			d.HelpPerMonth[m]++
+			d.HelpAnswered++
 			continue
 		}
 		row(call.Class).CallsPerMonth[m]++

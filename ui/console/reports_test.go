@@ -79,7 +79,7 @@ func TestMonthlyFigures(t *testing.T) {
 	d, err := e.con.monthly(context.Background(), from, to, t0, kiosk.RoleManager)
 	require.NoError(t, err)
 
-	assert.Equal(t, 3, d.Calls, "two answered and a help call; the denied tap apart")
+	assert.Equal(t, 2, d.Calls, "two answered family calls; the help call and the denied tap apart")
 	assert.Equal(t, 2, d.Answered)
 	assert.Equal(t, 1, d.Denied)
 	assert.Equal(t, 4, d.Minutes, "180 s + 60 s")
@@ -102,7 +102,7 @@ func TestMonthlyFigures(t *testing.T) {
 	assert.Equal(t, []count{{"故障", 1}, {"更换", 1}}, d.EquipmentByEvent)
 
 	require.Len(t, d.Classes, 2)
-	assert.Equal(t, classRow{Class: "三年级1班", Children: 1, Calls: 3, Answered: 2, Minutes: 4, Callers: 1, Phone: 1, Video: 1, Help: 1, CallerShare: "100%"}, d.Classes[0])
+	assert.Equal(t, classRow{Class: "三年级1班", Children: 1, Calls: 2, Answered: 2, Minutes: 4, Callers: 1, Phone: 1, Video: 1, CallerShare: "100%"}, d.Classes[0])
 	assert.Equal(t, classRow{Class: "五年级2班", Children: 1, Quiet: 1, CallerShare: "0%"}, d.Classes[1])
 
 	require.Len(t, d.Quiet, 1)
@@ -261,7 +261,7 @@ func TestReportPages(t *testing.T) {
 		has, hasNot  []string
 	}{
 		{"manager", "/console/reports/monthly?month=2026-11", http.StatusOK, "view_report_monthly", 8, 6,
-			[]string{"月度报表", `id="calls">3<`, `id="minutes">4<`, `id="lent">2<`, `id="tv-hours">1.5<`, `id="equipment">2<`, zhangli, "本学期有通话", "五年级2班 1 人"}, nil},
+			[]string{"月度报表", `id="calls">2<`, `id="help-calls">1<`, `id="minutes">4<`, `id="lent">2<`, `id="tv-hours">1.5<`, `id="equipment">2<`, zhangli, "本学期有通话", "五年级2班 1 人"}, nil},
 		{"principal", "/console/reports/monthly?month=2026-11&print=1", http.StatusOK, "print_report_monthly", 8, 6,
 			[]string{`class="print"`, school, "经办人", zhangli}, []string{`<header class="top">`}},
 		{"inspector", "/console/reports/monthly?month=2026-11", http.StatusOK, "view_report_monthly", 8, 6,

@@ -30,6 +30,9 @@ type RosterImporter interface {
 	// one EINVALID *kiosk.Error with a "line N: column: problem" line
 	// each.
 	ApplyRoster(ctx context.Context, entries []kiosk.RosterEntry, dryRun bool) (sqlite.RosterChanges, error)
+	// PreviewRoster is ApplyRoster's dry run in one pass, with what each
+	// entry would change and every problem found.
+	PreviewRoster(ctx context.Context, entries []kiosk.RosterEntry) (sqlite.RosterPreview, error)
 }
 
 // Bounds of the import.
@@ -42,6 +45,12 @@ const (
 	// maxPending bounds the previews kept in memory, all sessions
 	// together; the oldest goes first.
 	maxPending = 16
+	// maxRows bounds the rows of a roster file: a rural school's
+	// Children's Home has tens to a few hundred children, a whole large
+	// school a few thousand. A file with more is not a roster (an export
+	// of another system, a file appended to itself), and its preview
+	// would hold the database and the page for minutes.
+	maxRows = 5000
 )
 
 // rosterUploadPath is the route that takes the roster file.
@@ -163,8 +172,9 @@ func uploadName(name string) string {
 // previewPost reads the uploaded roster (multipart form: csrf, file),
 // checks every row and says what importing it would change, writing
 // nothing; audited as preview_roster_import (file name, rows, problems).
-// 400 with the form again when no file came or it is not a roster file at
-// all (not CSV or XLSX, a bad encoding); 200 with the preview otherwise,
+// 400 with the form again when no file came, it is not a roster file at
+// all (not CSV or XLSX, a bad encoding) or it has more than maxRows rows;
+// 413 when it is over maxUpload (bodyTooLarge); 200 with the preview otherwise,
 // with an import button only when no row has a problem.
 func (im *rosterImport) previewPost(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	st, ok := im.importer(w, r, s)
@@ -189,6 +199,12 @@ func (im *rosterImport) previewPost(w http.ResponseWriter, r *http.Request, s *k
 		im.c.internal(w, r, "read roster upload", err)
 		return
 	}
+	if n := len(f.Rows); n > maxRows {
+		im.c.log.Info("roster upload refused: too many rows", "rows", n, "max", maxRows)
+		again(fmt.Sprintf("此文件有 %d 行学生，超过上限 %d 行：一所学校不会有这么多学生，请检查是否选错了文件，或把名册分成几个文件。 The file has %d rows, more than the %d a school has: check that it is the roster, or split it.",
+			n, maxRows, n, maxRows))
+		return
+	}
 	d, entries, err := im.check(r.Context(), st, f)
 	if err != nil {
 		im.c.internal(w, r, "preview roster import", err)
@@ -208,13 +224,15 @@ func (im *rosterImport) previewPost(w http.ResponseWriter, r *http.Request, s *k
 	im.page(w, r, s, http.StatusOK, d)
 }
 
-// check fills the preview of f: the parser's problems, then, for rows
-// without any, what each would change and the database's own problems
-// (one dry run per row, then one of the whole file for the totals). The
+// check fills the preview of f: the parser's problems, then, for the rows
+// without any, what each would change and the database's own problems,
+// from one dry run of them all (RosterImporter.PreviewRoster). The
 // entries are returned when nothing is wrong.
 func (im *rosterImport) check(ctx context.Context, st RosterImporter, f *rostercsv.File) (importData, []kiosk.RosterEntry, error) {
 	d := importData{General: f.General}
 	byLine := map[int]int{} // line -> index in d.Rows
+	var clean []kiosk.RosterEntry
+	var cleanRow []int // index in d.Rows of clean[k]
 	for _, row := range f.Rows {
 		ir := importRow{Line: row.Line, ExternalID: row.Entry.Child.ExternalID, Name: row.Entry.Child.Name,
 			Gender: row.Entry.Child.Gender, Class: row.Entry.Child.Class, Cards: len(row.Entry.Cards),
@@ -227,58 +245,50 @@ func (im *rosterImport) check(ctx context.Context, st RosterImporter, f *rosterc
 			ir.Contacts = append(ir.Contacts, strings.TrimSpace(fmt.Sprintf("%s %s %s %s", ct.Relation, ct.Name, kiosk.MaskPhone(ct.Phone), modeWords(ct.Modes))))
 		}
 		if len(ir.Problems) == 0 {
-			ch, err := st.ApplyRoster(ctx, []kiosk.RosterEntry{row.Entry}, true)
-			switch kiosk.ErrorCode(err) {
-			case "":
-				ir.Change = changeWords(ch)
-			case kiosk.EINVALID:
-				ir.Problems = append(ir.Problems, storeProblems(kiosk.ErrorMessage(err), row.Line)...)
-			default:
-				return importData{}, nil, fmt.Errorf("dry run of line %d: %w", row.Line, err)
-			}
+			clean = append(clean, row.Entry)
+			cleanRow = append(cleanRow, len(d.Rows))
 		}
 		byLine[row.Line] = len(d.Rows)
 		d.Rows = append(d.Rows, ir)
 	}
-	count := func() {
-		d.BadRows, d.Problems = 0, len(d.General)
-		for _, ir := range d.Rows {
-			if len(ir.Problems) > 0 {
-				d.BadRows++
-				d.Problems += len(ir.Problems)
+	p, err := st.PreviewRoster(ctx, clean)
+	if err != nil {
+		return importData{}, nil, fmt.Errorf("dry run of the file: %w", err)
+	}
+	for _, msg := range p.Problems {
+		for _, pr := range storeProblems(msg, 0) {
+			if i, ok := byLine[pr.Line]; ok {
+				d.Rows[i].Problems = append(d.Rows[i].Problems, pr)
+			} else {
+				d.General = append(d.General, pr)
 			}
 		}
 	}
-	count()
-	if d.Problems > 0 || len(f.Rows) == 0 {
-		if len(f.Rows) == 0 && d.Problems == 0 {
-			d.General = append(d.General, rostercsv.Problem{Line: 1, Message: "没有学生行 no rows: the file has a header but no child"})
-			count()
+	for k, i := range cleanRow {
+		if len(d.Rows[i].Problems) == 0 && k < len(p.Entries) {
+			d.Rows[i].Change = changeWords(p.Entries[k])
 		}
+	}
+	d.BadRows, d.Problems = 0, len(d.General)
+	for _, ir := range d.Rows {
+		if len(ir.Problems) > 0 {
+			d.BadRows++
+			d.Problems += len(ir.Problems)
+		}
+	}
+	if len(f.Rows) == 0 && d.Problems == 0 {
+		d.General = append(d.General, rostercsv.Problem{Line: 1, Message: "没有学生行 no rows: the file has a header but no child"})
+		d.Problems++
+	}
+	if d.Problems > 0 {
 		return d, nil, nil
 	}
 	entries, err := f.Entries()
 	if err != nil {
 		return importData{}, nil, fmt.Errorf("entries of a file without problems: %w", err)
 	}
-	ch, err := st.ApplyRoster(ctx, entries, true)
-	switch kiosk.ErrorCode(err) {
-	case "":
-		d.Changes = ch
-		return d, entries, nil
-	case kiosk.EINVALID:
-		// Rows that pass alone but not together (two rows for one child).
-		for _, p := range storeProblems(kiosk.ErrorMessage(err), 0) {
-			if i, ok := byLine[p.Line]; ok {
-				d.Rows[i].Problems = append(d.Rows[i].Problems, p)
-			} else {
-				d.General = append(d.General, p)
-			}
-		}
-		count()
-		return d, nil, nil
-	}
-	return importData{}, nil, fmt.Errorf("dry run of the file: %w", err)
+	d.Changes = p.Total
+	return d, entries, nil
 }
 
 // storeProblems turns ApplyRoster's EINVALID message, one "line N:

@@ -329,7 +329,8 @@ func TestRosterImportRefusals(t *testing.T) {
 	t.Run("bad header", func(t *testing.T) {
 		res, body := e.preview(t, c, csrf, "h.csv", []byte("姓名,年龄,联系人1,关系1,电话1\n张三,9,王,父亲,13800000020\n"))
 		assert.Equal(t, http.StatusOK, res.StatusCode)
-		assert.Contains(t, body, "第 1 行 line 1：年龄：unknown column")
+		assert.Contains(t, body, "第 1 行 line 1：年龄：无法识别的列名")
+		assert.Contains(t, body, "unknown column")
 		assert.NotContains(t, body, "确认导入")
 	})
 	t.Run("card of another child", func(t *testing.T) {
@@ -342,8 +343,11 @@ func TestRosterImportRefusals(t *testing.T) {
 	})
 	t.Run("too large", func(t *testing.T) {
 		big := append([]byte("姓名,班级,联系人1,关系1,电话1\n"), bytes.Repeat([]byte(" "), maxUpload)...)
-		res, _ := e.preview(t, c, csrf, "big.csv", big)
-		assert.Equal(t, http.StatusForbidden, res.StatusCode, "the body limit stops the form before its token is read")
+		res, body := e.preview(t, c, csrf, "big.csv", big)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode, "refused for its size, not as a missing token")
+		assert.Contains(t, body, "文件太大，最大 5 MB")
+		assert.Contains(t, body, "too large: at most 5 MB")
+		assert.NotContains(t, body, "Invalid or missing form token")
 	})
 	t.Run("expired", func(t *testing.T) {
 		_, body := e.preview(t, c, csrf, "r.csv", readTestdata(t, RosterGoodCSV))

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -173,7 +174,8 @@ func ApplySettings(base kiosk.Policy, overrides []sqlite.Setting) (kiosk.Policy,
 
 // CheckPolicy reports what is wrong with an effective policy as a whole,
 // as config.Validate would for the file: no opening window in the week,
-// a warning not shorter than the call limit, a help code that is a booth
+// windows that overlap (kiosk.CheckOverlap: a day's window crossing
+// midnight into the next day's), a warning not shorter than the call limit, a help code that is a booth
 // phone's number (reserved) or no help number.
 func CheckPolicy(p kiosk.Policy, reserved []string) []SettingProblem {
 	var probs []SettingProblem
@@ -183,6 +185,17 @@ func CheckPolicy(p kiosk.Policy, reserved []string) []SettingProblem {
 	}
 	if len(p.Hours.Windows) == 0 {
 		add("hours.mon", "一周都不开放，孩子将无法通话（求助仍可） no opening window in the week: calls would never be allowed")
+	}
+	if err := kiosk.CheckOverlap(p.Hours.Windows); err != nil {
+		// Name the day of the later window, in page order (Monday first).
+		day := "mon"
+		for _, wd := range weekdays {
+			if kiosk.CheckOverlap(windowsThrough(p.Hours.Windows, wd.day)) != nil {
+				day = wd.key
+				break
+			}
+		}
+		add("hours."+day, "时段重叠 opening windows overlap: %v", err)
 	}
 	limit := p.DefaultLimit()
 	for _, w := range warnings(p) {
@@ -198,6 +211,18 @@ func CheckPolicy(p kiosk.Policy, reserved []string) []SettingProblem {
 		add("help.numbers", "至少需要一个求助电话 at least one help number is needed")
 	}
 	return probs
+}
+
+// windowsThrough returns the windows of ws on Monday to last, in the
+// page's order (Monday first, Sunday last).
+func windowsThrough(ws []kiosk.Window, last time.Weekday) []kiosk.Window {
+	var out []kiosk.Window
+	for _, w := range ws {
+		if (w.Day+6)%7 <= (last+6)%7 {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // dayWindows is the canonical form of day's windows: "16:30-18:00" ranges
@@ -226,7 +251,10 @@ func setDayWindows(h *kiosk.Hours, day time.Weekday, name, v string) error {
 	var ws []kiosk.Window
 	if v != "" {
 		var err error
-		if ws, err = kiosk.ParseWindow(name + " " + v); err != nil {
+		var oe *kiosk.OverlapError
+		if ws, err = kiosk.ParseWindow(name + " " + v); errors.As(err, &oe) {
+			return fmt.Errorf("时段重叠 opening windows overlap: %s-%s, %s-%s", oe.A.Start, oe.A.End, oe.B.Start, oe.B.End)
+		} else if err != nil {
 			return fmt.Errorf("时段写法不对 want HH:MM-HH:MM[,HH:MM-HH:MM]: %w", err)
 		}
 	}
@@ -320,36 +348,25 @@ func setHelpCode(p *kiosk.Policy, v string) error {
 }
 
 // setHelpNumbers reads the help numbers in dialling order, checked as
-// config's help numbers: "+" and 7 to 15 digits (E.164), or 3 to 20
-// digits (12355, a national number); separators are dropped, duplicates
-// refused, at least one.
+// config's help numbers and the roster's phones (kiosk.ParseHelpNumber): a
+// short service number (12355, 110) or a mobile, landline with area code
+// or international number; separators are dropped, duplicates (also
+// "13800000001" and "+8613800000001") refused, at least one.
 func setHelpNumbers(p *kiosk.Policy, v string) error {
-	var out []string
+	var out, seen []string
 	for _, f := range splitList(v) {
-		n := strings.Map(func(r rune) rune {
-			switch r {
-			case ' ', '-', '(', ')', '\t', '\u3000':
-				return -1
-			case '＋':
-				return '+'
-			}
-			if r >= '０' && r <= '９' {
-				return r - '０' + '0'
-			}
-			return r
-		}, f)
-		digits := strings.TrimPrefix(n, "+")
-		switch {
-		case digits == "" || strings.Trim(digits, "0123456789") != "":
-			return fmt.Errorf("%q 只能有数字和开头的 + only digits and a leading + are allowed", f)
-		case strings.HasPrefix(n, "+") && (len(digits) < 7 || len(digits) > 15 || digits[0] == '0'):
-			return fmt.Errorf("%q：+ 后须为 7 至 15 位且不以 0 开头 an E.164 number has 7 to 15 digits after +", f)
-		case !strings.HasPrefix(n, "+") && (len(digits) < 3 || len(digits) > 20):
-			return fmt.Errorf("%q：须为 3 至 20 位数字 want 3 to 20 digits", f)
-		case slices.Contains(out, n):
+		n, err := kiosk.ParseHelpNumber(f)
+		if err != nil {
+			return fmt.Errorf("%q 不是有效的电话号码 not a valid number: %s", f, kiosk.ErrorMessage(err))
+		}
+		same := n
+		if e, err := kiosk.ParsePhone(n); err == nil {
+			same = e
+		}
+		if slices.Contains(seen, same) {
 			return fmt.Errorf("%q 重复 is listed twice", f)
 		}
-		out = append(out, n)
+		out, seen = append(out, n), append(seen, same)
 	}
 	if len(out) == 0 {
 		return fmt.Errorf("至少需要一个求助电话 at least one help number is needed")
@@ -441,12 +458,13 @@ func init() {
 
 // settingsRoutes lists the Settings page's routes; New appends them. Who
 // may use them is decided in the handlers: managers change; principals
-// and technicians (devices and config) read; inspectors get 403.
+// and technicians (devices and config) read, and a save by them is told
+// so; inspectors get 403.
 func (c *Console) settingsRoutes(opts SettingsOpts) []route {
 	sp := &settingsPage{c: c, opts: opts}
 	return []route{
 		{"GET", "/console/settings", anyone, false, sp.get},
-		{"POST", "/console/settings", readAll, false, sp.post},
+		{"POST", "/console/settings", anyone, false, sp.post},
 	}
 }
 
@@ -497,8 +515,13 @@ func (sp *settingsPage) get(w http.ResponseWriter, r *http.Request, s *kiosk.Ses
 // policy applied (SettingsOpts.Apply) and the page shown with what was
 // saved.
 func (sp *settingsPage) post(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
-	if s.User.Role != kiosk.RoleManager {
-		sp.c.errorPage(w, r, s, http.StatusForbidden, "只有管理员可以修改设置。 Managers only.")
+	switch s.User.Role {
+	case kiosk.RoleManager:
+	case kiosk.RoleInspector:
+		sp.c.errorPage(w, r, s, http.StatusForbidden, "无权访问 Forbidden: 您的角色不能查看此页面。")
+		return
+	default:
+		sp.c.errorPage(w, r, s, http.StatusForbidden, "您可以查看设置，但不能修改；只有管理员可以修改设置。 You may view the settings but not change them: managers only.")
 		return
 	}
 	st, ok := sp.store(w, r, s)
@@ -537,7 +560,12 @@ func (sp *settingsPage) post(w http.ResponseWriter, r *http.Request, s *kiosk.Se
 			probs = append(probs, SettingProblem{Key: d.key, Label: d.label, Message: err.Error()})
 			continue
 		}
-		if val := d.get(q); val != d.get(eff) {
+		switch val := d.get(q); {
+		case val == d.get(sp.opts.File):
+			// Back to the file's value: clear the override, if any,
+			// rather than store one that repeats the file.
+			next = slices.DeleteFunc(next, func(o sqlite.Setting) bool { return o.Key == d.key })
+		case val != d.get(eff):
 			next = slices.DeleteFunc(next, func(o sqlite.Setting) bool { return o.Key == d.key })
 			next = append(next, sqlite.Setting{Key: d.key, Value: val})
 		}

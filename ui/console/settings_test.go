@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -100,8 +101,12 @@ func TestSettingsPageByRole(t *testing.T) {
 			_, today := do(t, c, "GET", e.srv.URL+"/console/today", nil)
 			assert.Equal(t, tc.link, strings.Contains(today, `href="/console/settings"`), "the nav link")
 
-			res, _ = do(t, c, "POST", e.srv.URL+"/console/settings", url.Values{"csrf": {csrf}, "limits.call": {"3m"}})
+			res, body = do(t, c, "POST", e.srv.URL+"/console/settings", url.Values{"csrf": {csrf}, "limits.call": {"3m"}})
 			assert.Equal(t, tc.post, res.StatusCode)
+			if tc.get == http.StatusOK && tc.post == http.StatusForbidden {
+				assert.Contains(t, body, "您可以查看设置，但不能修改", "a reader is told they may view, not change")
+				assert.NotContains(t, body, "不能查看此页面", "not told they cannot view the page")
+			}
 		})
 	}
 	got, err := e.db.Settings(context.Background())
@@ -310,4 +315,68 @@ func TestSettingValues(t *testing.T) {
 	}
 	require.NoError(t, setHelpCode(&p, " *9# "))
 	assert.Equal(t, "*9#", p.HelpCode)
+}
+
+func TestSettingsHelpNumbersAndOverlaps(t *testing.T) {
+	e, rec := settingsEnv(t)
+	c, csrf := e.login(t, "manager")
+	for _, tc := range []struct {
+		name, key, value, problem string
+	}{
+		{"ten digit mobile", "help.numbers", "1380000000", "10 digits: a mobile number has 11 digits"},
+		{"landline without area code", "help.numbers", "12355, 62345678", "without area code"},
+		{"same number twice in two forms", "help.numbers", "13800000001, +86 138 0000 0001", "重复 is listed twice"},
+		{"overlap in a day", "hours.mon", "16:30-18:00,17:00-19:00", "时段重叠 opening windows overlap: 16:30-18:00, 17:00-19:00"},
+		{"overlap across midnight", "hours.sat", "20:00-10:00", "时段重叠 opening windows overlap: sun 09:00-11:00 overlaps sat 20:00-10:00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, body := do(t, c, "POST", e.srv.URL+"/console/settings", url.Values{"csrf": {csrf}, tc.key: {tc.value}})
+			assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+			assert.Contains(t, body, html.EscapeString(tc.problem))
+		})
+	}
+	got, err := e.db.Settings(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, got, "nothing saved")
+	assert.Empty(t, rec.all(), "nothing applied")
+
+	// Short service numbers, a landline with its area code and touching
+	// windows are fine.
+	res, body := do(t, c, "POST", e.srv.URL+"/console/settings", url.Values{"csrf": {csrf},
+		"help.numbers": {"110, 120, 12355, 010-62345678"}, "hours.mon": {"16:30-18:00,18:00-19:00"}})
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	ps := rec.all()
+	require.Len(t, ps, 1)
+	assert.Equal(t, []string{"110", "120", "12355", "01062345678"}, ps[0].HelpNumbers)
+}
+
+func TestSettingsTypedBackClearsOverride(t *testing.T) {
+	e, rec := settingsEnv(t)
+	c, csrf := e.login(t, "manager")
+	res, body := do(t, c, "POST", e.srv.URL+"/console/settings", url.Values{"csrf": {csrf}, "limits.call": {"3m"}, "hours.wed": {"19:00-20:00"}})
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	got, err := e.db.Settings(context.Background())
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+
+	// Typing the file's values back (in another spelling) clears the
+	// overrides instead of storing copies of the file.
+	res, body = do(t, c, "POST", e.srv.URL+"/console/settings", url.Values{"csrf": {csrf}, "limits.call": {"5分钟"}, "hours.wed": {"16:30 - 18:00"}})
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	assert.Contains(t, body, "已保存 2 项")
+	got, err = e.db.Settings(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, got, "the file's values apply again, with no override")
+	ps := rec.all()
+	require.Len(t, ps, 2)
+	assert.Equal(t, 5*time.Minute, ps[1].DefaultLimit())
+	assert.Equal(t, "16:30-18:00", dayWindows(ps[1].Hours, time.Wednesday))
+
+	// With no override, the file's value typed again changes nothing.
+	res, body = do(t, c, "POST", e.srv.URL+"/console/settings", url.Values{"csrf": {csrf}, "limits.call": {"5m"}})
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	assert.Contains(t, body, "没有修改")
+	got, err = e.db.Settings(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, got)
 }
