@@ -157,12 +157,14 @@ func (db *DB) TVHeartbeat(ctx context.Context, id string, t time.Time) error {
 // heartbeat (or Started if none came later) and Duration the wall-clock
 // difference, the only measure left after a crash. It is idempotent. Only
 // the daemon calls it, at start, before the TV service runs (the relays
-// are then off, their safe state).
+// are then off, their safe state). Each start entry looks up its end in
+// journal_tv_once (see tvPeriodSQL for the repeated kind term).
 func (db *DB) RecoverTV(ctx context.Context) (int, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT s.body, COALESCE(h.at, '') FROM journal s
 		LEFT JOIN tv_heartbeats h ON h.session_id = s.call_id
 		WHERE s.kind = 'tv_start'
-		  AND NOT EXISTS (SELECT 1 FROM journal e WHERE e.kind = 'tv_end' AND e.call_id = s.call_id)
+		  AND NOT EXISTS (SELECT 1 FROM journal e
+		      WHERE e.kind IN ('tv_start', 'tv_end') AND e.kind = 'tv_end' AND e.call_id = s.call_id)
 		ORDER BY s.seq`)
 	if err != nil {
 		return 0, fmt.Errorf("recover tv: query: %w", err)
@@ -217,6 +219,24 @@ func (db *DB) RecoverTV(ctx context.Context) (int, error) {
 	return closed, nil
 }
 
+// tvPeriodSQL selects the TV register's entries of the sessions started
+// in [?1, ?2) (stored times): each session's end entry, or its start
+// entry while it has none. The kind IN terms are the WHERE of the partial
+// indexes journal_tv_started (0014) and journal_tv_once (0006), which
+// SQLite uses only when the query repeats that term: the period's
+// entries come from the former and each start entry looks up its end in
+// the latter. Written with an OR of the two kinds and e.kind = 'tv_end'
+// alone, the query read every TV entry, and every end entry again for
+// each start entry.
+const tvPeriodSQL = `SELECT j.seq, j.body FROM journal j
+	WHERE j.kind IN ('tv_start', 'tv_end')
+	  AND json_extract(j.body, '$.started') >= ?1
+	  AND json_extract(j.body, '$.started') < ?2
+	  AND (j.kind = 'tv_end' OR NOT EXISTS (
+	      SELECT 1 FROM journal e
+	      WHERE e.kind IN ('tv_start', 'tv_end') AND e.kind = 'tv_end' AND e.call_id = j.call_id))
+	ORDER BY json_extract(j.body, '$.started'), j.seq`
+
 // TVRow is one row of the TV register with the seq of its journal entry;
 // it is register.TVSession, so TVSessions' result goes straight to
 // register.WriteTVCSV.
@@ -231,13 +251,7 @@ func (db *DB) TVSessions(ctx context.Context, from, to time.Time) ([]TVRow, erro
 	if !to.IsZero() {
 		hi = fmtTime(to)
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT j.seq, j.body FROM journal j
-		WHERE (j.kind = 'tv_end'
-		       OR (j.kind = 'tv_start' AND NOT EXISTS (
-		           SELECT 1 FROM journal e WHERE e.kind = 'tv_end' AND e.call_id = j.call_id)))
-		  AND json_extract(j.body, '$.started') >= ?
-		  AND json_extract(j.body, '$.started') < ?
-		ORDER BY json_extract(j.body, '$.started'), j.seq`, lo, hi)
+	rows, err := db.db.QueryContext(ctx, tvPeriodSQL, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("tv register: query: %w", err)
 	}
