@@ -256,6 +256,7 @@ func New(opts Opts) (*Console, error) {
 	c.routes = c.routeTable()
 	c.routes = append(c.routes, c.registerRoutes()...)
 	c.routes = append(c.routes, c.childEditRoutes()...)
+	c.routes = append(c.routes, c.childFormRoutes()...)
 	c.routes = append(c.routes, c.consentRoutes()...)
 	c.routes = append(c.routes, c.overdueRoutes()...)
 	c.routes = append(c.routes, c.settingsRoutes(opts.Settings)...)

@@ -218,6 +218,25 @@ func (e *env) formFor(t *testing.T, rt route, csrf string) url.Values {
 		f.Set("link", itoa(l.ID))
 	case "/console/children/{id}/status":
 		f.Set("status", "active") // no change: later routes still see an active child
+	case "/console/children/new":
+		// A new child each time: the walks post it once per console.
+		f.Set("name", "赵小燕")
+		f.Set("class", "四年级1班")
+		f.Set("c1_name", "赵刚")
+		f.Set("c1_relation", "父亲")
+		f.Set("c1_phone", "139 0000 0011")
+		f.Set("c1_modes", "phone")
+	case "/console/children/{id}/edit":
+		// 王小明 as he is: numbers kept (left blank), nothing changes.
+		f.Set("name", "王小明")
+		f.Set("class", "三年级1班")
+		f.Set("gender", "男")
+		f.Set("c1_name", "王建国")
+		f.Set("c1_relation", "父亲")
+		f.Set("c1_modes", "phone")
+		f.Set("c2_name", "李芳")
+		f.Set("c2_relation", "母亲")
+		f["c2_modes"] = []string{"phone", "video"}
 	case "/console/settings":
 		// The test console has no config file policy: a whole valid one.
 		f.Set("hours.mon", "16:30-18:00")
@@ -311,6 +330,10 @@ func TestRoleAccess(t *testing.T) {
 		"POST /console/children/{id}/status":        m,
 		"GET /console/settings":                     m | p | x,
 		"POST /console/settings":                    m,
+		"GET /console/children/new":                 m,
+		"POST /console/children/new":                m,
+		"GET /console/children/{id}/edit":           m,
+		"POST /console/children/{id}/edit":          m,
 	}
 	// Forms that change something answer 303 (Post/Redirect/Get).
 	redirects := map[string]bool{
@@ -320,6 +343,8 @@ func TestRoleAccess(t *testing.T) {
 		"POST /console/children/{id}/cards/disable": true,
 		"POST /console/children/{id}/links/revoke":  true,
 		"POST /console/children/{id}/status":        true,
+		"POST /console/children/new":                true,
+		"POST /console/children/{id}/edit":          true,
 	}
 	bits := map[sqlite.Role]int{sqlite.RoleManager: m, sqlite.RolePrincipal: p, sqlite.RoleInspector: i, sqlite.RoleTechnician: x}
 	covered := 0
