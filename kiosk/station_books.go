@@ -57,8 +57,11 @@ type BookLoan struct {
 type Library interface {
 	Borrow(ctx context.Context, child ChildID, booth, barcode string) (BookLoan, error)
 	Return(ctx context.Context, booth, barcode string) (BookLoan, error)
-	// BookWords returns the child-facing words of a library reason.
-	BookWords(r Reason) Words
+	// BookWords returns the child-facing words of a library reason, by
+	// the rules of child's class (0: no child, the default rules), such
+	// as how many books the class may hold. The station calls it without
+	// its lock held.
+	BookWords(ctx context.Context, child ChildID, r Reason) Words
 	// Overdue returns the books child holds that are due a reminder on
 	// the child's next tap (the first rung of the reminder ladder or
 	// higher), most overdue first, with OverdueDays set; nil when none.
@@ -247,13 +250,14 @@ func (d *BookDesk) Borrow(ctx context.Context, booth, barcode string) error {
 	}
 	// The library is called without the lock: it writes the journal.
 	l, lerr := d.lib.Borrow(ctx, child, booth, barcode)
+	refused := d.refusalWords(ctx, child, lerr)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if bs.child.ID != child {
 		return nil // another card was tapped meanwhile; its screen stands
 	}
 	if lerr != nil {
-		return d.refuse(bs, BookBorrow, lerr)
+		return d.refuse(bs, BookBorrow, lerr, refused)
 	}
 	due := l.Due.Format(time.DateOnly)
 	s.lingerThen(bs, Screen{Kind: ScreenBookLent, Child: bs.child.Name, Words: &wordsLent,
@@ -273,6 +277,7 @@ func (d *BookDesk) Return(ctx context.Context, booth, barcode string) error {
 		return err
 	}
 	l, lerr := d.lib.Return(ctx, booth, barcode)
+	refused := d.refusalWords(ctx, 0, lerr)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	bs, err := d.ready(booth)
@@ -280,7 +285,7 @@ func (d *BookDesk) Return(ctx context.Context, booth, barcode string) error {
 		return err
 	}
 	if lerr != nil {
-		return d.refuse(bs, BookReturn, lerr)
+		return d.refuse(bs, BookReturn, lerr, refused)
 	}
 	bs.overdue = withoutBook(bs.overdue, l.Barcode) // back: no more reminder
 	w := wordsReturned
@@ -292,9 +297,20 @@ func (d *BookDesk) Return(ctx context.Context, booth, barcode string) error {
 	return nil
 }
 
-// refuse shows a library refusal or a bad barcode; internal errors are
-// returned. Called with s.mu held.
-func (d *BookDesk) refuse(bs *boothState, action BookAction, err error) error {
+// refusalWords returns the library's words for an EDENIED err, by the
+// rules of child's class (0 for none); nil and other errors have none
+// here. Called without s.mu held: the library may read the roster.
+func (d *BookDesk) refusalWords(ctx context.Context, child ChildID, err error) Words {
+	var e *Error
+	if ErrorCode(err) != EDENIED || !errors.As(err, &e) {
+		return Words{}
+	}
+	return d.lib.BookWords(ctx, child, e.Reason)
+}
+
+// refuse shows a library refusal (in words, from refusalWords) or a bad
+// barcode; internal errors are returned. Called with s.mu held.
+func (d *BookDesk) refuse(bs *boothState, action BookAction, err error, words Words) error {
 	var w Words
 	reason := Reason("")
 	switch ErrorCode(err) {
@@ -303,7 +319,7 @@ func (d *BookDesk) refuse(bs *boothState, action BookAction, err error) error {
 		if errors.As(err, &e) {
 			reason = e.Reason
 		}
-		w = d.lib.BookWords(reason)
+		w = words
 	case ENOTFOUND, EINVALID:
 		w = Words{ZH: "这本书还不认识，请找老师", EN: "We don't know this book. Please see your teacher"}
 	case ECONFLICT:

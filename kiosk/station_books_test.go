@@ -2,6 +2,7 @@ package kiosk_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -81,8 +82,9 @@ func (l *library) Return(ctx context.Context, booth, code string) (kiosk.BookLoa
 	return kiosk.BookLoan{Barcode: code, Title: l.titles[code], Due: due, OverdueDays: late}, nil
 }
 
-func (l *library) BookWords(r kiosk.Reason) kiosk.Words {
-	return kiosk.Words{ZH: "书:" + string(r), EN: "book: " + string(r)}
+// BookWords names the reason and the child whose class's rules apply.
+func (l *library) BookWords(ctx context.Context, child kiosk.ChildID, r kiosk.Reason) kiosk.Words {
+	return kiosk.Words{ZH: fmt.Sprintf("书:%s:%d", r, child), EN: "book: " + string(r)}
 }
 
 func TestBookDesk(t *testing.T) {
@@ -123,7 +125,11 @@ func TestBookDesk(t *testing.T) {
 	sc = waitScreen(t, screens, kiosk.ScreenDenied)
 	assert.Equal(t, kiosk.Reason("book_limit"), sc.Reason, "third book refused")
 	require.NotNil(t, sc.Words)
-	assert.Equal(t, "书:book_limit", sc.Words.ZH, "the library's words")
+	lib.mu.Lock()
+	ming := lib.lentTo["A1"]
+	lib.mu.Unlock()
+	require.NotZero(t, ming)
+	assert.Equal(t, fmt.Sprintf("书:book_limit:%d", ming), sc.Words.ZH, "the library's words, for the child's class")
 	assert.Equal(t, kiosk.LightDenied, f.st.Lights()["b1"])
 
 	require.NoError(t, desk.Scan(ctx, "b1", "ZZ"))
@@ -154,6 +160,11 @@ func TestBookDesk(t *testing.T) {
 	waitScreen(t, screens, kiosk.ScreenBookReturned)
 
 	assert.Equal(t, []string{"borrow b1 A1", "borrow b1 A2", "borrow b1 A3", "borrow b1 ZZ", "return b2 A1", "return b2 A9", "return b1 A2"}, lib.calls)
+
+	// A return refused: no child's rules (0) for the words.
+	require.NoError(t, desk.Scan(ctx, "b2", "A1"))
+	sc = waitScreen(t, other, kiosk.ScreenDenied)
+	assert.Equal(t, "书:book_not_lent:0", sc.Words.ZH)
 
 	assert.Equal(t, kiosk.EINVALID, kiosk.ErrorCode(desk.Choose(ctx, "b1", "lend")))
 	assert.Equal(t, kiosk.ENOTFOUND, kiosk.ErrorCode(desk.Scan(ctx, "b9", "A1")))

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,37 +50,69 @@ func cmdBooks(ctx context.Context, g *globals, args []string, stdout io.Writer) 
 	return usageErr("books: unknown subcommand %q", args[0])
 }
 
-// ruleFlags are the loan rules a command may be given; the daemon's
-// configuration is not read here.
+// ruleFlags are the loan rules a command may be given: the flags, or
+// the daemon's configuration file (--config) with its per-class rules.
 type ruleFlags struct {
 	termEnd, tz string
 	max, days   int
 	block       int
+	config      string
+	fs          *flag.FlagSet
 }
 
+// ruleFlagNames are the flags --config replaces.
+var ruleFlagNames = []string{"term-end", "tz", "max", "days", "block-after"}
+
 func (r *ruleFlags) define(fs *flag.FlagSet) {
+	r.fs = fs
 	fs.StringVar(&r.termEnd, "term-end", "", "last day of term, YYYY-MM-DD: the hard due date (default none)")
 	fs.StringVar(&r.tz, "tz", config.DefaultTimezone, "time zone of the days")
 	fs.IntVar(&r.max, "max", 0, "books a child may hold at once (default 2)")
 	fs.IntVar(&r.days, "days", 0, "loan days (default 7)")
 	fs.IntVar(&r.block, "block-after", 0, "days overdue that stop borrowing (default 7, -1 never)")
+	fs.StringVar(&r.config, "config", "", "the kioskd config whose [books] and [[books.rules]] (per class or grade) apply, instead of the rule flags")
 }
 
-func (r *ruleFlags) rules(cmd string) (books.Rules, *time.Location, error) {
+// rules returns the loan rules of each class, the default rules (of a
+// class no [[books.rules]] table names) and the time zone of the days:
+// from --config's [books] section, its [[books.rules]] tables and
+// [station] timezone when given (an invalid file is an error listing
+// every problem; a rule flag beside it a usage error), else the flags
+// for every class.
+func (r *ruleFlags) rules(cmd string) (books.RulesByClass, books.Rules, *time.Location, error) {
+	if r.config != "" {
+		var set []string
+		if r.fs != nil {
+			r.fs.Visit(func(f *flag.Flag) {
+				if slices.Contains(ruleFlagNames, f.Name) {
+					set = append(set, "--"+f.Name)
+				}
+			})
+		}
+		if len(set) > 0 {
+			return nil, books.Rules{}, nil, usageErr("%s: --config gives the loan rules: drop %s", cmd, strings.Join(set, ", "))
+		}
+		c, err := config.Load(r.config)
+		if err != nil {
+			return nil, books.Rules{}, nil, fmt.Errorf("%s: invalid config:\n%w", cmd, err)
+		}
+		def := c.BookRules()
+		return c.BookRulesByClass(), def, def.Location, nil
+	}
 	loc, err := time.LoadLocation(r.tz)
 	if err != nil {
-		return books.Rules{}, nil, usageErr("%s: --tz: %v", cmd, err)
+		return nil, books.Rules{}, nil, usageErr("%s: --tz: %v", cmd, err)
 	}
 	rules := books.Rules{Location: loc, MaxLoans: r.max, LoanDays: r.days, BlockAfterDays: r.block}
 	if r.termEnd != "" {
 		if rules.TermEnd, err = time.Parse(time.DateOnly, r.termEnd); err != nil {
-			return books.Rules{}, nil, usageErr("%s: --term-end: want YYYY-MM-DD", cmd)
+			return nil, books.Rules{}, nil, usageErr("%s: --term-end: want YYYY-MM-DD", cmd)
 		}
 	}
 	if err := rules.Validate(); err != nil {
-		return books.Rules{}, nil, usageErr("%s: %s", cmd, kiosk.ErrorMessage(err))
+		return nil, books.Rules{}, nil, usageErr("%s: %s", cmd, kiosk.ErrorMessage(err))
 	}
-	return rules, loc, nil
+	return books.Same(rules), rules, loc, nil
 }
 
 // refusal turns a policy refusal into its message, the rest unchanged.
@@ -170,7 +203,7 @@ func cmdBooksLend(ctx context.Context, g *globals, args []string, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	rules, _, err := rf.rules("books lend")
+	rules, _, _, err := rf.rules("books lend")
 	if err != nil {
 		return err
 	}
@@ -193,7 +226,7 @@ func cmdBooksLend(ctx context.Context, g *globals, args []string, stdout io.Writ
 	if handler == "" {
 		handler = actor()
 	}
-	l, err := db.Lend(ctx, sqlite.LendRequest{Child: card.ChildID, Barcode: pos[1], Rules: rules, Handler: handler})
+	l, err := db.Lend(ctx, sqlite.LendRequest{Child: card.ChildID, Barcode: pos[1], RulesFor: rules, Handler: handler})
 	if err != nil {
 		return refusal(err)
 	}
@@ -213,7 +246,7 @@ func cmdBooksReturn(ctx context.Context, g *globals, args []string, stdout io.Wr
 	if err != nil {
 		return err
 	}
-	rules, _, err := rf.rules("books return")
+	rules, _, _, err := rf.rules("books return")
 	if err != nil {
 		return err
 	}
@@ -232,7 +265,7 @@ func cmdBooksReturn(ctx context.Context, g *globals, args []string, stdout io.Wr
 		return err
 	}
 	defer db.Close()
-	l, err := db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: pos[0], Rules: rules, Condition: c, Handler: handler, Note: note})
+	l, err := db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: pos[0], RulesFor: rules, Condition: c, Handler: handler, Note: note})
 	if err != nil {
 		return refusal(err)
 	}
@@ -254,7 +287,7 @@ func cmdBooksRenew(ctx context.Context, g *globals, args []string, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	rules, _, err := rf.rules("books renew")
+	rules, _, _, err := rf.rules("books renew")
 	if err != nil {
 		return err
 	}
@@ -266,7 +299,7 @@ func cmdBooksRenew(ctx context.Context, g *globals, args []string, stdout io.Wri
 		return err
 	}
 	defer db.Close()
-	l, err := db.RenewBook(ctx, pos[0], rules, handler)
+	l, err := db.RenewBookFor(ctx, pos[0], rules, handler)
 	if err != nil {
 		return refusal(err)
 	}
@@ -305,7 +338,7 @@ func cmdBooksOverdue(ctx context.Context, g *globals, args []string, stdout io.W
 	if _, err := parse(g, "books overdue", args, 0, 0, rf.define); err != nil {
 		return err
 	}
-	rules, _, err := rf.rules("books overdue")
+	_, rules, _, err := rf.rules("books overdue")
 	if err != nil {
 		return err
 	}
@@ -393,7 +426,7 @@ func cmdBooksExport(ctx context.Context, g *globals, args []string, stdout io.Wr
 	if format != "csv" {
 		return usageErr("books export: unknown format %q (want csv)", format)
 	}
-	rules, loc, err := rf.rules("books export")
+	_, rules, loc, err := rf.rules("books export")
 	if err != nil {
 		return err
 	}

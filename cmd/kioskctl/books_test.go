@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -138,4 +139,53 @@ func TestBooksUsage(t *testing.T) {
 			assert.Equal(t, 2, code, "usage error for %v", args)
 		})
 	}
+}
+
+// TestBooksRulesFromConfig: with --config the loan rules are the kioskd
+// config's, per class: 三年级1班 holds one book and never renews there,
+// while the flags (no config) allow two and one renewal.
+func TestBooksRulesFromConfig(t *testing.T) {
+	data, cat := booksData(t)
+	code, _, stderr := kioskctl(t, "--data", data, "books", "import", cat)
+	require.Equal(t, 0, code, stderr)
+	example, err := os.ReadFile(filepath.Join("..", "..", "firmware-config", "kiosk.example.toml"))
+	require.NoError(t, err)
+	doc := strings.Replace(string(example), `term_end = "2027-01-15"`, `term_end = "2099-01-31"`, 1)
+	require.NotEqual(t, string(example), doc, "the example sets a term end")
+	cfg := filepath.Join(t.TempDir(), "kiosk.toml")
+	require.NoError(t, os.WriteFile(cfg, []byte(doc+`
+[[books.rules]]
+classes = ["三年级1班"]
+max_loans = 1
+renewals = 0
+`), 0o600))
+
+	code, out, stderr := kioskctl(t, "--data", data, "books", "lend", "04A1B2C3", "A001", "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "lent A001")
+	code, _, stderr = kioskctl(t, "--data", data, "books", "lend", "04A1B2C3", "A002", "--config", cfg)
+	assert.Equal(t, 1, code, "a second book refused in 三年级1班")
+	assert.Contains(t, stderr, "at most 1")
+	code, _, stderr = kioskctl(t, "--data", data, "books", "renew", "A001", "--config", cfg)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "renewed 0 times (at most 0)", "no renewal in 三年级1班")
+	code, out, stderr = kioskctl(t, "--data", data, "books", "overdue", "--config", cfg)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "0 overdue")
+
+	// The flags: the [books] defaults for every class.
+	code, _, stderr = kioskctl(t, "--data", data, "books", "renew", "A001")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "renewing today would not move", "a renewal is left, but not on the loan day")
+	code, _, stderr = kioskctl(t, "--data", data, "books", "lend", "04A1B2C3", "A002")
+	require.Equal(t, 0, code, stderr)
+
+	code, _, stderr = kioskctl(t, "--data", data, "books", "lend", "04A1B2C3", "A003", "--config", cfg, "--max", "3")
+	assert.Equal(t, 2, code, "--config and a rule flag: usage")
+	assert.Contains(t, stderr, "drop --max")
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	require.NoError(t, os.WriteFile(bad, []byte(doc+"\n[[books.rules]]\ngrades = [0]\nmax_loans = 1\n"), 0o600))
+	code, _, stderr = kioskctl(t, "--data", data, "books", "return", "A001", "--config", bad)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "books.rules[0].grades[0]: 0: want a grade 1..12")
 }

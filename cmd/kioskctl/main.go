@@ -70,7 +70,8 @@ Commands working on the database in --data (daemon may be running):
   books export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv] [-o FILE]
                                   the book loans register (图书借阅登记表)
     (lend, return, renew, overdue and export take the loan rules: --term-end YYYY-MM-DD,
-     --max N (2), --days N (7), --block-after N (7), --tz ZONE)
+     --max N (2), --days N (7), --block-after N (7), --tz ZONE; or --config FILE, the
+     kioskd config's [books] with its per-class [[books.rules]])
   tv export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json] [-o FILE]
                                   the TV register (电视播放节目记录)
 

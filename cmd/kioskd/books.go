@@ -6,13 +6,14 @@ import (
 )
 
 // newBookDesk attaches the library to the station when [books] is
-// enabled, lending by the config's rules (days in the station's time
-// zone); nil otherwise. It must run right after the station is created.
+// enabled, lending by the config's rules of each child's class ([books]
+// and its [[books.rules]] tables, days in the station's time zone); nil
+// otherwise. It must run right after the station is created.
 func (m *Main) newBookDesk() *kiosk.BookDesk {
 	if !m.Config.Books.Enabled {
 		return nil
 	}
-	return m.station.AttachLibrary(m.db.Library(m.Config.BookRules()))
+	return m.station.AttachLibrary(m.db.Library(m.Config.BookRulesByClass()))
 }
 
 // bookDesk returns the desk for ui.Opts.Books: a nil interface, not a

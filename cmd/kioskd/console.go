@@ -21,7 +21,7 @@ func (m *Main) newConsole(loc *time.Location) (*console.Console, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: card format: %w", err)
 	}
-	rules := m.Config.BookRules()
+	rules := m.Config.BookRulesByClass()
 	var presence kiosk.Presence // the quiet list's "parent online now"; none without video
 	if m.video != nil {
 		presence = m.video
@@ -30,8 +30,8 @@ func (m *Main) newConsole(loc *time.Location) (*console.Console, error) {
 		Devices: m.consoleDevices, PublicURL: m.Config.Video.PublicURL, CardFormat: format,
 		Settings: m.settingsOpts(), // settings.go
 		Station:  m.station,        // live booths, card enrolment (booths.go)
-		// One [books] section today: the same rules for every class.
-		BookRules: func(string) books.Rules { return rules }, TV: m.tv.admin(),
+		// The rules of a loan's class: how late, by which rules.
+		BookRules: func(class string) books.Rules { return rules(class) }, TV: m.tv.admin(),
 		QuietDays: m.Config.Console.QuietDays, Presence: presence})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)

@@ -76,6 +76,15 @@ type Rules struct {
 // DefaultRules returns the rules with every default filled in.
 func DefaultRules() Rules { return Rules{}.withDefaults() }
 
+// RulesByClass returns the loan rules of a child's class (the roster's
+// class name, such as "三年级1班"; "" for the station's default rules):
+// a school may lend fewer books to its youngest (see Grade), or set an
+// earlier hard due date for a graduating grade.
+type RulesByClass func(class string) Rules
+
+// Same returns a RulesByClass that gives r to every class.
+func Same(r Rules) RulesByClass { return func(string) Rules { return r } }
+
 func (r Rules) withDefaults() Rules {
 	if r.MaxLoans == 0 {
 		r.MaxLoans = 2

@@ -348,6 +348,9 @@ type LendRequest struct {
 	Child   kiosk.ChildID
 	Barcode string // as scanned or typed
 	Rules   books.Rules
+	// RulesFor, when set, gives the rules of the child's class instead of
+	// Rules (the kiosk's per-class or per-grade rules).
+	RulesFor books.RulesByClass
 	// Handler is who lends (HandlerKiosk at the kiosk, default); Booth the
 	// kiosk's booth, "" from the console.
 	Handler string
@@ -400,6 +403,9 @@ func (db *DB) Lend(ctx context.Context, req LendRequest) (BookLoan, error) {
 		e.Reason = kiosk.ReasonChildInactive
 		return BookLoan{}, e
 	}
+	if req.RulesFor != nil {
+		req.Rules = req.RulesFor(ch.Class)
+	}
 	c, err := findCopy(ctx, tx, req.Barcode, func(c BookCopy) bool { return c.Status == books.StatusShelf })
 	if err != nil {
 		return BookLoan{}, err
@@ -447,6 +453,9 @@ func (db *DB) Lend(ctx context.Context, req LendRequest) (BookLoan, error) {
 type ReturnRequest struct {
 	Barcode string
 	Rules   books.Rules
+	// RulesFor, when set, gives the rules of the class of the child who
+	// has the book instead of Rules.
+	RulesFor books.RulesByClass
 	// Condition is the copy's condition now; "" keeps the recorded one.
 	Condition books.Condition
 	Handler   string // default HandlerKiosk
@@ -476,6 +485,9 @@ func (db *DB) ReturnBook(ctx context.Context, req ReturnRequest) (BookLoan, erro
 	l, err := db.openLoanOf(ctx, tx, c, req.Rules)
 	if err != nil {
 		return BookLoan{}, err
+	}
+	if req.RulesFor != nil {
+		req.Rules = req.RulesFor(l.Class) // l's overdue days are recomputed below
 	}
 	now := db.now()
 	if req.Condition != "" {
@@ -520,6 +532,12 @@ func (db *DB) openLoanOf(ctx context.Context, tx *sql.Tx, c BookCopy, r books.Ru
 // books.Rules.Renew) and journals it. Errors as for ReturnBook, or the
 // EDENIED refusals of books.Rules.Renew.
 func (db *DB) RenewBook(ctx context.Context, barcode string, r books.Rules, handler string) (BookLoan, error) {
+	return db.RenewBookFor(ctx, barcode, books.Same(r), handler)
+}
+
+// RenewBookFor is RenewBook by the rules of the class of the child who
+// has the book: how many renewals, how many days.
+func (db *DB) RenewBookFor(ctx context.Context, barcode string, rulesFor books.RulesByClass, handler string) (BookLoan, error) {
 	if handler == "" {
 		handler = HandlerKiosk
 	}
@@ -532,12 +550,12 @@ func (db *DB) RenewBook(ctx context.Context, barcode string, r books.Rules, hand
 	if err != nil {
 		return BookLoan{}, err
 	}
-	l, err := db.openLoanOf(ctx, tx, c, r)
+	l, err := db.openLoanOf(ctx, tx, c, rulesFor(""))
 	if err != nil {
 		return BookLoan{}, err
 	}
 	now := db.now()
-	due, err := r.Renew(now, l.rulesLoan())
+	due, err := rulesFor(l.Class).Renew(now, l.rulesLoan())
 	if err != nil {
 		return BookLoan{}, err
 	}
@@ -762,26 +780,29 @@ func (db *DB) StockTake(ctx context.Context, scanned []string) (books.StockResul
 }
 
 // Library is the kiosk's view of the library (kiosk.Library): loans and
-// returns at a booth under fixed rules, handled by HandlerKiosk.
+// returns at a booth, each under the rules of the child's class, handled
+// by HandlerKiosk.
 type Library struct {
 	db    *DB
-	rules books.Rules
+	rules books.RulesByClass
 }
 
 var _ kiosk.Library = (*Library)(nil)
 
-// Library returns the kiosk's library, lending by rules.
-func (db *DB) Library(rules books.Rules) *Library {
+// Library returns the kiosk's library, lending by rules: the rules of a
+// child's class (books.Same for one set for all).
+func (db *DB) Library(rules books.RulesByClass) *Library {
 	return &Library{db: db, rules: rules}
 }
 
-// Borrow lends; see DB.Lend. Held counts the child's books after it.
+// Borrow lends by the rules of the child's class; see DB.Lend. Held
+// counts the child's books after it.
 func (l *Library) Borrow(ctx context.Context, child kiosk.ChildID, booth, barcode string) (kiosk.BookLoan, error) {
-	loan, err := l.db.Lend(ctx, LendRequest{Child: child, Barcode: barcode, Rules: l.rules, Booth: booth})
+	loan, err := l.db.Lend(ctx, LendRequest{Child: child, Barcode: barcode, RulesFor: l.rules, Booth: booth})
 	if err != nil {
 		return kiosk.BookLoan{}, err
 	}
-	open, err := l.db.OpenLoans(ctx, child, l.rules)
+	open, err := l.db.OpenLoans(ctx, child, l.rules(loan.Class))
 	if err != nil {
 		return kiosk.BookLoan{}, err
 	}
@@ -790,30 +811,42 @@ func (l *Library) Borrow(ctx context.Context, child kiosk.ChildID, booth, barcod
 
 // Return takes a book back; see DB.ReturnBook.
 func (l *Library) Return(ctx context.Context, booth, barcode string) (kiosk.BookLoan, error) {
-	loan, err := l.db.ReturnBook(ctx, ReturnRequest{Barcode: barcode, Rules: l.rules, Booth: booth})
+	loan, err := l.db.ReturnBook(ctx, ReturnRequest{Barcode: barcode, RulesFor: l.rules, Booth: booth})
 	if err != nil {
 		return kiosk.BookLoan{}, err
 	}
 	return kiosk.BookLoan{Barcode: loan.Copy.Barcode, Title: loan.Copy.Title.Title, Due: loan.Due, OverdueDays: loan.OverdueDays}, nil
 }
 
-// BookWords returns books.Words for r under the library's rules.
-func (l *Library) BookWords(r kiosk.Reason) kiosk.Words {
-	return books.Words(r, l.rules.MaxLoans)
+// BookWords returns books.Words for r under the rules of child's class
+// (the default rules for child 0, or when the child cannot be read: the
+// words are still shown).
+func (l *Library) BookWords(ctx context.Context, child kiosk.ChildID, r kiosk.Reason) kiosk.Words {
+	class := ""
+	if child != 0 && r == books.ReasonLimit {
+		if ch, err := l.db.Child(ctx, child); err == nil {
+			class = ch.Class
+		}
+	}
+	return books.Words(r, l.rules(class).MaxLoans)
 }
 
 // Overdue returns the books child holds at reminder level 1 or more (see
-// books.Rules.Reminder) as at now, most overdue first, with OverdueDays:
-// the kind line on the child's next tap.
+// books.Rules.Reminder, by the rules of the child's class) as at now,
+// most overdue first, with OverdueDays: the kind line on the child's next
+// tap.
 func (l *Library) Overdue(ctx context.Context, child kiosk.ChildID) ([]kiosk.BookLoan, error) {
-	open, err := l.db.OpenLoans(ctx, child, l.rules)
+	open, err := l.db.OpenLoans(ctx, child, l.rules(""))
 	if err != nil {
 		return nil, err
 	}
+	now := l.db.now()
 	var out []kiosk.BookLoan
 	for _, o := range open {
-		if o.Reminder >= 1 {
-			out = append(out, kiosk.BookLoan{Barcode: o.Copy.Barcode, Title: o.Copy.Title.Title, Due: o.Due, OverdueDays: o.OverdueDays})
+		r := l.rules(o.Class)
+		days := r.OverdueDays(o.Due, now)
+		if r.Reminder(days) >= 1 {
+			out = append(out, kiosk.BookLoan{Barcode: o.Copy.Barcode, Title: o.Copy.Title.Title, Due: o.Due, OverdueDays: days})
 		}
 	}
 	return out, nil

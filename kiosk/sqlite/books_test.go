@@ -315,7 +315,7 @@ func TestBooksMigrationKeepsJournal(t *testing.T) {
 func TestKioskLibrary(t *testing.T) {
 	ctx := context.Background()
 	db, clk, rules := library(t)
-	lib := db.Library(rules)
+	lib := db.Library(books.Same(rules))
 	l, err := lib.Borrow(ctx, 1, "b1", "A001")
 	require.NoError(t, err)
 	assert.Equal(t, kiosk.BookLoan{Barcode: "A001", Title: "小王子", Due: time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC), Held: 1}, l)
@@ -323,7 +323,7 @@ func TestKioskLibrary(t *testing.T) {
 	require.NoError(t, err)
 	_, err = lib.Borrow(ctx, 1, "b1", "A003")
 	r := deniedReason(t, err)
-	assert.Equal(t, "你已经借了2本书，先还一本再借吧", lib.BookWords(r).ZH)
+	assert.Equal(t, "你已经借了2本书，先还一本再借吧", lib.BookWords(ctx, 1, r).ZH)
 
 	clk.Set(time.Date(2026, 3, 11, 9, 0, 0, 0, cst))
 	l, err = lib.Return(ctx, "b2", "A001")
@@ -335,7 +335,7 @@ func TestKioskLibraryOverdue(t *testing.T) {
 	ctx := context.Background()
 	db, clk, rules := library(t)
 	rules.Reminders = []int{2, 5}
-	lib := db.Library(rules)
+	lib := db.Library(books.Same(rules))
 	_, err := lib.Borrow(ctx, 1, "b1", "A001") // due 3-09
 	require.NoError(t, err)
 	clk.Set(time.Date(2026, 3, 4, 9, 0, 0, 0, cst))
@@ -376,4 +376,78 @@ func TestKioskLibraryOverdue(t *testing.T) {
 	got, err := lib.Overdue(ctx, 1)
 	require.NoError(t, err)
 	assert.Equal(t, []kiosk.BookLoan{{Barcode: "A002", Title: "三国演义", Due: mar11, OverdueDays: 3}}, got, "returned: off the list")
+}
+
+// TestKioskLibraryByClass: the kiosk lends, renews and blocks by the
+// rules of the child's class: 王小明 (三年级1班) may hold one book, never
+// renews, and is blocked 2 days overdue; 张丽 (五年级2班) has the
+// default two books, and two renewals.
+func TestKioskLibraryByClass(t *testing.T) {
+	ctx := context.Background()
+	db, clk, def := library(t)
+	def.Renewals = 2
+	third := def
+	third.MaxLoans, third.Renewals, third.BlockAfterDays = 1, -1, 2
+	var asked []string
+	rulesFor := func(class string) books.Rules {
+		asked = append(asked, class)
+		if g, _ := books.Grade(class); g == 3 {
+			return third
+		}
+		return def
+	}
+	lib := db.Library(rulesFor)
+
+	l, err := lib.Borrow(ctx, 1, "b1", "A001") // due 3-09
+	require.NoError(t, err)
+	assert.Equal(t, 1, l.Held)
+	assert.Contains(t, asked, "三年级1班", "the rules were asked for the child's class")
+	_, err = lib.Borrow(ctx, 1, "b1", "A002")
+	r := deniedReason(t, err)
+	assert.Equal(t, books.ReasonLimit, r, "one book in 三年级")
+	assert.Equal(t, "你已经借了1本书，先还一本再借吧", lib.BookWords(ctx, 1, r).ZH, "the class's limit in the words")
+	assert.Equal(t, "你已经借了2本书，先还一本再借吧", lib.BookWords(ctx, 2, r).ZH)
+	assert.Equal(t, "你已经借了2本书，先还一本再借吧", lib.BookWords(ctx, 0, r).ZH, "no child: the default")
+
+	for _, code := range []string{"A002", "A003"} {
+		_, err = lib.Borrow(ctx, 2, "b1", code)
+		require.NoError(t, err, "two books in 五年级")
+	}
+	_, err = lib.Borrow(ctx, 2, "b1", "9787020002207-1")
+	assert.Equal(t, books.ReasonLimit, deniedReason(t, err), "but not three")
+
+	// Renewals by class: none in 三年级, two in 五年级.
+	clk.Set(time.Date(2026, 3, 8, 9, 0, 0, 0, cst))
+	_, err = db.RenewBookFor(ctx, "A001", rulesFor, "")
+	assert.Equal(t, books.ReasonRenewals, deniedReason(t, err), "no renewal in 三年级")
+	for i, day := range []int{8, 14} {
+		clk.Set(time.Date(2026, 3, day, 9, 0, 0, 0, cst))
+		l, err := db.RenewBookFor(ctx, "A002", rulesFor, "")
+		require.NoError(t, err, "renewal %d in 五年级", i+1)
+		assert.Equal(t, i+1, l.Renewals)
+		assert.Equal(t, time.Date(2026, 3, day+7, 0, 0, 0, 0, time.UTC), l.Due)
+	}
+	clk.Set(time.Date(2026, 3, 20, 9, 0, 0, 0, cst))
+	_, err = db.RenewBookFor(ctx, "A002", rulesFor, "")
+	assert.Equal(t, books.ReasonRenewals, deniedReason(t, err), "a third is refused")
+
+	// The block by class: 王小明's book 2 days overdue stops borrowing
+	// (before the limit is looked at); 张丽's A003, as late, does not.
+	clk.Set(time.Date(2026, 3, 10, 9, 0, 0, 0, cst))
+	_, err = lib.Borrow(ctx, 1, "b1", "9787020002207-1")
+	assert.Equal(t, books.ReasonLimit, deniedReason(t, err), "1 day overdue: not blocked yet")
+	clk.Set(time.Date(2026, 3, 11, 9, 0, 0, 0, cst))
+	_, err = lib.Borrow(ctx, 1, "b1", "9787020002207-1")
+	assert.Equal(t, books.ReasonOverdue, deniedReason(t, err), "2 days overdue: blocked in 三年级")
+	_, err = lib.Borrow(ctx, 2, "b1", "9787020002207-1")
+	assert.Equal(t, books.ReasonLimit, deniedReason(t, err), "2 days overdue is no block in 五年级 (7): only the limit refuses")
+	back, err := lib.Return(ctx, "b1", "A003")
+	require.NoError(t, err)
+	assert.Equal(t, 2, back.OverdueDays)
+	_, err = lib.Borrow(ctx, 2, "b1", "9787020002207-1")
+	require.NoError(t, err)
+
+	res, err := db.Verify(ctx)
+	require.NoError(t, err)
+	assert.True(t, res.OK, "%+v", res)
 }
