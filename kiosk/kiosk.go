@@ -48,6 +48,9 @@ type Child struct {
 	// CallLimit overrides the station's per-call limit for this child; 0
 	// means the station default.
 	CallLimit time.Duration
+	// LeftBehind is the kind of left-behind child (留守类型: both parents
+	// away, one away, other), LeftBehindUnknown when not recorded.
+	LeftBehind LeftBehindKind
 }
 
 // Contact is a family member a teacher approved for a child. A child has 1

@@ -86,9 +86,22 @@ type Screen struct {
 // RosterEntry is one child with contacts and card UIDs, as imported from
 // or exported to the school's roster CSV. Line is the CSV line it came
 // from (0 when not from a file).
+//
+// A roster file does not carry every field: HasLimits and HasLeftBehind
+// say whether the entry carries the call limits and the kind of
+// left-behind. When false, an import keeps a matched child's (and
+// contact's) stored values, and a new one gets the entry's (zero: the
+// default, not recorded).
 type RosterEntry struct {
 	Line     int
 	Child    Child
 	Contacts []Contact
 	Cards    []string
+	// HasLimits: Child.CallLimit and every Contact.CallLimit are given
+	// (the console's form, an export of the database); a roster file has
+	// no limit column.
+	HasLimits bool
+	// HasLeftBehind: Child.LeftBehind is given, LeftBehindUnknown
+	// included (the file has a 留守类型 column, the console's form).
+	HasLeftBehind bool
 }

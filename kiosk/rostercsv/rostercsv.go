@@ -20,6 +20,13 @@
 //	电话N   contactN_phone    phone (see kiosk.ParsePhone),
 //	方式N   contactN_modes    电话, 视频, 电话+视频 (phone, video, phone+video);
 //	                         blank means phone only
+//	留守类型 left_behind      optional, the kind of left-behind child: 父母均外出,
+//	                         父亲外出, 母亲外出, 单亲外出, 其他 or blank (see
+//	                         kiosk.ParseLeftBehind for every word taken)
+//
+// A file without a 留守类型 column does not say the kind: its entries have
+// RosterEntry.HasLeftBehind false, and an import keeps the kinds recorded.
+// No column carries call limits (RosterEntry.HasLimits is never set).
 //
 // The roster holds children's names and their families' phone numbers in
 // clear: it is personal information of minors (PIPL), to be kept and sent
@@ -82,6 +89,7 @@ const (
 	fieldContactRelation
 	fieldContactPhone
 	fieldContactModes
+	fieldLeftBehind
 )
 
 // column is one column of the file.
@@ -100,6 +108,8 @@ var headerNames = func() map[string]column {
 		"班级": {field: fieldClass}, "class": {field: fieldClass},
 		"状态": {field: fieldStatus}, "status": {field: fieldStatus},
 		"卡号": {field: fieldCard}, "card": {field: fieldCard}, "cards": {field: fieldCard},
+		"留守类型": {field: fieldLeftBehind}, "留守情况": {field: fieldLeftBehind},
+		"left_behind": {field: fieldLeftBehind}, "left-behind": {field: fieldLeftBehind},
 	}
 	for n := 1; n <= MaxContacts; n++ {
 		for _, h := range []struct {
@@ -258,7 +268,7 @@ func (p *parser) header(rec []string) bool {
 		}
 		c, ok := headerNames[normHeader(h)]
 		if !ok {
-			p.addf(line, h, "unknown column: want 编号/id, 姓名/name, 性别/gender, 班级/class, 状态/status, 卡号/card, or for N = 1 to %d 联系人N/contactN_name, 关系N/contactN_relation, 电话N/contactN_phone, 方式N/contactN_modes", MaxContacts)
+			p.addf(line, h, "unknown column: want 编号/id, 姓名/name, 性别/gender, 班级/class, 状态/status, 卡号/card, 留守类型/left_behind, or for N = 1 to %d 联系人N/contactN_name, 关系N/contactN_relation, 电话N/contactN_phone, 方式N/contactN_modes", MaxContacts)
 			p.cols = append(p.cols, column{field: fieldNone, header: h})
 			continue
 		}
@@ -380,6 +390,16 @@ func (p *parser) row(rec []string) (kiosk.RosterEntry, bool) {
 		default:
 			p.addf(line, h, "unknown status: want 在校/active, 离校/left or blank")
 		}
+	}
+
+	if _, ok := p.first[fieldLeftBehind]; ok {
+		e.HasLeftBehind = true
+		v, line, h := p.get(rec, fieldLeftBehind)
+		k, err := kiosk.ParseLeftBehind(v)
+		if err != nil {
+			p.addf(line, h, "unknown kind of left-behind: want 父母均外出, 父亲外出, 母亲外出, 单亲外出, 其他 (both_away, father_away, mother_away, one_away, other) or blank")
+		}
+		e.Child.LeftBehind = k
 	}
 
 	if v, line, h := p.get(rec, fieldCard); v != "" {
@@ -596,24 +616,26 @@ func modesText(m []kiosk.Mode) (string, error) {
 }
 
 // Write writes entries as a roster file that Parse reads back: UTF-8 with
-// a BOM, CRLF line ends, Chinese headers 编号, 姓名, 性别, 班级, 状态, 卡号 and
-// 联系人N, 关系N, 电话N, 方式N for N = 1..5. Cards are written in
+// a BOM, CRLF line ends, Chinese headers 编号, 姓名, 性别, 班级, 状态, 卡号,
+// 联系人N, 关系N, 电话N, 方式N for N = 1..5, and 留守类型 (the kind's
+// Label, blank when not recorded) last. Cards are written in
 // opts.CardFormat (in hex when the format cannot show them, such as 8h10d
 // for a 7-byte UID) and joined with ';'. Phones are written in national
 // form (13812345678, 01012345678; other countries in E.164), so the file
 // holds phone numbers in clear: see the package doc.
 //
 // Parse(Write(x)) returns x (with Line set) for entries Parse could have
-// returned; CallLimit and IDs are not part of the file. Write returns an
-// error, before writing anything, for an entry it cannot represent: a
-// contact slot outside 1..5 or used twice, an invalid card UID, an
-// unknown mode, or a name, class, id or relationship that Parse would
+// returned, with HasLeftBehind set; CallLimit and IDs are not part of the
+// file. Write returns an error, before writing anything, for an entry it
+// cannot represent: a contact slot outside 1..5 or used twice, an invalid
+// card UID, an unknown mode or kind of left-behind, or a name, class, id or relationship that Parse would
 // refuse (a spreadsheet formula, a control character).
 func Write(w io.Writer, entries []kiosk.RosterEntry, opts Opts) error {
 	header := []string{"编号", "姓名", "性别", "班级", "状态", "卡号"}
 	for n := 1; n <= MaxContacts; n++ {
 		header = append(header, fmt.Sprintf("联系人%d", n), fmt.Sprintf("关系%d", n), fmt.Sprintf("电话%d", n), fmt.Sprintf("方式%d", n))
 	}
+	header = append(header, "留守类型")
 	rows := [][]string{header}
 	for k, e := range entries {
 		row, err := record(e, opts, len(header))
@@ -657,8 +679,12 @@ func record(e kiosk.RosterEntry, opts Opts, width int) ([]string, error) {
 		}
 		cards = append(cards, s)
 	}
+	if !e.Child.LeftBehind.Valid() {
+		return nil, kiosk.Errorf(kiosk.EINVALID, "unknown kind of left-behind %q", e.Child.LeftBehind)
+	}
 	row := make([]string, width)
 	copy(row, []string{e.Child.ExternalID, e.Child.Name, e.Child.Gender, e.Child.Class, status, strings.Join(cards, ";")})
+	row[width-1] = e.Child.LeftBehind.Label()
 	used := map[int]bool{}
 	for _, c := range e.Contacts {
 		if c.Slot < 1 || c.Slot > MaxContacts || used[c.Slot] {

@@ -218,11 +218,12 @@ func TestParseEncodingErrors(t *testing.T) {
 }
 
 // withoutLines returns entries with Line cleared, for comparisons where the
-// layout of the file differs.
+// layout of the file differs, and HasLeftBehind set (Write always writes
+// the 留守类型 column).
 func withoutLines(entries []kiosk.RosterEntry) []kiosk.RosterEntry {
 	out := make([]kiosk.RosterEntry, len(entries))
 	for i, e := range entries {
-		e.Line = 0
+		e.Line, e.HasLeftBehind = 0, true
 		out[i] = e
 	}
 	return out

@@ -9,7 +9,8 @@ import "fmt"
 // arguments (explicit indexes where they are reordered or not all used);
 // string arguments found in zhWords are put in Chinese first.
 var zhFormats = map[string]string{
-	"unknown column: want 编号/id, 姓名/name, 性别/gender, 班级/class, 状态/status, 卡号/card, or for N = 1 to %d 联系人N/contactN_name, 关系N/contactN_relation, 电话N/contactN_phone, 方式N/contactN_modes": "无法识别的列名，可用：编号、姓名、性别、班级、状态、卡号，以及联系人N、关系N、电话N、方式N（N 为 1 到 %d）。",
+	"unknown column: want 编号/id, 姓名/name, 性别/gender, 班级/class, 状态/status, 卡号/card, 留守类型/left_behind, or for N = 1 to %d 联系人N/contactN_name, 关系N/contactN_relation, 电话N/contactN_phone, 方式N/contactN_modes": "无法识别的列名，可用：编号、姓名、性别、班级、状态、卡号、留守类型，以及联系人N、关系N、电话N、方式N（N 为 1 到 %d）。",
+	"unknown kind of left-behind: want 父母均外出, 父亲外出, 母亲外出, 单亲外出, 其他 (both_away, father_away, mother_away, one_away, other) or blank":                                                                        "留守类型无法识别，应为 父母均外出、父亲外出、母亲外出、单亲外出、其他 或留空。",
 	"duplicate column: same as %s": "重复的列：与“%s”相同。",
 	"missing column %s":            "缺少“%s”列。",
 	"missing column %s%d/contact%d_%s: contact %d's columns come together": "缺少“%[1]s%[2]d”列：联系人%[2]d 的各列须一起出现。",

@@ -28,6 +28,10 @@ const (
 // RosterChanges (never a name or number). It returns the child's id and
 // what changed.
 //
+// The form carries every field: SaveChild writes e's call limits and kind
+// of left-behind (kiosk.LeftBehindUnknown clears it) whatever
+// e.HasLimits and e.HasLeftBehind say.
+//
 // ApplyRoster finds a child by external id or by name and class; SaveChild
 // addresses it by id, so that a manager can correct a child's name, class
 // or id. An empty e.Child.ExternalID clears it; a zero e.Child.Status keeps
@@ -37,7 +41,7 @@ const (
 // Errors (*kiosk.Error), nothing written on any: EINVALID for an empty
 // actor, and for problems with e, one "line N: column: problem" line each
 // as ApplyRoster's (N is e.Line): an empty name or class, an unknown
-// status, an external id another child has, the name and class of another
+// status or kind of left-behind, an external id another child has, the name and class of another
 // child when either of them has no external id (an import could not tell
 // them apart), contacts or cards ApplyRoster refuses; ENOTFOUND for an
 // unknown id; EGONE for an erased child.
@@ -45,6 +49,7 @@ func (db *DB) SaveChild(ctx context.Context, actor string, id kiosk.ChildID, e k
 	if strings.TrimSpace(actor) == "" {
 		return 0, RosterChanges{}, kiosk.Errorf(kiosk.EINVALID, "save child: no actor")
 	}
+	e.HasLimits, e.HasLeftBehind = true, true
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, RosterChanges{}, fmt.Errorf("save child: begin: %w", err)
@@ -72,6 +77,9 @@ func (db *DB) SaveChild(ctx context.Context, actor string, id kiosk.ChildID, e k
 	}
 	if want.Status != "" && want.Status != kiosk.ChildActive && want.Status != kiosk.ChildLeft {
 		problems = append(problems, fmt.Sprintf("line %d: 状态: %q is not active or left", e.Line, want.Status))
+	}
+	if p := leftBehindProblem(e); p != "" {
+		problems = append(problems, p)
 	}
 	if len(problems) == 0 {
 		clash, err := childClashes(ctx, tx, id, want, e.Line)
@@ -104,14 +112,21 @@ func (db *DB) SaveChild(ctx context.Context, actor string, id kiosk.ChildID, e k
 			return 0, RosterChanges{}, fmt.Errorf("save child: add: %w", err)
 		}
 		id = kiosk.ChildID(n)
+		if want.LeftBehind != kiosk.LeftBehindUnknown {
+			if err := setLeftBehind(ctx, tx, id, want.LeftBehind, now); err != nil {
+				return 0, RosterChanges{}, fmt.Errorf("save child: add: %w", err)
+			}
+		}
 		ch.Children.Added++
 		if err := db.journalRoster(ctx, tx, false, rosterBody{Op: "child_added", ChildID: n, ExternalID: want.ExternalID,
-			Name: want.Name, Gender: want.Gender, Class: want.Class, Status: string(status), LimitMS: limitMS, Line: e.Line}); err != nil {
+			Name: want.Name, Gender: want.Gender, Class: want.Class, Status: string(status), LimitMS: limitMS,
+			LeftBehind: string(want.LeftBehind), Line: e.Line}); err != nil {
 			return 0, RosterChanges{}, err
 		}
 	} else {
 		next := cur
 		next.ExternalID, next.Name, next.Gender, next.Class, next.CallLimit = want.ExternalID, want.Name, want.Gender, want.Class, want.CallLimit
+		next.LeftBehind = want.LeftBehind
 		if want.Status != "" {
 			next.Status = want.Status
 		}
@@ -123,9 +138,15 @@ func (db *DB) SaveChild(ctx context.Context, actor string, id kiosk.ChildID, e k
 			if err != nil {
 				return 0, RosterChanges{}, fmt.Errorf("save child %d: update: %w", id, err)
 			}
+			if next.LeftBehind != cur.LeftBehind {
+				if err := setLeftBehind(ctx, tx, id, next.LeftBehind, now); err != nil {
+					return 0, RosterChanges{}, fmt.Errorf("save child %d: update: %w", id, err)
+				}
+			}
 			ch.Children.Updated++
 			if err := db.journalRoster(ctx, tx, false, rosterBody{Op: "child_updated", ChildID: int64(id), ExternalID: next.ExternalID,
-				Name: next.Name, Gender: next.Gender, Class: next.Class, Status: string(next.Status), LimitMS: limitMS, Line: e.Line}); err != nil {
+				Name: next.Name, Gender: next.Gender, Class: next.Class, Status: string(next.Status), LimitMS: limitMS,
+				LeftBehind: string(next.LeftBehind), Line: e.Line}); err != nil {
 				return 0, RosterChanges{}, err
 			}
 		}

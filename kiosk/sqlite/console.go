@@ -21,7 +21,8 @@ func (db *DB) SearchChildren(ctx context.Context, q ChildQuery) ([]kiosk.Child, 
 	}
 	text := strings.TrimSpace(q.Text)
 	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(text) + "%"
-	rows, err := db.db.QueryContext(ctx, `SELECT id, external_id, name, gender, class, status, call_limit_ms FROM children
+	rows, err := db.db.QueryContext(ctx, `SELECT id, external_id, name, gender, class, status, call_limit_ms,
+		COALESCE((SELECT p.left_behind FROM child_profile p WHERE p.child_id = children.id), '') FROM children
 		WHERE (? = '' OR name LIKE ? ESCAPE '\' OR class LIKE ? ESCAPE '\' OR external_id = ?)
 		  AND (? = '' OR class = ?)
 		ORDER BY class, name, id LIMIT ?`, text, like, like, text, q.Class, q.Class, q.Limit)
@@ -32,14 +33,14 @@ func (db *DB) SearchChildren(ctx context.Context, q ChildQuery) ([]kiosk.Child, 
 	out := []kiosk.Child{}
 	for rows.Next() {
 		var (
-			c       kiosk.Child
-			status  string
-			limitMS int64
+			c          kiosk.Child
+			status, lb string
+			limitMS    int64
 		)
-		if err := rows.Scan(&c.ID, &c.ExternalID, &c.Name, &c.Gender, &c.Class, &status, &limitMS); err != nil {
+		if err := rows.Scan(&c.ID, &c.ExternalID, &c.Name, &c.Gender, &c.Class, &status, &limitMS, &lb); err != nil {
 			return nil, fmt.Errorf("search children: scan: %w", err)
 		}
-		c.Status = kiosk.ChildStatus(status)
+		c.Status, c.LeftBehind = kiosk.ChildStatus(status), kiosk.LeftBehindKind(lb)
 		c.CallLimit = time.Duration(limitMS) * time.Millisecond
 		out = append(out, c)
 	}

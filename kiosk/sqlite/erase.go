@@ -769,7 +769,7 @@ func (s *subject) redactBody(body []byte, tied bool) []byte {
 				nv = ""
 			}
 		case tied && (f.key == "name" || f.key == "contact_name" || f.key == "phone" || f.key == "card" ||
-			f.key == "external_id" || f.key == "gender"):
+			f.key == "external_id" || f.key == "gender" || f.key == "left_behind"):
 			nv = ""
 		case freeTextKeys[f.key]:
 			nv = s.scrub(v)

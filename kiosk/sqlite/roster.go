@@ -33,20 +33,21 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// Child returns the child with the given id; ENOTFOUND *kiosk.Error if
-// none.
+// Child returns the child with the given id (its kind of left-behind
+// from child_profile, migration 0015); ENOTFOUND *kiosk.Error if none.
 func (db *DB) Child(ctx context.Context, id kiosk.ChildID) (kiosk.Child, error) {
 	return child(ctx, db.db, id)
 }
 
 func child(ctx context.Context, q querier, id kiosk.ChildID) (kiosk.Child, error) {
 	var (
-		c       kiosk.Child
-		status  string
-		limitMS int64
+		c          kiosk.Child
+		status, lb string
+		limitMS    int64
 	)
-	err := q.QueryRowContext(ctx, `SELECT id, external_id, name, gender, class, status, call_limit_ms FROM children WHERE id = ?`, int64(id)).
-		Scan(&c.ID, &c.ExternalID, &c.Name, &c.Gender, &c.Class, &status, &limitMS)
+	err := q.QueryRowContext(ctx, `SELECT c.id, c.external_id, c.name, c.gender, c.class, c.status, c.call_limit_ms, COALESCE(p.left_behind, '')
+		FROM children c LEFT JOIN child_profile p ON p.child_id = c.id WHERE c.id = ?`, int64(id)).
+		Scan(&c.ID, &c.ExternalID, &c.Name, &c.Gender, &c.Class, &status, &limitMS, &lb)
 	if errors.Is(err, sql.ErrNoRows) {
 		return kiosk.Child{}, kiosk.Errorf(kiosk.ENOTFOUND, "child %d not found", id)
 	} else if err != nil {
@@ -54,7 +55,29 @@ func child(ctx context.Context, q querier, id kiosk.ChildID) (kiosk.Child, error
 	}
 	c.Status = kiosk.ChildStatus(status)
 	c.CallLimit = time.Duration(limitMS) * time.Millisecond
+	c.LeftBehind = kiosk.LeftBehindKind(lb)
 	return c, nil
+}
+
+// setLeftBehind records child id's kind of left-behind in tx (now: the
+// stored time of the change); the caller journals it.
+func setLeftBehind(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, k kiosk.LeftBehindKind, now string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO child_profile (child_id, left_behind, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (child_id) DO UPDATE SET left_behind = excluded.left_behind, updated_at = excluded.updated_at`,
+		int64(id), string(k), now)
+	if err != nil {
+		return fmt.Errorf("child %d: set kind of left-behind: %w", id, err)
+	}
+	return nil
+}
+
+// leftBehindProblem is the problem of an entry's kind of left-behind
+// that is not a kiosk.LeftBehindKind, or "".
+func leftBehindProblem(e kiosk.RosterEntry) string {
+	if e.Child.LeftBehind.Valid() {
+		return ""
+	}
+	return fmt.Sprintf("line %d: 留守类型: %q is not both_away, father_away, mother_away, one_away or other", e.Line, e.Child.LeftBehind)
 }
 
 // Contacts returns the child's approved contacts ordered by Slot; an
@@ -136,6 +159,7 @@ type rosterBody struct {
 	Class      string `json:"class,omitempty"`
 	Status     string `json:"status,omitempty"`
 	LimitMS    int64  `json:"call_limit_ms,omitempty"`
+	LeftBehind string `json:"left_behind,omitempty"` // kiosk.LeftBehindKind, of child_added and child_updated
 	Slot       int    `json:"slot,omitempty"`
 	Relation   string `json:"relation,omitempty"`
 	Phone      string `json:"phone,omitempty"`
@@ -161,7 +185,12 @@ func (db *DB) journalRoster(ctx context.Context, tx *sql.Tx, dry bool, b rosterB
 // nothing. Children are matched by ExternalID when set (falling back to
 // name and class among children without an external id, which then get
 // it), else by name and class. A matched child's fields are updated; a
-// zero Child.Status keeps the stored status (new children are active). A
+// zero Child.Status keeps the stored status (new children are active).
+// Fields the entry does not carry are kept: the call limits of a matched
+// child and of its contacts (slot by slot) unless RosterEntry.HasLimits
+// (a roster file has no limit column), its kind of left-behind unless
+// RosterEntry.HasLeftBehind (the file has no 留守类型 column); a new child
+// or contact gets the entry's. A
 // child's contacts are replaced slot by slot (Contact.Slot, or its
 // position 1..5 when zero): a slot missing from the entry is removed. Cards
 // are added; a card already bound to the child is left as it is (a
@@ -173,7 +202,8 @@ func (db *DB) journalRoster(ctx context.Context, tx *sql.Tx, dry bool, b rosterB
 // the transaction is rolled back and the result says what would change.
 //
 // Problems (a card bound to another child, two entries for one child, more
-// than 5 contacts, an ambiguous name and class) are returned together as
+// than 5 contacts, an ambiguous name and class, an unknown kind of
+// left-behind) are returned together as
 // one EINVALID *kiosk.Error whose message has one "line N: column:
 // problem" line per problem.
 func (db *DB) ApplyRoster(ctx context.Context, entries []kiosk.RosterEntry, dryRun bool) (RosterChanges, error) {
@@ -285,6 +315,9 @@ func (db *DB) applyChild(ctx context.Context, tx *sql.Tx, e kiosk.RosterEntry, n
 	if want.Status != "" && want.Status != kiosk.ChildActive && want.Status != kiosk.ChildLeft {
 		return 0, false, []string{fmt.Sprintf("line %d: status: %q is not active or left", e.Line, want.Status)}, nil
 	}
+	if p := leftBehindProblem(e); p != "" {
+		return 0, false, []string{p}, nil
+	}
 	var ids []kiosk.ChildID
 	find := func(q string, args ...any) error {
 		rows, err := tx.QueryContext(ctx, q, args...)
@@ -335,10 +368,15 @@ func (db *DB) applyChild(ctx context.Context, tx *sql.Tx, e kiosk.RosterEntry, n
 		if err != nil {
 			return 0, false, nil, fmt.Errorf("apply roster: line %d: add child: %w", e.Line, err)
 		}
+		if want.LeftBehind != kiosk.LeftBehindUnknown {
+			if err := setLeftBehind(ctx, tx, kiosk.ChildID(n), want.LeftBehind, now); err != nil {
+				return 0, false, nil, fmt.Errorf("apply roster: line %d: add child: %w", e.Line, err)
+			}
+		}
 		ch.Children.Added++
 		return kiosk.ChildID(n), true, nil, db.journalRoster(ctx, tx, dry, rosterBody{
 			Op: "child_added", ChildID: n, ExternalID: want.ExternalID, Name: want.Name, Gender: want.Gender,
-			Class: want.Class, Status: string(status), LimitMS: limitMS, Line: e.Line})
+			Class: want.Class, Status: string(status), LimitMS: limitMS, LeftBehind: string(want.LeftBehind), Line: e.Line})
 	}
 	cur, err := child(ctx, tx, ids[0])
 	if err != nil {
@@ -348,7 +386,13 @@ func (db *DB) applyChild(ctx context.Context, tx *sql.Tx, e kiosk.RosterEntry, n
 	if want.ExternalID != "" {
 		next.ExternalID = want.ExternalID
 	}
-	next.Name, next.Gender, next.Class, next.CallLimit = want.Name, want.Gender, want.Class, want.CallLimit
+	next.Name, next.Gender, next.Class = want.Name, want.Gender, want.Class
+	if e.HasLimits {
+		next.CallLimit = want.CallLimit
+	}
+	if e.HasLeftBehind {
+		next.LeftBehind = want.LeftBehind
+	}
 	if want.Status != "" {
 		next.Status = want.Status
 	}
@@ -361,10 +405,15 @@ func (db *DB) applyChild(ctx context.Context, tx *sql.Tx, e kiosk.RosterEntry, n
 	if err != nil {
 		return 0, false, nil, fmt.Errorf("apply roster: line %d: update child: %w", e.Line, err)
 	}
+	if next.LeftBehind != cur.LeftBehind {
+		if err := setLeftBehind(ctx, tx, cur.ID, next.LeftBehind, now); err != nil {
+			return 0, false, nil, fmt.Errorf("apply roster: line %d: update child: %w", e.Line, err)
+		}
+	}
 	ch.Children.Updated++
 	return cur.ID, false, nil, db.journalRoster(ctx, tx, dry, rosterBody{
 		Op: "child_updated", ChildID: int64(cur.ID), ExternalID: next.ExternalID, Name: next.Name, Gender: next.Gender,
-		Class: next.Class, Status: string(next.Status), LimitMS: next.CallLimit.Milliseconds(), Line: e.Line})
+		Class: next.Class, Status: string(next.Status), LimitMS: next.CallLimit.Milliseconds(), LeftBehind: string(next.LeftBehind), Line: e.Line})
 }
 
 func (db *DB) applyContacts(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e kiosk.RosterEntry, now string, dry bool, ch *RosterChanges) ([]string, error) {
@@ -414,6 +463,9 @@ func (db *DB) applyContacts(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e
 			continue
 		}
 		delete(want, c.Slot)
+		if !e.HasLimits {
+			w.CallLimit = c.CallLimit // the file has no limit column
+		}
 		if c.Name == w.Name && c.Relation == w.Relation && c.Phone == w.Phone &&
 			slices.Equal(c.Modes, w.Modes) && c.CallLimit == w.CallLimit {
 			ch.Contacts.Unchanged++
@@ -484,7 +536,9 @@ func (db *DB) applyCards(ctx context.Context, tx *sql.Tx, id kiosk.ChildID, e ki
 
 // RosterEntries returns the whole roster for export, ordered by class,
 // name and id: every child (active or left) with its contacts by slot and
-// its enabled cards by UID. Line is 0.
+// its enabled cards by UID. Line is 0; HasLimits and HasLeftBehind are
+// true (the entries carry every stored field, so that ApplyRoster of them
+// changes nothing).
 func (db *DB) RosterEntries(ctx context.Context) ([]kiosk.RosterEntry, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT id FROM children ORDER BY class, name, id`)
 	if err != nil {
@@ -517,7 +571,7 @@ func (db *DB) RosterEntries(ctx context.Context) ([]kiosk.RosterEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, kiosk.RosterEntry{Child: c, Contacts: cs, Cards: cards})
+		out = append(out, kiosk.RosterEntry{Child: c, Contacts: cs, Cards: cards, HasLimits: true, HasLeftBehind: true})
 	}
 	return out, nil
 }

@@ -63,17 +63,45 @@ type childForm struct {
 	Left  bool
 
 	ExternalID, Name, Gender, Class, Limit string
-	Contacts                               []contactForm
+	// LeftBehind is the kind of left-behind as a kiosk.LeftBehindKind
+	// code ("" not recorded), as stored or as posted.
+	LeftBehind string
+	Contacts   []contactForm
 
 	// Errs are the problems of the child's fields by name (extid, name,
-	// gender, class, limit); Problems every problem, for the list on top,
-	// in the order of the fields (listProblems).
+	// gender, class, leftbehind, limit); Problems every problem, for the
+	// list on top, in the order of the fields (listProblems).
 	Errs     map[string][]string
 	Problems []string
 	probs    []formProblem
 
 	Classes, Relations []string
 	Genders            []string
+	LeftBehinds        []leftBehindOption
+}
+
+// leftBehindOption is one choice of the form's 留守类型.
+type leftBehindOption struct {
+	Value, Label string
+}
+
+// leftBehindOptions are the kinds of left-behind the form offers, with
+// the words of the Ministry of Civil Affairs' definition (kiosk.LeftBehindKind).
+func leftBehindOptions() []leftBehindOption {
+	out := make([]leftBehindOption, 0, len(kiosk.LeftBehindKinds))
+	for _, k := range kiosk.LeftBehindKinds {
+		out = append(out, leftBehindOption{Value: string(k), Label: k.Label() + " " + leftBehindEnglish[k]})
+	}
+	return out
+}
+
+// leftBehindEnglish is each kind in English, after its Chinese label.
+var leftBehindEnglish = map[kiosk.LeftBehindKind]string{
+	kiosk.LeftBehindBoth:   "both parents away",
+	kiosk.LeftBehindFather: "father away",
+	kiosk.LeftBehindMother: "mother away",
+	kiosk.LeftBehindOne:    "one parent away",
+	kiosk.LeftBehindOther:  "other (guardian)",
 }
 
 // contactForm is one contact row, slot 1..rostercsv.MaxContacts.
@@ -151,6 +179,7 @@ func storedForm(ch kiosk.Child, cs []kiosk.Contact) childForm {
 	f := emptyForm()
 	f.Child, f.Left = ch, ch.Status == kiosk.ChildLeft
 	f.ExternalID, f.Name, f.Gender, f.Class = ch.ExternalID, ch.Name, ch.Gender, ch.Class
+	f.LeftBehind = string(ch.LeftBehind)
 	if ch.CallLimit > 0 {
 		f.Limit = shortDuration(ch.CallLimit)
 	}
@@ -172,6 +201,7 @@ func storedForm(ch kiosk.Child, cs []kiosk.Contact) childForm {
 func readForm(r *http.Request, f *childForm) {
 	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	f.ExternalID, f.Name, f.Gender, f.Class, f.Limit = v("extid"), v("name"), v("gender"), v("class"), v("limit")
+	f.LeftBehind = v("leftbehind")
 	for i := range f.Contacts {
 		row := &f.Contacts[i]
 		p := "c" + strconv.Itoa(row.Slot) + "_"
@@ -191,6 +221,7 @@ func (c *Console) formPage(w http.ResponseWriter, r *http.Request, s *kiosk.Sess
 		return
 	}
 	f.Classes, f.Relations, f.Genders = classes, formRelations(), []string{"男", "女"}
+	f.LeftBehinds = leftBehindOptions()
 	f.listProblems()
 	title := "新增学生 Add a child"
 	if !f.New {
@@ -299,8 +330,9 @@ func (c *Console) save(w http.ResponseWriter, r *http.Request, s *kiosk.Session,
 }
 
 // checkForm checks f with the roster file's rules, by reading it as a
-// one-row roster file (rostercsv.Read: names, class, gender, relationship
-// words, phone numbers, modes, at least one contact), plus the per-call
+// one-row roster file (rostercsv.Read: names, class, gender, kind of
+// left-behind, relationship words, phone numbers, modes, at least one
+// contact), plus the per-call
 // limits the file has no column for; every problem goes to its field and
 // the list (f.Problems). A blank number of a stored contact is its stored
 // number; a stored contact ticked for removal is left out. It returns the
@@ -311,8 +343,8 @@ func (c *Console) checkForm(f *childForm, stored []kiosk.Contact) (kiosk.RosterE
 	for _, ct := range stored {
 		bySlot[ct.Slot] = ct
 	}
-	header := []string{"编号", "姓名", "性别", "班级"}
-	row := []string{f.ExternalID, f.Name, f.Gender, f.Class}
+	header := []string{"编号", "姓名", "性别", "班级", "留守类型"}
+	row := []string{f.ExternalID, f.Name, f.Gender, f.Class, f.LeftBehind}
 	for _, ct := range f.Contacts {
 		n := strconv.Itoa(ct.Slot)
 		header = append(header, "联系人"+n, "关系"+n, "电话"+n, "方式"+n)
@@ -403,6 +435,8 @@ func formField(col string) (slot int, field string) {
 		return 0, "gender"
 	case "班级":
 		return 0, "class"
+	case "留守类型":
+		return 0, "leftbehind"
 	case "limit":
 		return 0, "limit"
 	}
@@ -431,12 +465,12 @@ func (f *childForm) limit(col, v string) time.Duration {
 }
 
 // fieldOrder is the order of a row's fields on the page.
-var fieldOrder = map[string]int{"name": 1, "class": 2, "gender": 3, "extid": 4, "relation": 5, "phone": 6, "modes": 7, "limit": 8}
+var fieldOrder = map[string]int{"name": 1, "class": 2, "gender": 3, "leftbehind": 4, "extid": 5, "relation": 5, "phone": 6, "modes": 7, "limit": 8}
 
 // fieldWords names a form field in the list of problems.
 var fieldWords = map[string]string{
 	"extid": "编号 ID", "name": "姓名 Name", "gender": "性别 Gender", "class": "班级 Class", "limit": "单次通话时长 Call limit",
-	"relation": "关系 Relation", "phone": "电话 Phone", "modes": "方式 Modes",
+	"leftbehind": "留守类型 Left-behind", "relation": "关系 Relation", "phone": "电话 Phone", "modes": "方式 Modes",
 }
 
 // add puts p next to its field and in the list.

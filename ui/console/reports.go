@@ -418,14 +418,43 @@ type quarterRow struct {
 	Class         string
 	Active, Left  int
 	Boys, Girls   int
-	CallsPerMonth []int // answered calls, one per month of the quarter
+	Kinds         leftBehindCounts // active children by kind of left-behind
+	CallsPerMonth []int            // answered calls, one per month of the quarter
 	AnsweredTotal int
 }
 
-// quarterlyData is the quarterly report (季报): the roster by class and
-// answered family calls per class per month; answered help calls are
-// counted on their own line (HelpPerMonth, HelpAnswered), never in a
-// class's.
+// leftBehindCounts are active children by kind of left-behind
+// (kiosk.LeftBehindKind): Both away; One away, Father, Mother and
+// OneUnsaid (单亲外出, not said which) summing to One; Other; Unrecorded.
+type leftBehindCounts struct {
+	Both, One, Father, Mother, OneUnsaid, Other, Unrecorded int
+}
+
+// add counts one active child of kind k.
+func (n *leftBehindCounts) add(k kiosk.LeftBehindKind) {
+	switch k {
+	case kiosk.LeftBehindBoth:
+		n.Both++
+	case kiosk.LeftBehindFather:
+		n.One++
+		n.Father++
+	case kiosk.LeftBehindMother:
+		n.One++
+		n.Mother++
+	case kiosk.LeftBehindOne:
+		n.One++
+		n.OneUnsaid++
+	case kiosk.LeftBehindOther:
+		n.Other++
+	default:
+		n.Unrecorded++
+	}
+}
+
+// quarterlyData is the quarterly report (季报): the roster by class (and
+// by kind of left-behind, active children only) and answered family
+// calls per class per month; answered help calls are counted on their own
+// line (HelpPerMonth, HelpAnswered), never in a class's.
 type quarterlyData struct {
 	Quarter, Prev, Next string
 	Months              []string // "2026-10", ...
@@ -435,10 +464,12 @@ type quarterlyData struct {
 	Classes             []quarterRow
 	Active, Left        int
 	Boys, Girls         int
+	Kinds               leftBehindCounts
 	Answered            int
 	HelpPerMonth        []int // answered help calls, one per month
 	HelpAnswered        int
 	Chart               template.HTML
+	KindsChart          template.HTML // active children by class and kind
 }
 
 func (c *Console) quarterly(ctx context.Context, from, to, now time.Time, label string) (quarterlyData, error) {
@@ -471,6 +502,8 @@ func (c *Console) quarterly(ctx context.Context, from, to, now time.Time, label 
 		}
 		r.Active++
 		d.Active++
+		r.Kinds.add(ch.LeftBehind)
+		d.Kinds.add(ch.LeftBehind)
 		switch ch.Gender {
 		case "男":
 			r.Boys++
@@ -511,14 +544,19 @@ func (c *Console) quarterly(ctx context.Context, from, to, now time.Time, label 
 	for m := range series {
 		series[m].Name = d.Months[m]
 	}
+	kinds := []barSeries{{Name: "父母均外出"}, {Name: "单亲外出"}, {Name: "其他"}, {Name: "未登记"}}
 	for _, n := range names {
 		r := byClass[n]
 		d.Classes = append(d.Classes, *r)
 		for m := range series {
 			series[m].Values = append(series[m].Values, float64(r.CallsPerMonth[m]))
 		}
+		for i, v := range []int{r.Kinds.Both, r.Kinds.One, r.Kinds.Other, r.Kinds.Unrecorded} {
+			kinds[i].Values = append(kinds[i].Values, float64(v))
+		}
 	}
 	d.Chart = barChart{ID: "quarter", Title: "各班每月接通通话次数 " + label, Unit: "次", Categories: names, Series: series, WidthMM: 250, HeightMM: 90}.SVG()
+	d.KindsChart = barChart{ID: "kinds", Title: "各班在册学生留守类型 " + label, Unit: "人", Categories: names, Series: kinds, WidthMM: 250, HeightMM: 90}.SVG()
 	return d, nil
 }
 

@@ -268,9 +268,9 @@ func TestReportPages(t *testing.T) {
 			[]string{"张丽", "五年级2班", zhangli}, []string{"本学期有通话", "本学期无通话", "张奶奶", "138"}},
 		{"technician", "/console/reports/monthly?month=2026-11", http.StatusForbidden, "", 0, 0, nil, []string{"张丽", "五年级"}},
 		{"manager", "/console/reports/monthly?month=2026-1x", http.StatusBadRequest, "", 0, 0, []string{"YYYY-MM"}, nil},
-		{"manager", "/console/reports/quarterly?q=2026-Q4", http.StatusOK, "view_report_quarterly", 6, 2,
+		{"manager", "/console/reports/quarterly?q=2026-Q4", http.StatusOK, "view_report_quarterly", 14, 4,
 			[]string{"季度报表", `id="active">2<`, `id="answered">3<`, "留守类型", "2026-10 接通"}, nil},
-		{"inspector", "/console/reports/quarterly?q=2026-Q4&print=1", http.StatusOK, "print_report_quarterly", 6, 2, []string{"负责人"}, nil},
+		{"inspector", "/console/reports/quarterly?q=2026-Q4&print=1", http.StatusOK, "print_report_quarterly", 14, 4, []string{"负责人"}, nil},
 		{"technician", "/console/reports/quarterly", http.StatusForbidden, "", 0, 0, nil, []string{"五年级"}},
 	} {
 		t.Run(tc.user+" "+tc.path, func(t *testing.T) {

@@ -115,6 +115,9 @@ type importData struct {
 	General             []rostercsv.Problem
 	BadRows, Problems   int
 	Changes             sqlite.RosterChanges
+	// LeftBehind: the file has a 留守类型 column (without one, the kinds
+	// recorded are kept and the preview has no such column).
+	LeftBehind bool
 }
 
 // importRow is one row of the preview.
@@ -122,6 +125,7 @@ type importRow struct {
 	Line                            int
 	ExternalID, Name, Gender, Class string
 	Status                          string
+	LeftBehind                      string   // the kind's label, "" when not recorded
 	Cards                           int      // how many cards
 	Contacts                        []string // "父亲 王建国 138****0001 电话+视频", numbers masked
 	Change                          string   // what importing the row would change, in words
@@ -237,6 +241,8 @@ func (im *rosterImport) check(ctx context.Context, st RosterImporter, f *rosterc
 		ir := importRow{Line: row.Line, ExternalID: row.Entry.Child.ExternalID, Name: row.Entry.Child.Name,
 			Gender: row.Entry.Child.Gender, Class: row.Entry.Child.Class, Cards: len(row.Entry.Cards),
 			Problems: slices.Clone(row.Problems)}
+		ir.LeftBehind = row.Entry.Child.LeftBehind.Label()
+		d.LeftBehind = d.LeftBehind || row.Entry.HasLeftBehind
 		ir.Status = "在校"
 		if row.Entry.Child.Status == kiosk.ChildLeft {
 			ir.Status = "离校 left"
