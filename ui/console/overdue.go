@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/kiosk/books"
 	"github.com/qinqing/station/kiosk/register"
+	"github.com/qinqing/station/kiosk/sqlite"
 )
 
 // The overdue books list: a count on Today and, per class, a list the
@@ -45,8 +47,20 @@ func (c *Console) overdueBooks(ctx context.Context) (out []overdueBook, ok bool,
 	if !ok {
 		return nil, false, nil
 	}
-	rows, err := rs.LoanRegister(ctx, time.Time{}, time.Time{}, c.rulesFor(""))
-	if err != nil {
+	var rows []register.BookLoan
+	if os, open := c.store.(openLoanStore); open {
+		// The loans still out, from the loans table: the register of
+		// every loan since the library opened took 0.5 s at a decade's
+		// 1,000,000 journal entries, on every Today page.
+		loans, err := os.OverdueLoans(ctx, c.rulesFor(""))
+		if err != nil {
+			return nil, true, fmt.Errorf("overdue books: %w", err)
+		}
+		for _, l := range loans {
+			rows = append(rows, register.BookLoan{ChildName: l.ChildName, Class: l.Class, Barcode: l.Copy.Barcode,
+				Title: l.Copy.Title.Title, Lent: l.Lent, Due: l.Due, OverdueDays: l.OverdueDays})
+		}
+	} else if rows, err = rs.LoanRegister(ctx, time.Time{}, time.Time{}, c.rulesFor("")); err != nil {
 		return nil, true, fmt.Errorf("overdue books: %w", err)
 	}
 	for _, r := range overdueRows(rows) {
@@ -54,6 +68,12 @@ func (c *Console) overdueBooks(ctx context.Context) (out []overdueBook, ok bool,
 			Lent: r.Lent.In(c.loc).Format(time.DateOnly), Due: r.Due.Format(time.DateOnly), Days: r.OverdueDays})
 	}
 	return out, true, nil
+}
+
+// openLoanStore reads the loans still out past their due date;
+// kiosk/sqlite's *DB implements it.
+type openLoanStore interface {
+	OverdueLoans(ctx context.Context, r books.Rules) ([]sqlite.BookLoan, error)
 }
 
 // overdueRows keeps the loans still out (not returned, not lost) with
