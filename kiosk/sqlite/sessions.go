@@ -91,7 +91,8 @@ func loginKey(username string) string {
 // login time, and returns the session with its ID. Every attempt is
 // journaled as an 'audit' entry (login, login_failed or login_locked, with
 // the typed username and the address; never the password). Errors:
-// ErrBadLogin, ErrLoginLocked, or an internal error. An unknown or disabled
+// ErrBadLogin, ErrLoginLocked (a *LoginLockedError saying the wait), or an
+// internal error. An unknown or disabled
 // user costs the same password hashing as a known one.
 func (db *DB) Login(ctx context.Context, username, password, address string) (Session, error) {
 	key := loginKey(username)
@@ -104,16 +105,16 @@ func (db *DB) Login(ctx context.Context, username, password, address string) (Se
 	// Reserve the attempt as failed before checking the password, in one
 	// write transaction with the count, so that parallel attempts cannot
 	// all pass under the limit.
-	attempt, locked, err := db.reserveAttempt(ctx, key, address)
+	attempt, wait, err := db.reserveAttempt(ctx, key, address)
 	if err != nil {
 		return Session{}, err
 	}
-	if locked {
+	if wait > 0 {
 		_, _ = argon2id.ComparePasswordAndHash(password, dummyHash())
 		if err := db.Audit(ctx, key, "login_locked", detail); err != nil {
 			return Session{}, err
 		}
-		return Session{}, ErrLoginLocked
+		return Session{}, &LoginLockedError{Wait: wait}
 	}
 
 	var (
@@ -188,20 +189,37 @@ func (db *DB) Login(ctx context.Context, username, password, address string) (Se
 	return Session{ID: sid, User: u, Created: now.UTC(), LastSeen: now.UTC(), Address: address}, nil
 }
 
+// LoginLockedError is Login's refusal while a limit holds (see
+// PairFailures); errors.Is(err, ErrLoginLocked) holds for it.
+type LoginLockedError struct {
+	// Wait is how long until the limits that refused the attempt let one
+	// more through, at least a second: up to LoginWindow for the account
+	// and address or the address, up to AccountDelayMax for the account.
+	Wait time.Duration
+}
+
+func (e *LoginLockedError) Error() string { return ErrLoginLocked.Error() }
+func (e *LoginLockedError) Unwrap() error { return ErrLoginLocked }
+
+// RetryAfter is Wait; the console reads it through an interface.
+func (e *LoginLockedError) RetryAfter() time.Duration { return e.Wait }
+
 // reserveAttempt prunes old attempts, counts recent failures for key and
 // address (see PairFailures) and records this attempt: as 'locked' (and
-// returns locked) when a limit is reached, else as 'bad' until Login marks
-// it 'ok'. An 'ok' row with address "" is a reset (ResetLoginFailures).
-func (db *DB) reserveAttempt(ctx context.Context, key, address string) (id int64, locked bool, err error) {
+// returns the wait until the limits let one more through, at least a
+// second) when a limit is reached, else as 'bad' (wait 0) until Login
+// marks it 'ok'. An 'ok' row with address "" is a reset
+// (ResetLoginFailures).
+func (db *DB) reserveAttempt(ctx context.Context, key, address string) (id int64, wait time.Duration, err error) {
 	now := db.now()
 	since := fmtTime(now.Add(-LoginWindow))
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, false, fmt.Errorf("login: begin: %w", err)
+		return 0, 0, fmt.Errorf("login: begin: %w", err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE at < ?`, fmtTime(now.Add(-24*time.Hour))); err != nil {
-		return 0, false, fmt.Errorf("login: prune attempts: %w", err)
+		return 0, 0, fmt.Errorf("login: prune attempts: %w", err)
 	}
 	var (
 		byPair, byAccount, byAddress int
@@ -212,41 +230,71 @@ func (db *DB) reserveAttempt(ctx context.Context, key, address string) (id int64
 		  AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE username = ? AND outcome = 'ok' AND address IN (?, '')), '')`,
 		key, address, since, key, address).Scan(&byPair)
 	if err != nil {
-		return 0, false, fmt.Errorf("login: count account and address failures: %w", err)
+		return 0, 0, fmt.Errorf("login: count account and address failures: %w", err)
 	}
 	err = tx.QueryRowContext(ctx, `SELECT count(*), COALESCE(MAX(at), '') FROM login_attempts
 		WHERE username = ? AND outcome = 'bad' AND at >= ?
 		  AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE username = ? AND outcome = 'ok'), '')`,
 		key, since, key).Scan(&byAccount, &lastBad)
 	if err != nil {
-		return 0, false, fmt.Errorf("login: count account failures: %w", err)
+		return 0, 0, fmt.Errorf("login: count account failures: %w", err)
 	}
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM login_attempts WHERE address = ? AND outcome = 'bad' AND at >= ?`,
 		address, since).Scan(&byAddress); err != nil {
-		return 0, false, fmt.Errorf("login: count address failures: %w", err)
+		return 0, 0, fmt.Errorf("login: count address failures: %w", err)
 	}
-	locked = byPair >= PairFailures || byAddress >= AddressFailures
+	// A window limit holds until enough of the counted failures are older
+	// than LoginWindow: the (n-limit+1)-th oldest one sets the wait.
+	windowWait := func(step, q string, n, limit int, args ...any) error {
+		if n < limit {
+			return nil
+		}
+		var at string
+		if err := tx.QueryRowContext(ctx, q+` ORDER BY at LIMIT 1 OFFSET ?`, append(args, n-limit)...).Scan(&at); err != nil {
+			return fmt.Errorf("login: %s: %w", step, err)
+		}
+		t, err := parseTime(at)
+		if err != nil {
+			return fmt.Errorf("login: %s: %w", step, err)
+		}
+		// Counted at the window's very edge: still locked now.
+		wait = max(wait, t.Add(LoginWindow).Sub(now), time.Nanosecond)
+		return nil
+	}
+	if err := windowWait("oldest account and address failure", `SELECT at FROM login_attempts
+		WHERE username = ? AND address = ? AND outcome = 'bad' AND at >= ?
+		  AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE username = ? AND outcome = 'ok' AND address IN (?, '')), '')`,
+		byPair, PairFailures, key, address, since, key, address); err != nil {
+		return 0, 0, err
+	}
+	if err := windowWait("oldest address failure", `SELECT at FROM login_attempts WHERE address = ? AND outcome = 'bad' AND at >= ?`,
+		byAddress, AddressFailures, address, since); err != nil {
+		return 0, 0, err
+	}
 	if byAccount >= AccountFailures {
 		last, err := parseTime(lastBad)
 		if err != nil {
-			return 0, false, fmt.Errorf("login: last failure: %w", err)
+			return 0, 0, fmt.Errorf("login: last failure: %w", err)
 		}
-		locked = locked || now.Before(last.Add(accountDelay(byAccount)))
+		wait = max(wait, last.Add(accountDelay(byAccount)).Sub(now))
 	}
 	outcome := "bad"
-	if locked {
+	if wait > 0 {
 		outcome = "locked"
+		wait = max(wait, time.Second)
+	} else {
+		wait = 0
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO login_attempts (at, username, address, outcome) VALUES (?, ?, ?, ?)`,
 		fmtTime(now), key, address, outcome)
 	if err != nil {
-		return 0, false, fmt.Errorf("login: record attempt: %w", err)
+		return 0, 0, fmt.Errorf("login: record attempt: %w", err)
 	}
 	id, _ = res.LastInsertId()
 	if err := tx.Commit(); err != nil {
-		return 0, false, fmt.Errorf("login: commit attempt: %w", err)
+		return 0, 0, fmt.Errorf("login: commit attempt: %w", err)
 	}
-	return id, locked, nil
+	return id, wait, nil
 }
 
 // resetLoginFailures restarts the account's failure counts (per account

@@ -202,3 +202,62 @@ func TestLoginRateLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginLockedWait checks that a refusal says the real wait of the
+// limit that holds: the account and address or the address until the
+// counted failure leaves LoginWindow, the account its short delay.
+func TestLoginLockedWait(t *testing.T) {
+	ctx := context.Background()
+	const bad = "wrong password!"
+	wait := func(t *testing.T, err error) time.Duration {
+		t.Helper()
+		require.ErrorIs(t, err, sqlite.ErrLoginLocked)
+		var le *sqlite.LoginLockedError
+		require.ErrorAs(t, err, &le)
+		return le.Wait
+	}
+
+	t.Run("per account and address", func(t *testing.T) {
+		db, clk := newDB(t)
+		addUser(t, db, "li", sqlite.RoleManager)
+		for i := 0; i < sqlite.PairFailures+2; i++ {
+			// The last two fail as locked; they do not count.
+			clk.Set(t0.Add(time.Duration(i) * time.Minute))
+			_, _ = db.Login(ctx, "li", bad, "192.0.2.1")
+		}
+		clk.Set(t0.Add(10 * time.Minute))
+		_, err := db.Login(ctx, "li", goodPassword, "192.0.2.1")
+		assert.Equal(t, 5*time.Minute, wait(t, err), "the first failure (t0) leaves the window at t0+15 min")
+	})
+
+	t.Run("per address", func(t *testing.T) {
+		db, clk := newDB(t)
+		addUser(t, db, "li", sqlite.RoleManager)
+		for i := 0; i < sqlite.AddressFailures; i++ {
+			clk.Set(t0.Add(time.Duration(i) * time.Second))
+			_, err := db.Login(ctx, fmt.Sprintf("nobody%d", i), bad, "192.0.2.9")
+			require.ErrorIs(t, err, sqlite.ErrBadLogin)
+		}
+		clk.Set(t0.Add(time.Minute))
+		_, err := db.Login(ctx, "li", goodPassword, "192.0.2.9")
+		assert.Equal(t, sqlite.LoginWindow-time.Minute, wait(t, err))
+	})
+
+	t.Run("per account: seconds", func(t *testing.T) {
+		db, clk := newDB(t)
+		addUser(t, db, "li", sqlite.RoleManager)
+		at := t0
+		for i := 0; i < sqlite.AccountFailures+1; i++ {
+			at = t0.Add(time.Duration(i) * 3 * time.Second) // past the 2 s delay
+			clk.Set(at)
+			_, err := db.Login(ctx, "li", bad, fmt.Sprintf("192.0.2.%d", i))
+			require.ErrorIs(t, err, sqlite.ErrBadLogin, "try %d", i)
+		}
+		clk.Set(at.Add(time.Second))
+		_, err := db.Login(ctx, "li", goodPassword, "198.51.100.1")
+		assert.Equal(t, 2*sqlite.AccountDelay-time.Second, wait(t, err), "21 failures: a 4 s delay, 1 s gone")
+		clk.Set(at.Add(2*sqlite.AccountDelay - time.Millisecond))
+		_, err = db.Login(ctx, "li", goodPassword, "198.51.100.1")
+		assert.Equal(t, time.Second, wait(t, err), "at least a second")
+	})
+}

@@ -407,8 +407,9 @@ func (c *Console) booksRender(w http.ResponseWriter, r *http.Request, s *kiosk.S
 
 // bookAdd adds a title (form: isbn as ISBN-13 or ISBN-10, title, author,
 // publisher, category, price in yuan, barcodes one a line, count of
-// further copies numbered ISBN-1, ISBN-2...) and shows its page; managers
-// only. 400 with every problem, 409 when the ISBN or a barcode is in use.
+// further copies numbered ISBN-1, ISBN-2...) and answers 303 to its page
+// (done=book_added); managers only. 400 with every problem (the form kept),
+// 409 when the ISBN or a barcode is in use.
 func (c *Console) bookAdd(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	if !c.managerMay(w, r, s, "添加图书") {
 		return
@@ -456,7 +457,12 @@ func (c *Console) bookAdd(w http.ResponseWriter, r *http.Request, s *kiosk.Sessi
 		again(err)
 		return
 	}
-	c.bookRender(w, r, s, http.StatusOK, bt.ID, fmt.Sprintf("已添加《%s》，%d 册。 Title added with %d copies.", bt.Title.Title, bt.Shelf, bt.Shelf), "", nil)
+	seeOther(w, r, bookPath(bt.ID), "book_added")
+}
+
+// bookPath is a title's page.
+func bookPath(id int64) string {
+	return "/console/books/" + strconv.FormatInt(id, 10)
 }
 
 // --- a title's page
@@ -575,10 +581,10 @@ func (c *Console) bookEdit(w http.ResponseWriter, r *http.Request, s *kiosk.Sess
 		var changed bool
 		if _, changed, err = bs.UpdateBookTitle(r.Context(), s.User.Username, id, t); err == nil {
 			if !changed {
-				c.bookRender(w, r, s, http.StatusOK, id, "没有改动。 Nothing changed.", "view_book", nil)
+				seeOther(w, r, bookPath(id), "book_unchanged")
 				return
 			}
-			c.bookRender(w, r, s, http.StatusOK, id, "已保存。 Saved.", "", nil)
+			seeOther(w, r, bookPath(id), "book_saved")
 			return
 		}
 	}
@@ -612,10 +618,8 @@ func (c *Console) bookCopiesAdd(w http.ResponseWriter, r *http.Request, s *kiosk
 	f := readTitleForm(r)
 	n, err := f.count(0)
 	if err == nil {
-		var codes []string
-		codes, err = bs.AddBookCopies(r.Context(), s.User.Username, sqlite.NewCopies{TitleID: id, Barcodes: splitBarcodes(f.Barcodes), Count: n})
-		if err == nil {
-			c.bookRender(w, r, s, http.StatusOK, id, fmt.Sprintf("已添加 %d 册：%s。 Copies added.", len(codes), strings.Join(codes, "、")), "", nil)
+		if _, err = bs.AddBookCopies(r.Context(), s.User.Username, sqlite.NewCopies{TitleID: id, Barcodes: splitBarcodes(f.Barcodes), Count: n}); err == nil {
+			seeOther(w, r, bookPath(id), "copies_added")
 			return
 		}
 	}
@@ -663,11 +667,8 @@ func (c *Console) bookEvent(w http.ResponseWriter, r *http.Request, s *kiosk.Ses
 	if !c.audit(w, r, s, copyEvents[i].Action, fmt.Sprintf("title=%d barcode=%s price=%s note=%q", id, cp.Barcode, books.FormatPrice(cp.PriceCents), note)) {
 		return
 	}
-	msg := fmt.Sprintf("%s《%s》已登记为%s。", cp.Barcode, cp.Title.Title, strings.Fields(copyEvents[i].Label)[0])
-	if event != sqlite.LoanWriteOff {
-		msg += fmt.Sprintf(" 按原价 %s 元赔偿 (replace at the original price).", books.FormatPrice(cp.PriceCents))
-	}
-	c.bookRender(w, r, s, http.StatusOK, id, msg, "", nil)
+	// The notice's code is the audit action (notices in forms.go).
+	seeOther(w, r, bookPath(id), copyEvents[i].Action)
 }
 
 // --- stock-take
@@ -832,7 +833,7 @@ func (c *Console) stockScan(w http.ResponseWriter, r *http.Request, s *kiosk.Ses
 // stockReset ends the user's stock-take (nothing is written).
 func (c *Console) stockReset(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	c.stock.reset(s.User.Username)
-	c.stockRender(w, r, s, nil, "已清空，可以重新开始盘点。 Started again.", false)
+	seeOther(w, r, "/console/books/stocktake", "stock_reset")
 }
 
 type stockLent struct {

@@ -194,18 +194,18 @@ func TestBookAddAndEdit(t *testing.T) {
 	}
 
 	t.Run("add with ISBN-10", func(t *testing.T) {
-		res, body := do(t, c, "POST", e.srv.URL+"/console/books", form("isbn", "0-201-61622-X", "title", "程序员修炼之道",
+		res, _ := do(t, c, "POST", e.srv.URL+"/console/books", form("isbn", "0-201-61622-X", "title", "程序员修炼之道",
 			"author", "Hunt", "category", "科普", "price", "¥25.5", "barcodes", "b100\n9780201616224-3", "count", "2"))
-		require.Equal(t, http.StatusOK, res.StatusCode, body)
+		a := lastAudit(t, e)
+		assert.Equal(t, "manager", a.Actor)
+		assert.Equal(t, sqlite.ActionBookTitleAdd, a.Action)
+		assert.Contains(t, a.Detail, "isbn=9780201616224")
+		body := seeNotice(t, c, res, "/console/books/"+titleIDOf(t, e, "9780201616224")+"?done=book_added", "book_added")
 		assert.Contains(t, body, "ISBN 9780201616224", "stored as ISBN-13")
 		assert.Contains(t, body, "25.50 元")
 		for _, code := range []string{"B100", "9780201616224-3", "9780201616224-1", "9780201616224-2"} {
 			assert.Equal(t, "在架 shelf", copyStatus(body, code), code)
 		}
-		a := lastAudit(t, e)
-		assert.Equal(t, "manager", a.Actor)
-		assert.Equal(t, sqlite.ActionBookTitleAdd, a.Action)
-		assert.Contains(t, a.Detail, "isbn=9780201616224")
 	})
 	tests := []struct {
 		name   string
@@ -233,13 +233,14 @@ func TestBookAddAndEdit(t *testing.T) {
 
 	id := titleIDOf(t, e, "9787020002207")
 	t.Run("edit", func(t *testing.T) {
-		res, body := do(t, c, "POST", e.srv.URL+"/console/books/"+id, form("title", "红楼梦（校注本）", "author", "曹雪芹", "price", "65"))
-		require.Equal(t, http.StatusOK, res.StatusCode)
-		assert.Contains(t, body, "已保存")
-		assert.Contains(t, body, "《红楼梦（校注本）》")
+		res, _ := do(t, c, "POST", e.srv.URL+"/console/books/"+id, form("title", "红楼梦（校注本）", "author", "曹雪芹", "price", "65"))
 		a := lastAudit(t, e)
 		assert.Equal(t, sqlite.ActionBookTitleEdit, a.Action)
 		assert.Contains(t, a.Detail, `price: "59.70" -> "65.00"`)
+		body := seeNotice(t, c, res, "/console/books/"+id+"?done=book_saved", "book_saved")
+		assert.Contains(t, body, "《红楼梦（校注本）》")
+		res, _ = do(t, c, "POST", e.srv.URL+"/console/books/"+id, form("title", "红楼梦（校注本）", "author", "曹雪芹", "price", "65"))
+		seeNotice(t, c, res, "/console/books/"+id+"?done=book_unchanged", "book_unchanged")
 
 		res, body = do(t, c, "POST", e.srv.URL+"/console/books/"+id, form("title", "", "price", "65"))
 		require.Equal(t, http.StatusBadRequest, res.StatusCode)
@@ -248,13 +249,12 @@ func TestBookAddAndEdit(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, res.StatusCode)
 	})
 	t.Run("add copies", func(t *testing.T) {
-		res, body := do(t, c, "POST", e.srv.URL+"/console/books/"+id+"/copies", form("barcodes", "A010, A011", "count", "1"))
-		require.Equal(t, http.StatusOK, res.StatusCode)
-		assert.Contains(t, body, "已添加 3 册")
+		res, _ := do(t, c, "POST", e.srv.URL+"/console/books/"+id+"/copies", form("barcodes", "A010, A011", "count", "1"))
+		assert.Equal(t, sqlite.ActionBookCopyAdd, lastAudit(t, e).Action)
+		body := seeNotice(t, c, res, "/console/books/"+id+"?done=copies_added", "copies_added")
 		for _, code := range []string{"A010", "A011", "9787020002207-1"} {
 			assert.Equal(t, "在架 shelf", copyStatus(body, code), code)
 		}
-		assert.Equal(t, sqlite.ActionBookCopyAdd, lastAudit(t, e).Action)
 		res, body = do(t, c, "POST", e.srv.URL+"/console/books/"+id+"/copies", form("barcodes", "A001"))
 		assert.Equal(t, http.StatusConflict, res.StatusCode)
 		assert.Contains(t, body, "A001")
@@ -285,23 +285,24 @@ func TestBookWriteOffLostDamaged(t *testing.T) {
 	assert.Equal(t, "借出 lent", copyStatus(body, "A001"))
 	assert.Equal(t, before, loanEvents(t, e), "nothing journaled by refusals")
 
-	res, body = post(sg, "A003", sqlite.LoanWriteOff, "封面脱落，无法修补")
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	assert.Equal(t, "注销 written off", copyStatus(body, "A003"), "the write-off changes the status")
-	assert.NotContains(t, body, `name="barcode" value="A003"`, "a written-off copy takes no more events")
+	res, _ = post(sg, "A003", sqlite.LoanWriteOff, "封面脱落，无法修补")
 	a := lastAudit(t, e)
 	assert.Equal(t, "book_write_off", a.Action)
 	assert.Equal(t, "manager", a.Actor)
 	assert.Contains(t, a.Detail, "barcode=A003")
+	body = seeNotice(t, c, res, "/console/books/"+sg+"?done=book_write_off", "book_write_off")
+	assert.Equal(t, "注销 written off", copyStatus(body, "A003"), "the write-off changes the status")
+	assert.NotContains(t, body, `name="barcode" value="A003"`, "a written-off copy takes no more events")
 	assert.Equal(t, append(before, "write_off A003"), loanEvents(t, e), "journaled as a 'loan' entry")
 	res, _ = post(sg, "A003", sqlite.LoanLost, "")
 	assert.Equal(t, http.StatusConflict, res.StatusCode, "written off already")
 
-	res, body = post(xiao, "A001", sqlite.LoanLost, "王小明说丢在家里")
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	assert.Equal(t, "遗失 lost", copyStatus(body, "A001"))
-	assert.Contains(t, body, "按原价 12.50 元赔偿")
+	res, _ = post(xiao, "A001", sqlite.LoanLost, "王小明说丢在家里")
 	assert.Equal(t, "book_lost", lastAudit(t, e).Action)
+	assert.Contains(t, lastAudit(t, e).Detail, "price=12.50")
+	body = seeNotice(t, c, res, "/console/books/"+xiao+"?done=book_lost", "book_lost")
+	assert.Equal(t, "遗失 lost", copyStatus(body, "A001"))
+	assert.Contains(t, body, "按原价赔偿")
 	rows, err := e.db.LoanRegister(context.Background(), time.Time{}, time.Time{}, books.Rules{Location: e.con.loc})
 	require.NoError(t, err)
 	require.NotEmpty(t, rows)
@@ -310,11 +311,11 @@ func TestBookWriteOffLostDamaged(t *testing.T) {
 	assert.Contains(t, rows[0].Handler, "测试manager", "the manager handled the loss")
 
 	hl := titleIDOf(t, e, "9787020002207")
-	res, body = post(hl, "A002", sqlite.LoanDamaged, "")
-	require.Equal(t, http.StatusOK, res.StatusCode)
+	res, _ = post(hl, "A002", sqlite.LoanDamaged, "")
+	assert.Equal(t, "book_damaged", lastAudit(t, e).Action)
+	body = seeNotice(t, c, res, "/console/books/"+hl+"?done=book_damaged", "book_damaged")
 	assert.Equal(t, "破损", copyCells(body, "A002")[2], "the condition is recorded")
 	assert.Equal(t, "借出 lent", copyStatus(body, "A002"), "a damaged copy stays with its reader")
-	assert.Equal(t, "book_damaged", lastAudit(t, e).Action)
 	assert.Equal(t, append(before, "write_off A003", "lost A001", "damaged A002"), loanEvents(t, e))
 }
 
@@ -389,8 +390,8 @@ func TestStockTake(t *testing.T) {
 	_, body = do(t, pc, "GET", e.srv.URL+"/console/books/stocktake/result", nil)
 	assert.Len(t, missingRowRe.FindAllStringSubmatch(body, -1), 3, "A003, C1, C2")
 
-	res, body = do(t, c, "POST", e.srv.URL+"/console/books/stocktake/reset", url.Values{"csrf": {csrf}})
-	require.Equal(t, http.StatusOK, res.StatusCode)
+	res, _ = do(t, c, "POST", e.srv.URL+"/console/books/stocktake/reset", url.Values{"csrf": {csrf}})
+	body = seeNotice(t, c, res, "/console/books/stocktake?done=stock_reset", "stock_reset")
 	assert.Contains(t, body, `data-test="scan-count">0<`)
 	_ = pcsrf
 
@@ -562,7 +563,11 @@ func TestBookAndTVRoutes(t *testing.T) {
 					assert.Len(t, e.audits(t), before, "a refusal writes nothing")
 					return
 				}
-				require.Equal(t, http.StatusOK, res.StatusCode, body)
+				if rt.method == "POST" && rt.path != "/console/books/stocktake" {
+					require.Equal(t, http.StatusSeeOther, res.StatusCode, "a change redirects: %s", body)
+				} else {
+					require.Equal(t, http.StatusOK, res.StatusCode, body)
+				}
 				if rt.childData {
 					as := e.audits(t)
 					require.Len(t, as, before+1, "one audit entry per request")

@@ -2,11 +2,14 @@ package console
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	qrcode "github.com/skip2/go-qrcode"
@@ -57,6 +60,7 @@ func (c *Console) childEditRoutes() []route {
 		{"POST", "/console/children/{id}/cards", readAll, true, c.managerOnly(c.cardAdd)},
 		{"POST", "/console/children/{id}/cards/disable", readAll, true, c.managerOnly(c.cardDisable)},
 		{"POST", "/console/children/{id}/links", readAll, true, c.managerOnly(c.linkCreate)},
+		{"GET", "/console/children/{id}/links/new", readAll, true, c.managerOnly(c.linkShow)},
 		{"POST", "/console/children/{id}/links/revoke", readAll, true, c.managerOnly(c.linkRevoke)},
 		{"GET", "/console/children/{id}/status", readAll, true, c.managerOnly(c.statusConfirm)},
 		{"POST", "/console/children/{id}/status", readAll, true, c.managerOnly(c.statusPost)},
@@ -367,9 +371,10 @@ func (c *Console) publicBase(r *http.Request) string {
 
 // linkCreate makes a parent link for one of the child's contacts; the
 // form's "days" is the expiry in days, 1 to maxLinkDays ("": never; 0 or
-// less is refused with 400). The URL and its QR code are shown on the
-// answer only (so it is not redirected): the token is not stored, logged
-// or audited.
+// less is refused with 400), and answers 303 See Other to linkShow's
+// page, which shows the URL and its QR code once (so F5 there makes no
+// second link). The token is not stored in the database, logged or
+// audited; it waits in memory for that one view (onceLinks).
 func (c *Console) linkCreate(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
 	ed, ch, ok := c.editTarget(w, r, s)
 	if !ok {
@@ -412,7 +417,95 @@ func (c *Console) linkCreate(w http.ResponseWriter, r *http.Request, s *kiosk.Se
 	if !c.audit(w, r, s, "link_create", fmt.Sprintf("child=%d contact=%d slot=%d link=%d expires=%s", ch.ID, ct.ID, ct.Slot, link.ID, exp)) {
 		return
 	}
+	key, err := c.newLinks.put(s.ID, ch.ID, nl, c.now())
+	if err != nil {
+		c.internal(w, r, "link view key", err)
+		return
+	}
+	http.Redirect(w, r, childPath(ch.ID)+"/links/new?k="+key, http.StatusSeeOther)
+}
+
+// linkShow serves /console/children/{id}/links/new?k=key: the link
+// linkCreate just made, with its QR code, once, to the session that made
+// it within linkShowFor. Another view, another session or a late one gets
+// 410 Gone saying it was shown already (the manager makes a new link and
+// revokes the old one if it was lost). The page names the child: each
+// view is audited (view_child, page=link, never the token).
+func (c *Console) linkShow(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
+	_, ch, ok := c.editTarget(w, r, s)
+	if !ok {
+		return
+	}
+	nl := c.newLinks.take(r.URL.Query().Get("k"), s.ID, ch.ID, c.now())
+	detail := fmt.Sprintf("child=%d page=link shown=no", ch.ID)
+	if nl != nil {
+		detail = fmt.Sprintf("child=%d page=link link=%d shown=yes", ch.ID, nl.ID)
+	}
+	if !c.audit(w, r, s, "view_child", detail) {
+		return
+	}
+	if nl == nil {
+		c.done(w, r, s, http.StatusGone, ch, doneData{Error: "此链接已显示过，不再显示。如未保存，请新建链接并撤销旧链接。 This link was shown already and is not shown again; if it was not kept, make a new one and revoke the old one."})
+		return
+	}
 	c.done(w, r, s, http.StatusOK, ch, doneData{Done: "家长链接已创建。 The parent link was made.", Link: nl})
+}
+
+// linkShowFor is how long a new link waits for its one view.
+const linkShowFor = 5 * time.Minute
+
+// onceLinks holds new parent links between linkCreate and their one view
+// (linkShow), in memory, by a random key; the zero value is ready. A daemon
+// restart forgets them: the link stays valid, only its URL is not shown.
+type onceLinks struct {
+	mu sync.Mutex
+	by map[string]onceLink
+}
+
+type onceLink struct {
+	session string
+	child   kiosk.ChildID
+	link    *newLink
+	until   time.Time
+}
+
+// put keeps nl for one view by session within linkShowFor of now, and
+// returns its key (128 random bits, hex); entries past their time go.
+func (o *onceLinks) put(session string, child kiosk.ChildID, nl *newLink, now time.Time) (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("random key: %w", err)
+	}
+	key := hex.EncodeToString(b[:])
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.by == nil {
+		o.by = map[string]onceLink{}
+	}
+	for k, v := range o.by {
+		if !now.Before(v.until) {
+			delete(o.by, k)
+		}
+	}
+	o.by[key] = onceLink{session: session, child: child, link: nl, until: now.Add(linkShowFor)}
+	return key, nil
+}
+
+// take returns the link kept under key and forgets it, when session and
+// child are the ones it was kept for and its time has not passed; else
+// nil, and the link stays for its own session until its time passes.
+func (o *onceLinks) take(key, session string, child kiosk.ChildID, now time.Time) *newLink {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v, ok := o.by[key]
+	if !ok || v.session != session || v.child != child {
+		return nil
+	}
+	delete(o.by, key)
+	if !now.Before(v.until) {
+		return nil
+	}
+	return v.link
 }
 
 // linkRevoke revokes one of the child's contacts' links (form "link").

@@ -151,8 +151,8 @@ func TestChildEditOnlyManager(t *testing.T) {
 			}
 			res, _ := do(t, m, a.method, e.srv.URL+a.path, form)
 			want := http.StatusOK
-			if a.method == "POST" && a.name != "create link" {
-				want = http.StatusSeeOther // the new URL is shown once: not redirected
+			if a.method == "POST" {
+				want = http.StatusSeeOther // Post/Redirect/Get; a new link's URL is shown on the next GET, once
 			}
 			require.Equal(t, want, res.StatusCode)
 			after := e.audits(t)
@@ -255,7 +255,13 @@ func TestParentLinks(t *testing.T) {
 	cs, err := e.db.Contacts(ctx, id)
 	require.NoError(t, err)
 
-	res, body := do(t, c, "POST", base+"/links", url.Values{"csrf": {csrf}, "contact": {itoa(int64(cs[1].ID))}, "days": {"7"}})
+	res, _ := do(t, c, "POST", base+"/links", url.Values{"csrf": {csrf}, "contact": {itoa(int64(cs[1].ID))}, "days": {"7"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode, "Post/Redirect/Get: F5 makes no second link")
+	loc := res.Header.Get("Location")
+	require.Regexp(t, `^/console/children/\d+/links/new\?k=[0-9a-f]{32}$`, loc)
+	es := e.audits(t)
+	assert.Equal(t, "link_create", es[0].Action, "audited when made")
+	res, body := do(t, c, "GET", e.srv.URL+loc, nil)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	m := linkRe.FindStringSubmatch(body)
 	require.NotNil(t, m, "the URL is shown")
@@ -277,10 +283,21 @@ func TestParentLinks(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, bytes.Contains(b, []byte(token)), "the token is not in %s", e.db.Path()+suffix)
 	}
-	es := e.audits(t)
-	assert.Equal(t, "link_create", es[0].Action)
-	assert.Contains(t, es[0].Detail, "slot=2")
-	assert.NotContains(t, es[0].Detail, token)
+	es = e.audits(t)
+	assert.Equal(t, "view_child", es[0].Action, "the page shown is audited as a view")
+	assert.Contains(t, es[0].Detail, "page=link")
+	assert.Equal(t, "link_create", es[1].Action)
+	assert.Contains(t, es[1].Detail, "slot=2")
+	for _, a := range es[:2] {
+		assert.NotContains(t, a.Detail, token)
+		assert.NotContains(t, a.Detail, loc[strings.Index(loc, "k=")+2:], "nor the view's key")
+	}
+
+	// Shown once: F5, or the link's page in another session, says so.
+	res, body = do(t, c, "GET", e.srv.URL+loc, nil)
+	assert.Equal(t, http.StatusGone, res.StatusCode, "a second view")
+	assert.Contains(t, body, "此链接已显示过")
+	assert.NotContains(t, body, token)
 	_, body = do(t, c, "GET", base, nil)
 	assert.NotContains(t, body, token)
 	assert.Contains(t, body, "2026-11-27 18:00")
@@ -340,12 +357,29 @@ func TestParentLinks(t *testing.T) {
 	e2 := *e
 	e2.srv = srv
 	c2, csrf2 := e2.login(t, "manager")
-	res, body = do(t, c2, "POST", srv.URL+"/console/children/"+itoa(int64(id))+"/links", url.Values{"csrf": {csrf2}, "contact": {itoa(int64(cs[0].ID))}})
-	require.Equal(t, http.StatusOK, res.StatusCode)
+	newLink := func() string {
+		res, _ := do(t, c2, "POST", srv.URL+"/console/children/"+itoa(int64(id))+"/links", url.Values{"csrf": {csrf2}, "contact": {itoa(int64(cs[0].ID))}})
+		require.Equal(t, http.StatusSeeOther, res.StatusCode)
+		return srv.URL + res.Header.Get("Location")
+	}
+	loc = newLink()
+	c3, _ := e2.login(t, "manager")
+	res, body = do(t, c3, "GET", loc, nil)
+	assert.Equal(t, http.StatusGone, res.StatusCode, "another session, even the same manager's")
+	assert.NotRegexp(t, linkRe, body)
+	res, body = do(t, c2, "GET", loc, nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, "the session that made it still sees it once")
 	m = linkRe.FindStringSubmatch(body)
 	require.NotNil(t, m)
 	assert.Equal(t, "https://qq.example.cn:8443", m[1])
 	assert.Contains(t, body, "长期有效 no expiry")
+
+	loc = newLink()
+	e.clk.Set(t0.Add(linkShowFor))
+	res, body = do(t, c2, "GET", loc, nil)
+	assert.Equal(t, http.StatusGone, res.StatusCode, "not viewed within linkShowFor")
+	assert.NotRegexp(t, linkRe, body)
+	e.clk.Set(t0)
 }
 
 func TestChildStatus(t *testing.T) {

@@ -169,6 +169,7 @@ type Console struct {
 	bookRules BookRulesFunc // books.go
 	tv        TVControl     // tv.go
 	stock     *stockTakes   // books.go
+	newLinks  onceLinks     // childedit.go; the zero value is ready
 	booths    *boothDesk    // booths.go; nil without a station
 
 	presence kiosk.Presence // quiet.go; nil: unknown

@@ -325,6 +325,7 @@ func TestRoleAccess(t *testing.T) {
 		"POST /console/children/{id}/cards":         m,
 		"POST /console/children/{id}/cards/disable": m,
 		"POST /console/children/{id}/links":         m,
+		"GET /console/children/{id}/links/new":      m,
 		"POST /console/children/{id}/links/revoke":  m,
 		"GET /console/children/{id}/status":         m,
 		"POST /console/children/{id}/status":        m,
@@ -341,6 +342,7 @@ func TestRoleAccess(t *testing.T) {
 		"POST /console/children/{id}/consent":       true,
 		"POST /console/children/{id}/cards":         true,
 		"POST /console/children/{id}/cards/disable": true,
+		"POST /console/children/{id}/links":         true,
 		"POST /console/children/{id}/links/revoke":  true,
 		"POST /console/children/{id}/status":        true,
 		"POST /console/children/new":                true,
@@ -362,6 +364,9 @@ func TestRoleAccess(t *testing.T) {
 				status = http.StatusOK
 				if redirects[rt.method+" "+rt.path] {
 					status = http.StatusSeeOther
+				}
+				if rt.path == "/console/children/{id}/links/new" {
+					status = http.StatusGone // no link waits to be shown
 				}
 			}
 			t.Run(string(role)+" "+rt.method+" "+rt.path, func(t *testing.T) {
@@ -578,7 +583,20 @@ func TestLoginSecurity(t *testing.T) {
 		m := csrfRe.FindStringSubmatch(body)
 		res, body := do(t, c, "POST", e.srv.URL+"/console/login", url.Values{"csrf": {m[1]}, "username": {"principal"}, "password": {password}})
 		assert.Equal(t, http.StatusTooManyRequests, res.StatusCode, "locked even with the right password")
-		assert.Contains(t, body, "15")
+		assert.Contains(t, body, "请 15 分钟后再试", "every failure at t0: the whole window")
+		assert.Equal(t, "900", res.Header.Get("Retry-After"))
+		e.clk.Set(t0.Add(10*time.Minute + 30*time.Second))
+		m = csrfRe.FindStringSubmatch(body)
+		res, body = do(t, c, "POST", e.srv.URL+"/console/login", url.Values{"csrf": {m[1]}, "username": {"principal"}, "password": {password}})
+		assert.Equal(t, http.StatusTooManyRequests, res.StatusCode, "still locked")
+		assert.Contains(t, body, "请 5 分钟后再试", "4 min 30 s, rounded up")
+		assert.Equal(t, "270", res.Header.Get("Retry-After"))
+		e.clk.Set(t0.Add(sqlite.LoginWindow - 20*time.Second))
+		m = csrfRe.FindStringSubmatch(body)
+		res, body = do(t, c, "POST", e.srv.URL+"/console/login", url.Values{"csrf": {m[1]}, "username": {"principal"}, "password": {password}})
+		assert.Equal(t, http.StatusTooManyRequests, res.StatusCode, "still locked")
+		assert.Contains(t, body, "请 20 秒后再试", "under a minute: seconds")
+		assert.Equal(t, "20", res.Header.Get("Retry-After"))
 		e.clk.Set(t0.Add(sqlite.LoginWindow + time.Minute))
 		m = csrfRe.FindStringSubmatch(body)
 		res, _ = do(t, c, "POST", e.srv.URL+"/console/login", url.Values{"csrf": {m[1]}, "username": {"principal"}, "password": {password}})
@@ -638,11 +656,15 @@ func TestChildDataRoutesAreAudited(t *testing.T) {
 				form = e.formFor(t, rt, csrf)
 			}
 			res, _ := do(t, c, rt.method, e.srv.URL+e.pathFor(rt), form)
-			if rt.method == "POST" && res.StatusCode == http.StatusSeeOther {
+			switch {
+			case rt.method == "POST" && res.StatusCode == http.StatusSeeOther:
 				// A change (Post/Redirect/Get): its audit entry, and the
 				// page redirected to audits its own view.
-				assert.Contains(t, res.Header.Get("Location"), "done=")
-			} else {
+				loc := res.Header.Get("Location")
+				assert.True(t, strings.Contains(loc, "done=") || strings.Contains(loc, "/links/new?k="), loc)
+			case rt.path == "/console/children/{id}/links/new":
+				assert.Equal(t, http.StatusGone, res.StatusCode, "no link waits to be shown: still audited")
+			default:
 				require.Equal(t, http.StatusOK, res.StatusCode)
 			}
 			after := e.audits(t)

@@ -67,6 +67,20 @@ var notices = map[string]string{
 	"consent_withdrawn": "已登记撤回同意。 Withdrawal recorded.",
 	"help_noted":        "已记录跟进。 Follow-up recorded.",
 	"help_closed":       "已结案。 Case closed.",
+	// books.go; the copy events' codes are their audit actions.
+	"book_added":     "图书已添加，馆藏见下表。 The title was added; its copies are listed below.",
+	"book_saved":     "已保存。 Saved.",
+	"book_unchanged": "没有改动。 Nothing changed.",
+	"copies_added":   "馆藏已添加，见下表。 Copies added; see the list below.",
+	"book_write_off": "已登记注销。 The copy was written off.",
+	"book_lost":      "已登记遗失，按原价赔偿。 Recorded lost: replace at the original price.",
+	"book_damaged":   "已登记破损，按原价赔偿。 Recorded damaged: replace at the original price.",
+	"stock_reset":    "已清空，可以重新开始盘点。 Started again.",
+	// tv.go
+	"tv_started":         "已开始播放。 Session started.",
+	"tv_started_by_hand": "已开始播放，但电视开机失败，请手动打开。 Session started, but the TV did not switch on: switch it on by hand.",
+	"tv_stopped":         "已结束播放。 Session stopped.",
+	"tv_stopped_by_hand": "已结束播放，但电视关机失败，请手动关闭。 Session stopped, but the TV did not switch off: switch it off by hand.",
 }
 
 // notice is the message for the request's "done" parameter; "" when it

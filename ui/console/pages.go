@@ -187,7 +187,7 @@ func (c *Console) loginPost(w http.ResponseWriter, r *http.Request, _ *kiosk.Ses
 		status, msg := http.StatusUnauthorized, "用户名或密码错误。 Wrong username or password."
 		switch {
 		case errors.Is(err, kiosk.ErrLoginLocked):
-			status, msg = http.StatusTooManyRequests, "登录失败次数过多，请 15 分钟后再试。 Too many failed logins; try again in 15 minutes."
+			status, msg = http.StatusTooManyRequests, lockedWords(w, err)
 		case !errors.Is(err, kiosk.ErrBadLogin):
 			c.internal(w, r, "login", err)
 			return
@@ -210,6 +210,25 @@ func (c *Console) loginPost(w http.ResponseWriter, r *http.Request, _ *kiosk.Ses
 	c.clearCookie(w, r, loginCookie)
 	c.setCookie(w, r, CookieName, s.ID)
 	http.Redirect(w, r, "/console/today", http.StatusSeeOther)
+}
+
+// lockedWords says a refused login's wait (the store's error's
+// RetryAfter, rounded up: seconds under a minute, else minutes) and sets
+// the Retry-After header to it in seconds (RFC 9110, 10.2.3). An error
+// without a wait says 15 minutes, the longest lock.
+func lockedWords(w http.ResponseWriter, err error) string {
+	wait := 15 * time.Minute
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+		wait = ra.RetryAfter()
+	}
+	secs := int64((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	if secs < 60 {
+		return fmt.Sprintf("登录失败次数过多，请 %d 秒后再试。 Too many failed logins; try again in %d seconds.", secs, secs)
+	}
+	mins := (secs + 59) / 60
+	return fmt.Sprintf("登录失败次数过多，请 %d 分钟后再试。 Too many failed logins; try again in %d minutes.", mins, mins)
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"net/url"
 	"testing"
@@ -74,4 +75,22 @@ func TestConsentTwiceAndDates(t *testing.T) {
 	assert.Equal(t, 2, count(), "nothing recorded for a bad date")
 	res, _ = do(t, c, "POST", path, url.Values{"csrf": {csrf}, "date": {"2026-11-20"}, "method": {"phone"}, "relation": {"父亲"}})
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode, "today is fine")
+}
+
+// seeNotice checks that res is 303 See Other to want (path and query,
+// done=code included), then GETs it as the browser does and checks the
+// page says the code's notice; it returns that page's body.
+func seeNotice(t *testing.T, c *http.Client, res *http.Response, want, code string) string {
+	t.Helper()
+	require.Equal(t, http.StatusSeeOther, res.StatusCode, "Post/Redirect/Get")
+	require.Equal(t, want, res.Header.Get("Location"))
+	loc, err := res.Request.URL.Parse(want)
+	require.NoError(t, err)
+	next, body := do(t, c, "GET", loc.String(), nil)
+	require.Equal(t, http.StatusOK, next.StatusCode, "the page redirected to")
+	require.NotEmpty(t, notices[code], "a known notice")
+	assert.Contains(t, body, template.HTMLEscapeString(notices[code]), "the notice shows")
+	_, again := do(t, c, "GET", loc.String(), nil)
+	assert.Contains(t, again, template.HTMLEscapeString(notices[code]), "F5 shows the page again, posting nothing")
+	return body
 }

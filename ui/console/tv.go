@@ -49,6 +49,9 @@ func init() {
 	pageNames = append(pageNames, "tvcontrol")
 }
 
+// tvPath is the TV page, where its forms redirect (seeOther).
+const tvPath = "/console/tv/control"
+
 // tvRoutes lists the TV page's routes; New appends them.
 func (c *Console) tvRoutes() []route {
 	return []route{
@@ -175,11 +178,11 @@ func (c *Console) tvStart(w http.ResponseWriter, r *http.Request, s *kiosk.Sessi
 		ses.TV, ses.ID, ses.Category, ses.Class, ses.Headcount, ses.Power)) {
 		return
 	}
-	msg := fmt.Sprintf("%s 已开始播放《%s》。 Session started.", ses.TV, ses.Programme)
+	done := "tv_started"
 	if ses.PowerError != "" {
-		msg += " 电视开机失败，请手动打开 The TV did not switch on: switch it by hand."
+		done = "tv_started_by_hand"
 	}
-	c.tvRender(w, r, s, http.StatusOK, tvForm{Teacher: s.User.Name()}, msg)
+	seeOther(w, r, tvPath, done)
 }
 
 // tvStop stops the session of the form's tv; managers only. 404 when it
@@ -200,11 +203,11 @@ func (c *Console) tvStop(w http.ResponseWriter, r *http.Request, s *kiosk.Sessio
 	if !c.audit(w, r, s, "tv_stop", fmt.Sprintf("tv=%s session=%s minutes=%d", ses.TV, ses.ID, int(ses.Duration/time.Minute))) {
 		return
 	}
-	msg := fmt.Sprintf("%s 已结束播放（%d 分钟）。 Session stopped.", ses.TV, int(ses.Duration/time.Minute))
+	done := "tv_stopped"
 	if ses.PowerError != "" {
-		msg += " 电视关机失败，请手动关闭 The TV did not switch off: switch it off by hand."
+		done = "tv_stopped_by_hand"
 	}
-	c.tvRender(w, r, s, http.StatusOK, tvForm{Teacher: s.User.Name()}, msg)
+	seeOther(w, r, tvPath, done)
 }
 
 // tvFail shows a start or stop error on the page with the form kept.

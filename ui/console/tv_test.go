@@ -27,6 +27,8 @@ type fakeTV struct {
 	status  []tv.Status
 	err     error
 	started time.Time
+	// powerErr is the sessions' PowerError: the TV did not switch.
+	powerErr string
 }
 
 func (f *fakeTV) Start(_ context.Context, r tv.Request) (tv.Session, error) {
@@ -37,7 +39,7 @@ func (f *fakeTV) Start(_ context.Context, r tv.Request) (tv.Session, error) {
 		return tv.Session{}, f.err
 	}
 	return tv.Session{ID: "s1", TV: r.TV, Programme: r.Programme, Category: r.Category, Class: r.Class,
-		Headcount: r.Headcount, Teacher: r.Teacher, Started: f.started, Power: tv.PowerRelay}, nil
+		Headcount: r.Headcount, Teacher: r.Teacher, Started: f.started, Power: tv.PowerRelay, PowerError: f.powerErr}, nil
 }
 
 func (f *fakeTV) Stop(_ context.Context, name string) (tv.Session, error) {
@@ -48,7 +50,7 @@ func (f *fakeTV) Stop(_ context.Context, name string) (tv.Session, error) {
 		return tv.Session{}, f.err
 	}
 	return tv.Session{ID: "s1", TV: name, Started: f.started, Ended: f.started.Add(42 * time.Minute),
-		Duration: 42 * time.Minute, Cause: tv.CauseStop, Power: tv.PowerCEC}, nil
+		Duration: 42 * time.Minute, Cause: tv.CauseStop, Power: tv.PowerCEC, PowerError: f.powerErr}, nil
 }
 
 func (f *fakeTV) Status() []tv.Status {
@@ -127,12 +129,11 @@ func TestTVStartStop(t *testing.T) {
 	withTV(t, e, f)
 	c, csrf := e.login(t, "manager")
 
-	res, body := do(t, c, "POST", e.srv.URL+"/console/tv/control/start", url.Values{"csrf": {csrf}, "tv": {"tv1"},
+	res, _ := do(t, c, "POST", e.srv.URL+"/console/tv/control/start", url.Values{"csrf": {csrf}, "tv": {"tv1"},
 		"programme": {" CCTV-少儿 动画城 "}, "category": {"少儿"}, "class": {"三年级1班"}, "headcount": {"２３"},
 		"teacher": {"王老师"}, "note": {"周五晚"}})
-	require.Equal(t, http.StatusOK, res.StatusCode, body)
-	assert.Contains(t, body, "tv1 已开始播放《CCTV-少儿 动画城》")
-	require.Len(t, f.starts, 1)
+	seeNotice(t, c, res, "/console/tv/control?done=tv_started", "tv_started")
+	require.Len(t, f.starts, 1, "one start: the page after the redirect posts nothing")
 	assert.Equal(t, tv.Request{TV: "tv1", Programme: "CCTV-少儿 动画城", Category: "少儿", Class: "三年级1班", Headcount: 23,
 		Teacher: "王老师", Note: "周五晚"}, f.starts[0], "every field of the form reaches the service")
 	a := lastAudit(t, e)
@@ -141,11 +142,24 @@ func TestTVStartStop(t *testing.T) {
 	assert.Contains(t, a.Detail, "tv=tv1 session=s1 category=少儿")
 	assert.Contains(t, a.Detail, "headcount=23 power=relay")
 
-	res, body = do(t, c, "POST", e.srv.URL+"/console/tv/control/stop", url.Values{"csrf": {csrf}, "tv": {"tv1"}})
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	assert.Contains(t, body, "tv1 已结束播放（42 分钟）")
-	assert.Equal(t, []string{"tv1"}, f.stops)
+	res, _ = do(t, c, "POST", e.srv.URL+"/console/tv/control/stop", url.Values{"csrf": {csrf}, "tv": {"tv1"}})
 	assert.Equal(t, "tv_stop", lastAudit(t, e).Action)
+	assert.Contains(t, lastAudit(t, e).Detail, "minutes=42")
+	seeNotice(t, c, res, "/console/tv/control?done=tv_stopped", "tv_stopped")
+	assert.Equal(t, []string{"tv1"}, f.stops)
+
+	// A TV that did not switch: the notice says to switch it by hand.
+	f.mu.Lock()
+	f.powerErr = "relay: no answer"
+	f.mu.Unlock()
+	res, _ = do(t, c, "POST", e.srv.URL+"/console/tv/control/start", url.Values{"csrf": {csrf}, "tv": {"tv1"},
+		"programme": {"新闻联播"}, "category": {"新闻"}, "class": {"三年级1班"}, "headcount": {"3"}, "teacher": {"王老师"}})
+	seeNotice(t, c, res, "/console/tv/control?done=tv_started_by_hand", "tv_started_by_hand")
+	res, _ = do(t, c, "POST", e.srv.URL+"/console/tv/control/stop", url.Values{"csrf": {csrf}, "tv": {"tv1"}})
+	seeNotice(t, c, res, "/console/tv/control?done=tv_stopped_by_hand", "tv_stopped_by_hand")
+	f.mu.Lock()
+	f.powerErr = ""
+	f.mu.Unlock()
 
 	tests := []struct {
 		name   string
@@ -179,7 +193,7 @@ func TestTVStartStop(t *testing.T) {
 	f.mu.Lock()
 	f.err = kiosk.Errorf(kiosk.ENOTFOUND, "电视 tv1 没有在播放")
 	f.mu.Unlock()
-	res, body = do(t, c, "POST", e.srv.URL+"/console/tv/control/stop", url.Values{"csrf": {csrf}, "tv": {"tv1"}})
+	res, body := do(t, c, "POST", e.srv.URL+"/console/tv/control/stop", url.Values{"csrf": {csrf}, "tv": {"tv1"}})
 	assert.Equal(t, http.StatusNotFound, res.StatusCode)
 	assert.Contains(t, body, "没有在播放")
 }
@@ -194,14 +208,14 @@ func TestTVWithService(t *testing.T) {
 	require.NoError(t, err)
 	withTV(t, e, svc)
 	c, csrf := e.login(t, "manager")
-	res, body := do(t, c, "POST", e.srv.URL+"/console/tv/control/start", url.Values{"csrf": {csrf}, "tv": {"tv1"},
+	res, _ := do(t, c, "POST", e.srv.URL+"/console/tv/control/start", url.Values{"csrf": {csrf}, "tv": {"tv1"},
 		"programme": {"安全教育专题"}, "category": {"安全教育"}, "class": {"住宿生"}, "headcount": {"30"}, "teacher": {"张老师"}})
-	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	body := seeNotice(t, c, res, "/console/tv/control?done=tv_started", "tv_started")
 	assert.Contains(t, body, "<b>播放中 On</b>")
 	assert.Equal(t, []bool{true}, pw.switches())
 	e.clk.Set(t0.Add(20 * time.Minute)) // within the console session's idle time
 	res, _ = do(t, c, "POST", e.srv.URL+"/console/tv/control/stop", url.Values{"csrf": {csrf}, "tv": {"tv1"}})
-	require.Equal(t, http.StatusOK, res.StatusCode)
+	seeNotice(t, c, res, "/console/tv/control?done=tv_stopped", "tv_stopped")
 	assert.Equal(t, []bool{true, false}, pw.switches())
 	ses, err := e.db.TVSessions(context.Background(), time.Time{}, time.Time{})
 	require.NoError(t, err)
