@@ -86,7 +86,7 @@ func (b *Bridge) OpenAudio(ctx context.Context, booth, callID string) (kiosk.Med
 	l := &audioLeg{
 		b: b, callID: callID, conn: conn,
 		local:     conn.LocalAddr().(*net.UDPAddr).AddrPort(),
-		out:       newForwardTrack(webrtc.RTPCodecTypeAudio, "kiosk"),
+		out:       newForwardTrack(webrtc.RTPCodecTypeAudio, "kiosk", &b.relayed),
 		connected: make(chan struct{}), lost: make(chan kiosk.EndCause, 1),
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}

@@ -129,7 +129,10 @@ func freeUDPPort(tb testing.TB) int {
 }
 
 func benchCalls(b *testing.B, cfg Config) {
-	const calls = 4
+	calls := 4
+	if n, err := strconv.Atoi(os.Getenv("RTC_BENCH_CALLS")); err == nil && n > 0 {
+		calls = n
+	}
 	hold := 3 * time.Second
 	if d, err := time.ParseDuration(os.Getenv("RTC_BENCH_HOLD")); err == nil && d > 0 {
 		hold = d // longer, for a CPU profile with enough samples
@@ -234,13 +237,13 @@ func benchCalls(b *testing.B, cfg Config) {
 			// benchmark's signaling) per forwarded packet.
 			b.ReportMetric(float64(ms.Mallocs-mallocs0)/float64(pkts), "allocs/pkt")
 		}
-		b.ReportMetric(float64(g1-g0)/calls, "goroutines/call")
-		b.ReportMetric(float64(int64(h1)-int64(h0))/calls/(1<<20), "MB-heap/call")
-		b.ReportMetric(100*cpu.Seconds()/wall.Seconds()/calls, "%core/call")
+		b.ReportMetric(float64(g1-g0)/float64(calls), "goroutines/call")
+		b.ReportMetric(float64(int64(h1)-int64(h0))/float64(calls)/(1<<20), "MB-heap/call")
+		b.ReportMetric(100*cpu.Seconds()/wall.Seconds()/float64(calls), "%core/call")
 		if pkts > 0 {
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(pkts), "ns-cpu/pkt")
 		}
-		b.ReportMetric(float64(pkts)/wall.Seconds()/calls, "pkts/s/call")
+		b.ReportMetric(float64(pkts)/wall.Seconds()/float64(calls), "pkts/s/call")
 		require.NoError(b, br.Close())
 		for _, ev := range evs {
 			ev.wait(b, kiosk.EventEnded, 5*time.Second)
@@ -284,7 +287,7 @@ func BenchmarkForwardPacket(b *testing.B) {
 	_ = pkt.Header.SetExtension(1, []byte{1, 2})
 	raw, err := pkt.Marshal()
 	require.NoError(b, err)
-	ft := newForwardTrack(webrtc.RTPCodecTypeVideo, "kiosk")
+	ft := newForwardTrack(webrtc.RTPCodecTypeVideo, "kiosk", nil)
 	ft.binding = &trackBinding{ssrc: 42, pt: 100, w: discardWriter{}}
 	var p rtp.Packet
 	b.ReportAllocs()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v5/packetio"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/qinqing/station/kiosk"
@@ -39,13 +40,13 @@ type Bridge struct {
 	onPresence func(kiosk.ContactID)
 	newID      func() string
 
-	se        webrtc.SettingEngine
-	registry  *interceptor.Registry
-	reports   *reports
-	udpMux    *ice.MultiUDPMuxDefault // nil without Config.UDPPort
-	screenAPI *webrtc.API
-	audioAPI  *webrtc.API                 // headset legs: PCMU and PCMA only
-	codecs    []webrtc.RTPCodecParameters // offered on the screen leg
+	se       webrtc.SettingEngine
+	registry *interceptor.Registry
+	reports  *reports
+	udpMux   *ice.MultiUDPMuxDefault     // nil without Config.UDPPort
+	audioAPI *webrtc.API                 // headset legs: PCMU and PCMA only
+	codecs   []webrtc.RTPCodecParameters // offered on the screen leg
+	relayed  Relayed
 
 	stop     chan struct{}
 	reaperWG sync.WaitGroup
@@ -218,20 +219,17 @@ func (b *Bridge) setup() error {
 	reg.Add(b.reports)
 	b.registry = reg
 	b.codecs = offeredCodecs()
-	api, err := b.newAPI(b.codecs)
-	if err != nil {
-		return err
-	}
-	b.screenAPI = api
-	if b.audioAPI, err = b.newAPI(audioCodecs()); err != nil {
+	var err error
+	if b.audioAPI, err = b.newAPI(audioCodecs(), nil); err != nil {
 		return err
 	}
 	return nil
 }
 
 // newAPI returns an API whose media engine offers exactly codecs, plus the
-// MID header extension.
-func (b *Bridge) newAPI(codecs []webrtc.RTPCodecParameters) (*webrtc.API, error) {
+// MID header extension; buffers, when not nil, makes the buffers of its
+// SRTP streams (leg.newBuffer).
+func (b *Bridge) newAPI(codecs []webrtc.RTPCodecParameters, buffers func(packetio.BufferPacketType, uint32) io.ReadWriteCloser) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	for _, c := range codecs {
 		kind := webrtc.RTPCodecTypeVideo
@@ -247,8 +245,12 @@ func (b *Bridge) newAPI(codecs []webrtc.RTPCodecParameters) (*webrtc.API, error)
 			return nil, fmt.Errorf("rtc: register mid extension: %w", err)
 		}
 	}
+	se := b.se
+	if buffers != nil {
+		se.BufferFactory = buffers
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(b.registry),
-		webrtc.WithSettingEngine(b.se)), nil
+		webrtc.WithSettingEngine(se)), nil
 }
 
 // pcConfig is the daemon side's PeerConnection configuration.
@@ -543,6 +545,12 @@ func (b *Bridge) reaper() {
 		}
 		b.notify(notify)
 	}
+}
+
+// Relayed returns the RTP packets and bytes the bridge has forwarded to
+// browsers since New, over all calls and headset legs.
+func (b *Bridge) Relayed() (packets, bytes uint64) {
+	return b.relayed.Packets.Load(), b.relayed.Bytes.Load()
 }
 
 // ActiveCalls returns the number of calls in progress.

@@ -76,6 +76,27 @@ func TestAnsweredCallMediaBothWays(t *testing.T) {
 	parent.next(TypeConnected, 2*time.Second)
 	require.Eventually(t, func() bool { return screen.gotRTP.Load() > 20 && parent.gotRTP.Load() > 20 },
 		5*time.Second, 20*time.Millisecond, "media flows both ways through the daemon")
+	// Forwarding bypasses pion's interceptors once a stream is bound
+	// (relaybuf.go); the receiver reports' statistics still count it.
+	b.mu.Lock()
+	c := b.calls["c1"]
+	b.mu.Unlock()
+	require.NotNil(t, c)
+	for _, l := range []*leg{c.screenLeg.Load(), c.parentLeg.Load()} {
+		rs := b.reports.remoteStream(l.pc.ID(), l.videoSSRC.Load())
+		require.NotNil(t, rs, "%s leg: receive statistics of the page's video", l.kind)
+		counted := func() uint32 {
+			rs.p.mu.Lock()
+			defer rs.p.mu.Unlock()
+			return rs.s.received
+		}
+		require.Eventually(t, func() bool { return counted() > 20 }, 5*time.Second, 20*time.Millisecond,
+			"%s leg: the page's video packets counted for the receiver reports", l.kind)
+		assert.Greater(t, l.received.Load(), uint64(20), "%s leg: packets from the page", l.kind)
+	}
+	pkts, bytes := b.Relayed()
+	assert.Greater(t, pkts, uint64(40), "the bridge counts what it forwards")
+	assert.Greater(t, bytes, 12*pkts, "bytes include the RTP header")
 	parent.send(Message{Type: TypeStats, Call: "c1", Stats: &PageStats{FramesDecoded: 42, FreezeCount: 1}})
 	screen.send(Message{Type: TypeStats, Call: "c1", Stats: &PageStats{FramesDecoded: 40}})
 	time.Sleep(50 * time.Millisecond)

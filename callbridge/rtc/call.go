@@ -117,10 +117,10 @@ func (b *Bridge) Dial(ctx context.Context, req kiosk.CallRequest) error {
 	}
 	c := &call{
 		b: b, req: req, start: b.now(), ringing: map[*session]bool{},
-		toScreenAudio: newForwardTrack(webrtc.RTPCodecTypeAudio, "parent"),
-		toScreenVideo: newForwardTrack(webrtc.RTPCodecTypeVideo, "parent"),
-		toParentAudio: newForwardTrack(webrtc.RTPCodecTypeAudio, "kiosk"),
-		toParentVideo: newForwardTrack(webrtc.RTPCodecTypeVideo, "kiosk"),
+		toScreenAudio: newForwardTrack(webrtc.RTPCodecTypeAudio, "parent", &b.relayed),
+		toScreenVideo: newForwardTrack(webrtc.RTPCodecTypeVideo, "parent", &b.relayed),
+		toParentAudio: newForwardTrack(webrtc.RTPCodecTypeAudio, "kiosk", &b.relayed),
+		toParentVideo: newForwardTrack(webrtc.RTPCodecTypeVideo, "kiosk", &b.relayed),
 		pageStats:     map[pageKind]PageStats{},
 	}
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
@@ -279,7 +279,7 @@ func (c *call) begin() {
 	b.mu.Unlock()
 	c.emit(kiosk.CallEvent{Kind: kiosk.EventRinging})
 
-	sl, err := c.newLeg(pageScreen, b.screenAPI, c.toScreenAudio, c.toScreenVideo)
+	sl, err := c.newLeg(pageScreen, b.codecs, c.toScreenAudio, c.toScreenVideo)
 	if err != nil {
 		b.log.Error("video call: screen leg", "call", c.req.CallID, "err", err)
 		c.fail(kiosk.DispFailed, kiosk.CauseFailed)
@@ -548,13 +548,7 @@ func (c *call) startParent() {
 		return
 	}
 	c.setupStart = c.b.now()
-	api, err := c.b.newAPI(c.parentCodecs)
-	if err != nil {
-		c.b.log.Error("video call: parent api", "call", c.req.CallID, "err", err)
-		c.fail(kiosk.DispFailed, kiosk.CauseFailed)
-		return
-	}
-	pl, err := c.newLeg(pageParent, api, c.toParentAudio, c.toParentVideo)
+	pl, err := c.newLeg(pageParent, c.parentCodecs, c.toParentAudio, c.toParentVideo)
 	if err != nil {
 		c.b.log.Error("video call: parent leg", "call", c.req.CallID, "err", err)
 		c.fail(kiosk.DispFailed, kiosk.CauseFailed)

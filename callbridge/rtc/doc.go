@@ -61,11 +61,18 @@
 // interfaces that matter, and Config.UDPPort makes all PeerConnections
 // share one UDP port (ICE UDP mux) for firewalls.
 //
-// Cost per call (BenchmarkCall, BENCHMARKS.md): 30 goroutines while
-// connected, 24 of them pion's (SRTP, DTLS, ICE per PeerConnection) and 6
-// ours (a reader per remote track, an RTCP reader per leg); the call's
-// state has no goroutine of its own (call.go: events are applied by a
-// goroutine started per burst of events, timers are time.AfterFunc);
-// about 0.55 MB of heap. A headset leg has its RTCP reader too: it gives
-// the leg's RTT.
+// Forwarding: each leg's PeerConnection has its own webrtc.API whose
+// SettingEngine.BufferFactory is the leg's (relaybuf.go): once pion has
+// fired OnTrack for a page's stream, each packet its SRTP session
+// decrypts is forwarded on that session's goroutine, straight to the
+// other leg's track. No goroutine of ours reads a remote track, and a
+// packet crosses three goroutines in the daemon (socket reader, the
+// DTLS/SRTP demultiplexer, the SRTP session) instead of four.
+//
+// Cost per call (BenchmarkCall, BENCHMARKS.md): 26 goroutines while
+// connected, 24 of them pion's (SRTP, DTLS, ICE per PeerConnection) and 2
+// ours (an RTCP reader per leg); the call's state has no goroutine of
+// its own (call.go: events are applied by a goroutine started per burst
+// of events, timers are time.AfterFunc); about 0.55 MB of heap. A headset
+// leg has its RTCP reader too: it gives the leg's RTT.
 package rtc

@@ -24,6 +24,15 @@ type forwardTrack struct {
 	binding *trackBinding
 
 	packets atomic.Uint64 // forwarded to the browser
+	total   *Relayed      // the bridge's counters, nil in tests
+}
+
+// Relayed counts what a Bridge has forwarded to browsers since it was
+// created: RTP packets and their bytes (header and payload, before SRTP),
+// over all calls and headset legs. Read it with Bridge.Relayed.
+type Relayed struct {
+	Packets atomic.Uint64
+	Bytes   atomic.Uint64
 }
 
 type trackBinding struct {
@@ -34,8 +43,8 @@ type trackBinding struct {
 	w     webrtc.TrackLocalWriter
 }
 
-func newForwardTrack(kind webrtc.RTPCodecType, streamID string) *forwardTrack {
-	return &forwardTrack{id: kind.String(), streamID: streamID, kind: kind}
+func newForwardTrack(kind webrtc.RTPCodecType, streamID string, total *Relayed) *forwardTrack {
+	return &forwardTrack{id: kind.String(), streamID: streamID, kind: kind, total: total}
 }
 
 // Bind implements webrtc.TrackLocal: it takes the first negotiated codec
@@ -101,5 +110,9 @@ func (t *forwardTrack) write(p *rtp.Packet) {
 	h.ExtensionProfile = 0
 	if _, err := bnd.w.WriteRTP(h, p.Payload); err == nil {
 		t.packets.Add(1)
+		if t.total != nil {
+			t.total.Packets.Add(1)
+			t.total.Bytes.Add(uint64(h.MarshalSize() + len(p.Payload)))
+		}
 	}
 }

@@ -1,13 +1,16 @@
 package rtc
 
 import (
+	"encoding/binary"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/transport/v5/packetio"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/qinqing/station/kiosk"
@@ -29,6 +32,7 @@ type leg struct {
 	early     []*webrtc.ICECandidate // ours, gathered before the offer was sent
 	remoteSet bool
 	pending   []webrtc.ICECandidateInit // the page's, before its answer
+	bufs      map[uint32]*relayBuffer   // the page's RTP streams by SSRC
 	wg        sync.WaitGroup
 
 	ice       atomic.Int32 // webrtc.ICEConnectionState
@@ -42,12 +46,16 @@ type leg struct {
 // newLeg creates the PeerConnection toward a page, adds the tracks that
 // carry the other leg's media, and sends the offer; candidates trickle
 // after it.
-func (c *call) newLeg(kind pageKind, api *webrtc.API, audio, video *forwardTrack) (*leg, error) {
-	pc, err := api.NewPeerConnection(c.b.pcConfig())
+func (c *call) newLeg(kind pageKind, codecs []webrtc.RTPCodecParameters, audio, video *forwardTrack) (*leg, error) {
+	l := &leg{c: c, kind: kind, bufs: map[uint32]*relayBuffer{}}
+	api, err := c.b.newAPI(codecs, l.newBuffer)
 	if err != nil {
+		return nil, err
+	}
+	if l.pc, err = api.NewPeerConnection(c.b.pcConfig()); err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}
-	l := &leg{c: c, kind: kind, pc: pc}
+	pc := l.pc
 	fail := func(step string, err error) (*leg, error) {
 		l.close()
 		return nil, fmt.Errorf("%s: %w", step, err)
@@ -77,9 +85,9 @@ func (c *call) newLeg(kind pageKind, api *webrtc.API, audio, video *forwardTrack
 			l.videoSSRC.Store(uint32(remote.SSRC()))
 		}
 		// The page's sender reports on recv are not read (one goroutine
-		// less per track); pion bounds the unread buffer (100 kB).
+		// less per track); the buffer is bounded (100 kB).
 		_ = recv
-		l.spawn(func() { l.forward(remote, out) })
+		l.relay(remote, out)
 	})
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		l.mu.Lock()
@@ -193,26 +201,73 @@ func (l *leg) applyCandidate(cand webrtc.ICECandidateInit) {
 	}
 }
 
-// forward copies the page's RTP on remote to out, a track of the other
-// leg, until the PeerConnection closes.
-func (l *leg) forward(remote *webrtc.TrackRemote, out *forwardTrack) {
-	buf := make([]byte, 1500)
+// newBuffer is the leg's webrtc.SettingEngine.BufferFactory: pion's SRTP
+// and SRTCP sessions put each stream's decrypted packets in a
+// relayBuffer, and the leg keeps the RTP ones to bind them in relay.
+func (l *leg) newBuffer(t packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
+	b := newRelayBuffer()
+	if t == packetio.RTPBufferPacket {
+		l.mu.Lock()
+		l.bufs[ssrc] = b
+		l.mu.Unlock()
+	}
+	return b
+}
+
+// relay forwards the page's RTP on remote to out, a track of the other
+// leg: first what pion has read or queued (the packet it peeked at to
+// learn the codec, and what came meanwhile), then each packet as pion's
+// SRTP session decrypts it, on that session's goroutine (relayBuffer).
+// The receive statistics of the RTCP reports are kept on the way.
+func (l *leg) relay(remote *webrtc.TrackRemote, out *forwardTrack) {
+	ssrc := uint32(remote.SSRC())
+	l.mu.Lock()
+	rb := l.bufs[ssrc]
+	l.mu.Unlock()
 	var p rtp.Packet
-	for {
-		n, _, err := remote.Read(buf)
-		if err != nil {
-			return
-		}
+	forward := func(pkt []byte) {
 		l.received.Add(1)
 		if !l.gotMedia.Load() {
 			l.gotMedia.Store(true)
 			l.c.post(event{kind: evMedia, leg: l})
 		}
-		if err := p.Unmarshal(buf[:n]); err != nil {
-			continue
+		if err := p.Unmarshal(pkt); err != nil {
+			return
 		}
 		out.write(&p)
 	}
+	// What pion holds: read through its interceptors, which count it.
+	_ = remote.SetReadDeadline(time.Now())
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := remote.Read(buf)
+		if err != nil {
+			break
+		}
+		forward(buf[:n])
+	}
+	if rb == nil {
+		// Not a buffer of ours (cannot happen with newBuffer as the
+		// API's factory): read on a goroutine.
+		_ = remote.SetReadDeadline(time.Time{})
+		l.spawn(func() {
+			for {
+				n, _, err := remote.Read(buf)
+				if err != nil {
+					return
+				}
+				forward(buf[:n])
+			}
+		})
+		return
+	}
+	stats := l.c.b.reports.remoteStream(l.pc.ID(), ssrc)
+	rb.bind(func(pkt []byte) {
+		if stats != nil && len(pkt) >= 12 {
+			stats.received(binary.BigEndian.Uint16(pkt[2:4]), binary.BigEndian.Uint32(pkt[4:8]))
+		}
+		forward(pkt)
+	})
 }
 
 // readRTCP reads the feedback this leg's page sends about the media it

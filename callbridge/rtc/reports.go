@@ -118,6 +118,37 @@ func (r *reports) quality(id string) kiosk.LegQuality {
 	return p.quality()
 }
 
+// remoteStream returns the receive statistics of the page's stream ssrc
+// on the PeerConnection with id, for a reader that bypasses the
+// interceptor (leg.relay); nil when either is unknown.
+func (r *reports) remoteStream(id string, ssrc uint32) *streamReceipts {
+	r.mu.Lock()
+	p := r.pcs[id]
+	r.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	s := p.remote[ssrc]
+	p.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	return &streamReceipts{p: p, s: s}
+}
+
+// streamReceipts counts the packets of one received stream.
+type streamReceipts struct {
+	p *pcReports
+	s *recvStats
+}
+
+// received counts a packet with sequence number seq and RTP timestamp ts,
+// arrived now.
+func (sr *streamReceipts) received(seq uint16, ts uint32) {
+	sr.p.received(sr.s, seq, ts, sr.p.r.now())
+}
+
 // pcReports is the reports interceptor of one PeerConnection.
 type pcReports struct {
 	interceptor.NoOp

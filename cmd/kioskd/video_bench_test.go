@@ -2,7 +2,9 @@ package main
 
 import (
 	"math"
+	"os"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,4 +96,76 @@ func BenchmarkVideoSetup(b *testing.B) {
 			b.Errorf("call %s: %s %s %s, want a video call ANSWERED and hung up by the child", row.CallID, row.Mode, row.Disposition, row.Cause)
 		}
 	}
+}
+
+// BenchmarkVideoRelay measures what one video call between two real
+// browsers costs the daemon: the demo daemon in-process, two headless
+// Chromium processes with the fake camera (640x480, 30 fps) and
+// microphone on loopback, one call held for RELAY_HOLD (default 20 s)
+// after the senders' bitrate has settled (Chromium starts low and ramps up
+// with its bandwidth estimate; at most RELAY_RAMP, default 90 s). It
+// reports the daemon process's CPU (getrusage: the test process, which is
+// the daemon and the idle chromedp clients; the browsers are other
+// processes) as a percentage of one core, CPU per forwarded packet, and
+// what was forwarded: packets per second and kbit/s per direction (both
+// directions summed, halved). The browsers' encoding and decoding load
+// the same cores, as on a kiosk, where the screen's Chromium runs beside
+// the daemon.
+//
+//	go test -run '^$' -bench VideoRelay -benchtime=1x ./cmd/kioskd/
+func BenchmarkVideoRelay(b *testing.B) {
+	hold, ramp := 20*time.Second, 90*time.Second
+	if d, err := time.ParseDuration(os.Getenv("RELAY_HOLD")); err == nil && d > 0 {
+		hold = d
+	}
+	if d, err := time.ParseDuration(os.Getenv("RELAY_RAMP")); err == nil && d > 0 {
+		ramp = d
+	}
+	r := startVideoRig(b, 2*(hold+ramp+time.Minute), hold+ramp+time.Minute, nil)
+	r.call(b, false)
+
+	// Wait until the forwarded rate stops rising: two 3 s windows within
+	// 5 % of each other.
+	rate := func(d time.Duration) float64 {
+		_, b0 := r.m.video.Relayed()
+		time.Sleep(d)
+		_, b1 := r.m.video.Relayed()
+		return float64(b1-b0) * 8 / d.Seconds() / 2
+	}
+	deadline := time.Now().Add(ramp)
+	prev := rate(3 * time.Second)
+	for time.Now().Before(deadline) {
+		cur := rate(3 * time.Second)
+		b.Logf("forwarded %.0f kbit/s per direction", cur/1000)
+		if cur > 0 && math.Abs(cur-prev) <= 0.05*cur {
+			break
+		}
+		prev = cur
+	}
+
+	p0, b0 := r.m.video.Relayed()
+	cpu0, wall0 := processCPU(), time.Now()
+	b.ResetTimer()
+	time.Sleep(hold)
+	b.StopTimer()
+	cpu, wall := processCPU()-cpu0, time.Since(wall0)
+	p1, b1 := r.m.video.Relayed()
+	pkts, bytes := float64(p1-p0), float64(b1-b0)
+	if pkts == 0 {
+		b.Fatal("nothing forwarded while the call was held")
+	}
+	b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "%core/call")
+	b.ReportMetric(float64(cpu.Nanoseconds())/pkts, "ns-cpu/pkt")
+	b.ReportMetric(pkts/wall.Seconds(), "pkts/s")
+	b.ReportMetric(bytes*8/wall.Seconds()/2/1000, "kbit/s/dir")
+	b.ReportMetric(0, "ns/op")
+	r.screen.click("#hangup")
+	r.screen.poll("out of the call", jsKioskOutOfCall, 10*time.Second)
+}
+
+// processCPU is the CPU time, user and system, this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
