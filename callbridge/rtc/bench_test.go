@@ -90,18 +90,21 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkCall connects 4 video calls to fake browsers in a child
-// process, each browser sending 1.5 Mbit/s of video (156 packets of 1200
-// bytes a second) and 50 Opus packets a second, lets media flow for 3 s
-// and reports per call the daemon's goroutines and heap while connected,
-// its CPU as a percentage of one core, and CPU per forwarded packet. The
+// BenchmarkCall connects 4 video calls (RTC_BENCH_CALLS) to fake browsers
+// in a child process, each browser sending 1.5 Mbit/s of video (156
+// packets of 1200 bytes a second) and 50 Opus packets a second, lets media
+// flow for 3 s (RTC_BENCH_HOLD) and reports per call the daemon's
+// goroutines and heap while connected, its CPU as a percentage of one
+// core, and CPU per forwarded packet. kioskd runs with GOMAXPROCS=1 and
+// GODEBUG=schedtrace=2147483647 (cmd/kioskd/goruntime.go); give the
+// benchmark the same environment to measure the daemon as it runs. The
 // daemon runs with its production timings (ICE keepalive 1 s, pages
 // pinging every 2 s; the tests' 100 ms and 50 ms would cost more CPU
 // than the media) and gathers on the loopback interface only (a kiosk has
 // one LAN interface), with a socket per PeerConnection (udp=per-pc) or
 // one shared UDP port (udp=mux, Config.UDPPort).
 //
-//	go test ./callbridge/rtc -run '^$' -bench BenchmarkCall -benchtime 1x
+//	GOMAXPROCS=1 GODEBUG=schedtrace=2147483647 go test ./callbridge/rtc -run '^$' -bench BenchmarkCall -benchtime 1x
 func BenchmarkCall(b *testing.B) {
 	for _, mux := range []bool{false, true} {
 		name := "udp=per-pc"
@@ -133,6 +136,7 @@ func benchCalls(b *testing.B, cfg Config) {
 	if n, err := strconv.Atoi(os.Getenv("RTC_BENCH_CALLS")); err == nil && n > 0 {
 		calls = n
 	}
+	b.Logf("%d calls; GOMAXPROCS=%d GODEBUG=%q", calls, runtime.GOMAXPROCS(0), os.Getenv("GODEBUG"))
 	hold := 3 * time.Second
 	if d, err := time.ParseDuration(os.Getenv("RTC_BENCH_HOLD")); err == nil && d > 0 {
 		hold = d // longer, for a CPU profile with enough samples

@@ -422,6 +422,7 @@ func (m *Main) banner() {
 	}
 	fmt.Fprintf(w, "  SIP:           %s\n", strings.Join(sipAddrs, ", "))
 	fmt.Fprintf(w, "  data:          %s\n", m.Config.Storage.DataDir)
+	fmt.Fprintf(w, "  go runtime:    %s\n", goRuntime()) // goruntime.go
 	if m.Demo {
 		fmt.Fprintf(w, "  demo trunk:    %s (answers after 2 s with a tone)\n", m.demo.trunkURI)
 		fmt.Fprintf(w, "  demo cards (tap one with: %s tap UID):\n", m.kioskctlCmd()) // hosts.go

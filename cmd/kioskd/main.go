@@ -40,6 +40,9 @@ func main() {
 	case m.ValidateOnly:
 		os.Exit(m.validate())
 	}
+	if err := reexecTuned(); err != nil { // goruntime.go
+		fmt.Fprintln(os.Stderr, "kioskd: running with the Go runtime's default settings:", err)
+	}
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "kioskd:", err)
 		var ps *config.Problems
