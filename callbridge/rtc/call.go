@@ -19,20 +19,22 @@ import (
 type evKind int
 
 const (
-	evMsg          evKind = iota // a signaling message from sess
-	evAttached                   // sess reconnected
-	evDetached                   // sess's channel closed
-	evLost                       // sess was not heard from within ReconnectWindow
-	evNewParent                  // a parent page of the contact opened while ringing
-	evICE                        // leg's ICE connection state changed
-	evPC                         // leg's PeerConnection state changed
-	evMedia                      // leg received its first RTP packet
-	evStart                      // Dial: find the pages, ring, offer to the screen
-	evEnd                        // the call's context was cancelled
-	evRingTimeout                // Config.RingTimeout passed
-	evSetupTimeout               // Config.SetupTimeout passed
-	evLimit                      // the call's limit was reached
-	evWarn                       // the next of the call's warnings is due
+	evMsg            evKind = iota // a signaling message from sess
+	evAttached                     // sess reconnected
+	evDetached                     // sess's channel closed
+	evLost                         // sess was not heard from within ReconnectWindow
+	evNewParent                    // a parent page of the contact opened while ringing
+	evICE                          // leg's ICE connection state changed
+	evPC                           // leg's PeerConnection state changed
+	evMedia                        // leg received its first RTP packet
+	evStart                        // Dial: find the pages, ring, offer to the screen
+	evEnd                          // the call's context was cancelled
+	evRingTimeout                  // Config.RingTimeout passed
+	evSetupTimeout                 // Config.SetupTimeout passed
+	evLimit                        // the call's limit was reached
+	evWarn                         // the next of the call's warnings is due
+	evRestartTimeout               // an ICE restart did not bring its leg back in time
+	evRestartICE                   // RestartICE was called
 )
 
 // maxQueued bounds the events waiting for a call's drain: past it, page
@@ -85,11 +87,11 @@ type call struct {
 	ringing map[*session]bool
 
 	// drain.
-	start, setupStart, accepted, answered time.Time
-	setup                                 time.Duration
-	parentCodecs                          []webrtc.RTPCodecParameters
-	ringT, setupT, limitT, warnT          *time.Timer
-	warns                                 []warning
+	start, setupStart, accepted, answered  time.Time
+	setup                                  time.Duration
+	parentCodecs                           []webrtc.RTPCodecParameters
+	ringT, setupT, limitT, warnT, restartT *time.Timer
+	warns                                  []warning
 
 	statsMu   sync.Mutex
 	pageStats map[pageKind]PageStats
@@ -159,6 +161,22 @@ func (b *Bridge) Hangup(callID string, cause kiosk.EndCause) error {
 }
 
 func (c *call) end(cause kiosk.EndCause) { c.cancel(&endErr{cause: cause}) }
+
+// RestartICE asks both pages of an answered call for an ICE restart now,
+// as the bridge does by itself for a leg whose media path went down
+// (pathDown): for a technician's diagnostics and the end-to-end test of
+// the pages' side. Each leg has at most maxICERestarts in a call. Errors:
+// ENOTFOUND for no such call in progress.
+func (b *Bridge) RestartICE(callID string) error {
+	b.mu.Lock()
+	c := b.calls[callID]
+	b.mu.Unlock()
+	if c == nil {
+		return kiosk.Errorf(kiosk.ENOTFOUND, "no video call %q in progress", callID)
+	}
+	c.post(event{kind: evRestartICE})
+	return nil
+}
 
 func (c *call) fail(disp kiosk.Disposition, cause kiosk.EndCause) {
 	c.cancel(&endErr{cause: cause, disp: disp})
@@ -311,6 +329,24 @@ func (c *call) step(ev event) {
 		}
 	case evLimit:
 		c.end(kiosk.CauseLimit)
+	case evRestartICE:
+		if c.answered.IsZero() {
+			return
+		}
+		for _, l := range []*leg{c.screenLeg.Load(), c.parentLeg.Load()} {
+			if l != nil {
+				c.pathDown(l, webrtc.ICEConnectionState(l.ice.Load()), true)
+			}
+		}
+	case evRestartTimeout:
+		c.restartT = nil
+		for _, l := range []*leg{c.screenLeg.Load(), c.parentLeg.Load()} {
+			if l != nil && (l.iceDown() || l.isRestarting()) {
+				b.log.Info("video call: ICE restart did not bring the leg back", "call", c.req.CallID, "leg", string(l.kind))
+				c.end(kiosk.CausePeerLost)
+				return
+			}
+		}
 	case evWarn:
 		w := c.warns[0]
 		c.warns = c.warns[1:]
@@ -412,10 +448,15 @@ func (c *call) handle(ev event) {
 		c.sendTo(ev.sess, Message{Type: TypeRing, Child: c.req.ChildName})
 	case evAttached:
 		// A page came back within the reconnect window: tell it where
-		// the call stands (messages sent while it was away are lost).
+		// the call stands (messages sent while it was away are lost), and
+		// restart ICE if its media path went down meanwhile (a phone that
+		// changed networks comes back on the new one).
 		if !c.answered.IsZero() && (ev.sess == screen || ev.sess == parent) {
 			left := c.req.Limit - b.now().Sub(c.answered)
 			c.sendTo(ev.sess, Message{Type: TypeConnected, LimitMS: c.req.Limit.Milliseconds(), RemainingMS: max(left, 0).Milliseconds()})
+			if l := c.legOf(ev.sess, screen, parent); l != nil && l.iceDown() {
+				c.pathDown(l, webrtc.ICEConnectionState(l.ice.Load()), true)
+			}
 		}
 	case evDetached:
 		if l := c.legOf(ev.sess, screen, parent); l != nil && l.iceDown() {
@@ -436,26 +477,67 @@ func (c *call) handle(ev event) {
 		}
 	case evICE:
 		switch ev.ice {
-		case webrtc.ICEConnectionStateFailed:
-			c.end(kiosk.CausePeerLost)
-		case webrtc.ICEConnectionStateDisconnected:
+		case webrtc.ICEConnectionStateFailed, webrtc.ICEConnectionStateDisconnected:
 			s := screen
 			if ev.leg.kind == pageParent {
 				s = parent
 			}
 			b.mu.Lock()
-			detached := s != nil && s.conn == nil
+			attached := s != nil && s.conn != nil
 			b.mu.Unlock()
-			if detached {
+			c.pathDown(ev.leg, ev.ice, attached)
+		}
+	case evPC:
+		switch ev.pcs {
+		case webrtc.PeerConnectionStateClosed:
+			c.end(kiosk.CausePeerLost)
+		case webrtc.PeerConnectionStateFailed:
+			// ICE failed (evICE restarts it if it can) or DTLS did.
+			if c.answered.IsZero() || !ev.leg.canRestart() || !ev.leg.iceDown() {
 				c.end(kiosk.CausePeerLost)
 			}
 		}
-	case evPC:
-		if ev.pcs == webrtc.PeerConnectionStateFailed || ev.pcs == webrtc.PeerConnectionStateClosed {
-			c.end(kiosk.CausePeerLost)
-		}
 	case evMedia:
 		// mediaBothWays is checked after every event.
+	}
+}
+
+// pathDown handles a leg whose ICE connection is disconnected or failed.
+// Without the page's signaling the page is gone: the call ends as
+// peer_lost. Before the call is answered a failure ends it (the path
+// never worked). After, the daemon restarts ICE on the leg
+// (leg.restartICE) and gives the restart ReconnectWindow to bring the
+// path back; a failure once the restarts are used up ends the call.
+func (c *call) pathDown(l *leg, st webrtc.ICEConnectionState, attached bool) {
+	if l == nil {
+		return
+	}
+	switch {
+	case !attached:
+		c.end(kiosk.CausePeerLost)
+		return
+	case c.answered.IsZero():
+		if st == webrtc.ICEConnectionStateFailed {
+			c.end(kiosk.CausePeerLost)
+		}
+		return
+	}
+	restarted, err := l.restartICE()
+	if err != nil {
+		c.b.log.Warn("video call: ICE restart", "call", c.req.CallID, "leg", string(l.kind), "err", err)
+		c.end(kiosk.CausePeerLost)
+		return
+	}
+	if restarted {
+		c.b.log.Info("video call: media path down, ICE restarted", "call", c.req.CallID, "leg", string(l.kind), "ice", st.String())
+		if c.restartT != nil {
+			c.restartT.Stop()
+		}
+		c.restartT = c.after(c.b.cfg.ReconnectWindow, evRestartTimeout)
+		return
+	}
+	if st == webrtc.ICEConnectionStateFailed && !l.isRestarting() {
+		c.end(kiosk.CausePeerLost) // restarts used up
 	}
 }
 
@@ -481,7 +563,7 @@ func (c *call) fromPage(l *leg, kind pageKind, m Message) {
 			c.fail(kiosk.DispFailed, kiosk.CauseFailed)
 			return
 		}
-		if kind == pageScreen {
+		if kind == pageScreen && c.parentCodecs == nil {
 			codecs, err := answeredCodecs(m.SDP, c.b.codecs)
 			if err != nil {
 				c.b.log.Warn("video call: screen answer codecs", "call", c.req.CallID, "err", err)
@@ -594,7 +676,7 @@ func answeredCodecs(answer string, offered []webrtc.RTPCodecParameters) ([]webrt
 // both PeerConnections are closed, the sessions are freed, EventEnded.
 func (c *call) finish() {
 	b := c.b
-	for _, t := range []*time.Timer{c.ringT, c.setupT, c.limitT, c.warnT} {
+	for _, t := range []*time.Timer{c.ringT, c.setupT, c.limitT, c.warnT, c.restartT} {
 		if t != nil {
 			t.Stop()
 		}

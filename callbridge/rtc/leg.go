@@ -35,6 +35,9 @@ type leg struct {
 	bufs      map[uint32]*relayBuffer   // the page's RTP streams by SSRC
 	wg        sync.WaitGroup
 
+	restarting bool // an ICE restart offer is out, its path not yet up
+	restarts   int  // ICE restarts offered in this call
+
 	ice       atomic.Int32 // webrtc.ICEConnectionState
 	gotMedia  atomic.Bool
 	videoSSRC atomic.Uint32 // SSRC of the video the page sends
@@ -101,19 +104,41 @@ func (c *call) newLeg(kind pageKind, codecs []webrtc.RTPCodecParameters, audio, 
 	})
 	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
 		l.ice.Store(int32(s))
+		if s == webrtc.ICEConnectionStateConnected || s == webrtc.ICEConnectionStateCompleted {
+			l.mu.Lock()
+			l.restarting = false
+			l.mu.Unlock()
+		}
 		c.post(event{kind: evICE, leg: l, ice: s})
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		c.post(event{kind: evPC, leg: l, pcs: s})
 	})
-	offer, err := pc.CreateOffer(nil)
+	if err := l.offer(false); err != nil {
+		return fail("offer", err)
+	}
+	return l, nil
+}
+
+// offer sends the page an offer, then the candidates gathered meanwhile:
+// a candidate must not reach the page before the offer it belongs to.
+// restart asks for new ICE credentials on the same PeerConnection.
+func (l *leg) offer(restart bool) error {
+	var opts *webrtc.OfferOptions
+	if restart {
+		opts = &webrtc.OfferOptions{ICERestart: true}
+	}
+	l.mu.Lock()
+	l.offerSent = false
+	l.mu.Unlock()
+	offer, err := l.pc.CreateOffer(opts)
 	if err != nil {
-		return fail("create offer", err)
+		return fmt.Errorf("create offer: %w", err)
 	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return fail("set local description", err)
+	if err := l.pc.SetLocalDescription(offer); err != nil {
+		return fmt.Errorf("set local description: %w", err)
 	}
-	c.sendTo(l.session(), Message{Type: TypeOffer, SDP: offer.SDP})
+	l.c.sendTo(l.session(), Message{Type: TypeOffer, SDP: offer.SDP, Restart: restart})
 	l.mu.Lock()
 	l.offerSent = true
 	early := l.early
@@ -122,7 +147,52 @@ func (c *call) newLeg(kind pageKind, codecs []webrtc.RTPCodecParameters, audio, 
 	for _, cand := range early {
 		l.sendCandidate(cand)
 	}
-	return l, nil
+	return nil
+}
+
+// maxICERestarts bounds the ICE restarts of one leg in one call: a path
+// that fails again and again ends the call as peer_lost.
+const maxICERestarts = 3
+
+// restartICE offers the page new ICE credentials on the same
+// PeerConnection (RFC 8445 section 9), so that a call survives a phone
+// moving from Wi-Fi to mobile data or a NAT binding that expired: the page
+// answers on its PeerConnection, both sides gather and check again, and
+// media resumes on the new path while DTLS and SRTP go on. The page's
+// candidates that arrive before its answer are held, as at the start.
+// It reports false, and does nothing, when a restart is already out or
+// the leg has had maxICERestarts.
+func (l *leg) restartICE() (bool, error) {
+	l.mu.Lock()
+	if l.closed || l.restarting || l.restarts >= maxICERestarts {
+		l.mu.Unlock()
+		return false, nil
+	}
+	l.restarting = true
+	l.restarts++
+	l.remoteSet = false
+	l.pending = nil
+	l.mu.Unlock()
+	if err := l.offer(true); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// isRestarting reports whether an ICE restart is out and its path not yet
+// up.
+func (l *leg) isRestarting() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.restarting
+}
+
+// canRestart reports whether an ICE restart is out or may still be
+// offered.
+func (l *leg) canRestart() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.closed && (l.restarting || l.restarts < maxICERestarts)
 }
 
 func (l *leg) session() *session {

@@ -3,6 +3,7 @@ package rtc
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -125,18 +126,22 @@ type page struct {
 	// 100 ms (pion's report interceptors), as a browser does every
 	// second, so that the daemon can measure the RTT.
 	reports bool
+	// net, when set, carries the page's media (ICE over one UDP socket
+	// that the test can take down, as a phone leaving Wi-Fi).
+	net *dropConn
 
-	mu        sync.Mutex
-	pc        *webrtc.PeerConnection
-	call      string
-	held      []webrtc.ICECandidateInit
-	stopped   bool
-	tabClosed bool
-	opMu      sync.Mutex // serialises answer and closeTab
-	gotRTP    atomic.Uint64
-	stop      chan struct{}
-	wg        sync.WaitGroup
-	pings     bool
+	mu         sync.Mutex
+	restarting bool // an ICE restart offer is being applied: hold candidates
+	pc         *webrtc.PeerConnection
+	call       string
+	held       []webrtc.ICECandidateInit
+	stopped    bool
+	tabClosed  bool
+	opMu       sync.Mutex // serialises answer and closeTab
+	gotRTP     atomic.Uint64
+	stop       chan struct{}
+	wg         sync.WaitGroup
+	pings      bool
 }
 
 // pageICEKeepalive is the fake browsers' ICE keepalive period; the
@@ -258,17 +263,21 @@ func (p *page) handle(raw json.RawMessage) {
 	case TypeOffer:
 		p.mu.Lock()
 		if !p.stopped {
+			answer := p.answer
+			if m.Restart && p.pc != nil && p.call == m.Call {
+				p.restarting, answer = true, p.reanswer
+			}
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
-				p.answer(m)
+				answer(m)
 			}()
 		}
 		p.mu.Unlock()
 	case TypeCandidate:
 		p.mu.Lock()
 		pc := p.pc
-		if m.Candidate != nil && (pc == nil || pc.RemoteDescription() == nil) {
+		if m.Candidate != nil && (pc == nil || pc.RemoteDescription() == nil || p.restarting) {
 			p.held = append(p.held, *m.Candidate)
 			p.mu.Unlock()
 			break
@@ -339,6 +348,9 @@ func (p *page) answer(offer Message) {
 	api := pageAPI()
 	if p.reports {
 		api = pageReportsAPI()
+	}
+	if p.net != nil {
+		api = p.net.api()
 	}
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -435,6 +447,86 @@ func (p *page) answer(offer Message) {
 		defer p.wg.Done()
 		p.sendMedia(pc, audio, video)
 	}()
+}
+
+// reanswer answers an ICE restart offer on the page's PeerConnection, as
+// a browser does when it gets a new offer with new ICE credentials.
+func (p *page) reanswer(offer Message) {
+	p.opMu.Lock()
+	defer p.opMu.Unlock()
+	p.mu.Lock()
+	pc := p.pc
+	p.mu.Unlock()
+	err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP})
+	p.mu.Lock()
+	p.restarting = false
+	held := p.held
+	p.held = nil
+	p.mu.Unlock()
+	if err != nil {
+		p.t.Logf("%s: restart offer: %v", p.name, err)
+		return
+	}
+	for _, c := range held {
+		_ = pc.AddICECandidate(c)
+	}
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return
+	}
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return
+	}
+	p.send(Message{Type: TypeAnswer, Call: offer.Call, SDP: ans.SDP})
+}
+
+// dropConn is a page's one UDP socket for ICE (through an ICE UDP mux),
+// which the test can take down: while down, nothing is sent or received,
+// as when a phone leaves a Wi-Fi network.
+type dropConn struct {
+	net.PacketConn
+	down atomic.Bool
+	mux  *ice.UDPMuxDefault
+}
+
+func newDropConn(t testing.TB) *dropConn {
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	d := &dropConn{PacketConn: c}
+	d.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: d})
+	t.Cleanup(func() { _ = d.mux.Close() })
+	return d
+}
+
+func (d *dropConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := d.PacketConn.ReadFrom(b)
+		if err != nil || !d.down.Load() {
+			return n, addr, err
+		}
+	}
+}
+
+func (d *dropConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if d.down.Load() {
+		return len(b), nil
+	}
+	return d.PacketConn.WriteTo(b, addr)
+}
+
+// api is pageAPI with ICE on d.
+func (d *dropConn) api() *webrtc.API {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		panic(err)
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetICETimeouts(time.Second, 2*time.Second, pageICEKeepalive)
+	se.SetICEUDPMux(d.mux)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
 }
 
 // readRTCPUntilClosed pulls RTCP through the page's interceptors (which

@@ -31,7 +31,7 @@ const (
 	TypeSession   = "rtc.session"   // Session, ICEServers, HeartbeatMS; parent: Child, Until
 	TypePong      = "rtc.pong"      // reply to ping
 	TypeRing      = "rtc.ring"      // Call, Child: the child is calling (parent page)
-	TypeOffer     = "rtc.offer"     // Call, SDP; Kind "audio" for a headset leg
+	TypeOffer     = "rtc.offer"     // Call, SDP; Kind "audio" for a headset leg; Restart for an ICE restart
 	TypeConnected = "rtc.connected" // Call, LimitMS, RemainingMS: media flows both ways
 	TypeWarning   = "rtc.warning"   // Call, RemainingMS: the warning before the limit
 	TypeEnd       = "rtc.end"       // Call, Cause: the call ended (or stopped ringing)
@@ -80,6 +80,11 @@ type Message struct {
 	// audio-only phone call through the kiosk screen's headset; "" for
 	// a video call.
 	Kind string `json:"kind,omitempty"`
+	// Restart is set on an offer that restarts ICE on the call's
+	// PeerConnection (RFC 8445 section 9; JSEP, RFC 8829 section 4.1.7):
+	// the page answers it on the PeerConnection it has, instead of
+	// starting a new one, and its candidates trickle again.
+	Restart bool `json:"restart,omitempty"`
 }
 
 // PageStats are a browser's getStats figures for the video it receives

@@ -470,3 +470,38 @@ func TestVideoEndToEndLinks(t *testing.T) {
 	p.poll("the not-found page", `document.body.dataset.state === "notfound"`, 5*time.Second)
 	p.shot("notfound")
 }
+
+// TestVideoEndToEndICERestart: both real browsers take an ICE restart in
+// the middle of a call (what the daemon offers when a page's media path
+// goes down, e.g. a phone leaving Wi-Fi; triggered here by RestartICE):
+// each answers on the PeerConnection it has, with new ICE credentials,
+// frames keep being decoded on both sides, and the call ends normally.
+func TestVideoEndToEndICERestart(t *testing.T) {
+	r := startVideoRig(t, time.Minute, 30*time.Second, nil)
+	r.call(t, true)
+	r.screen.poll("in the call", jsKioskInVideo, 5*time.Second)
+	const ufrag = `(function (pc) { var m = pc && pc.remoteDescription && /a=ice-ufrag:(\S+)/.exec(pc.remoteDescription.sdp); return m ? m[1] : ""; })`
+	screenUfrag := eval[string](r.screen, ufrag+`(window.qqVideo.pc)`)
+	parentUfrag := eval[string](r.parent, ufrag+`(window.qqParent.pc)`)
+	require.NotEmpty(t, screenUfrag)
+	require.NotEmpty(t, parentUfrag)
+	frames := `Number(document.body.dataset.framesDecoded || 0)`
+	screenFrames, parentFrames := eval[int](r.screen, frames), eval[int](r.parent, frames)
+
+	callID := eval[string](r.screen, `window.qqVideo.call`)
+	require.NoError(t, r.m.video.RestartICE(callID))
+	r.screen.poll("the kiosk took the restart", ufrag+`(window.qqVideo.pc) !== "`+screenUfrag+`"`, 10*time.Second)
+	r.parent.poll("the parent took the restart", ufrag+`(window.qqParent.pc) !== "`+parentUfrag+`"`, 10*time.Second)
+	r.screen.poll("frames still decoded at the kiosk", fmt.Sprintf("%s > %d", frames, screenFrames+30), 10*time.Second)
+	r.parent.poll("frames still decoded at the parent", fmt.Sprintf("%s > %d", frames, parentFrames+30), 10*time.Second)
+	assert.Equal(t, "connected", eval[string](r.screen, `window.qqVideo.pc.connectionState`))
+	assert.Equal(t, "connected", eval[string](r.parent, `window.qqParent.pc.connectionState`))
+	r.screen.shot("6-after-ice-restart")
+
+	r.screen.click("#hangup")
+	r.screen.poll("out of the call", jsKioskOutOfCall, 10*time.Second)
+	rows := waitLedger(t, r.m, 1)
+	require.Len(t, rows, 1)
+	assert.Equal(t, kiosk.DispAnswered, rows[0].Disposition)
+	assert.Equal(t, kiosk.CauseCallerHangup, rows[0].Cause, "the restart did not end the call")
+}

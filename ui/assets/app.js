@@ -680,7 +680,22 @@
       body.removeAttribute('data-headset');
       body.removeAttribute('data-headset-received');
     }
+    // restartIce answers the daemon's ICE restart on the PeerConnection the
+    // screen has: the media path went down and the call goes on.
+    function restartIce(m) {
+      var pc = r.pc;
+      r.restarting = true;
+      pc.setRemoteDescription({ type: 'offer', sdp: m.sdp }).then(function () {
+        r.restarting = false;
+        r.held.forEach(function (c) { pc.addIceCandidate(c).catch(function () {}); });
+        r.held = [];
+        return pc.createAnswer().then(function (a) { return pc.setLocalDescription(a); });
+      }).then(function () {
+        sendRTC({ type: 'rtc.answer', call: m.call, sdp: pc.localDescription.sdp });
+      }).catch(function () { r.restarting = false; sendRTC({ type: 'rtc.hangup', call: m.call }); });
+    }
     function onOffer(m) {
+      if (m.restart && r.pc && r.call === m.call && r.pc.signalingState !== 'closed') { restartIce(m); return; }
       cleanup();
       r.call = m.call;
       r.kind = m.kind || '';
@@ -760,7 +775,7 @@
         case 'rtc.offer': onOffer(m); break;
         case 'rtc.candidate':
           if (m.call !== r.call || !m.candidate) { break; }
-          if (r.pc && r.pc.remoteDescription) { r.pc.addIceCandidate(m.candidate).catch(function () {}); } else { r.held.push(m.candidate); }
+          if (r.pc && r.pc.remoteDescription && !r.restarting) { r.pc.addIceCandidate(m.candidate).catch(function () {}); } else { r.held.push(m.candidate); }
           break;
         case 'rtc.end':
           if (!m.call || m.call === r.call) { body.setAttribute('data-end-cause', m.cause || ''); cleanup(); }

@@ -270,7 +270,7 @@
         break;
       case 'rtc.candidate':
         if (m.call !== st.call || !m.candidate) { break; }
-        if (st.pc && st.pc.remoteDescription) { st.pc.addIceCandidate(m.candidate).catch(function () {}); } else { st.held.push(m.candidate); }
+        if (st.pc && st.pc.remoteDescription && !st.restarting) { st.pc.addIceCandidate(m.candidate).catch(function () {}); } else { st.held.push(m.candidate); }
         break;
       case 'rtc.connected':
         if (m.call !== st.call) { break; }
@@ -346,7 +346,23 @@
       send({ type: 'rtc.hangup', call: st.call });
     });
   }
+  // restartIce answers the daemon's ICE restart on the PeerConnection the
+  // page has (the media path went down, e.g. the phone left Wi-Fi): new
+  // candidates, same call, same tracks.
+  function restartIce(m) {
+    var pc = st.pc;
+    st.restarting = true;
+    pc.setRemoteDescription({ type: 'offer', sdp: m.sdp }).then(function () {
+      st.restarting = false;
+      st.held.forEach(function (c) { pc.addIceCandidate(c).catch(function () {}); });
+      st.held = [];
+      return pc.createAnswer();
+    }).then(function (a) { return pc.setLocalDescription(a); }).then(function () {
+      send({ type: 'rtc.answer', call: st.call, sdp: pc.localDescription.sdp });
+    }).catch(function () { st.restarting = false; send({ type: 'rtc.hangup', call: st.call }); });
+  }
   function onOffer(m) {
+    if (m.restart && st.pc && st.pc.signalingState !== 'closed') { restartIce(m); return; }
     if (st.pc) { st.pc.close(); }
     var pc = new RTCPeerConnection({ iceServers: st.ice });
     st.pc = pc;
