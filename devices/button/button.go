@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,13 +28,16 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
 
+	"github.com/qinqing/station/devices/gpiopin"
 	"github.com/qinqing/station/kiosk"
 )
 
-// Errors returned by New and Run; test with errors.Is.
+// Errors returned by New and Run; test with errors.Is. ErrPinNotFound and
+// ErrPinByNumber are gpiopin's errors (see gpiopin.Find), named here so
+// callers need not import gpiopin.
 var (
-	ErrPinNotFound = errors.New("button: pin not found")
-	ErrPinByNumber = errors.New("button: pin given by number, use its name (GPIO23)")
+	ErrPinNotFound = gpiopin.ErrNotFound
+	ErrPinByNumber = gpiopin.ErrByNumber
 	ErrBadOpts     = errors.New("button: bad options")
 	ErrRunning     = errors.New("button: already running")
 	ErrHalted      = errors.New("button: halted")
@@ -169,13 +171,14 @@ type Dev struct {
 	health  kiosk.Health
 }
 
-// New finds the pin named pin ("GPIO23") and sets it up as an input with
-// opts.Pull and edge detection on both edges. opts may be nil.
+// New finds the pin named pin ("GPIO23"; see gpiopin.Find) and sets it up
+// as an input with opts.Pull and edge detection on both edges. opts may be
+// nil.
 //
 // It returns ErrBadOpts for a debounce under 20 ms or a press edge other
-// than falling or rising, ErrPinByNumber for a name made only of digits,
-// ErrPinNotFound (wrapped, naming the pin) for a name gpioreg does not
-// know, or In's error.
+// than falling or rising, gpiopin.Find's error (wrapped, naming the pin:
+// ErrPinByNumber for a name made only of digits, ErrPinNotFound for a name
+// Lookup does not know, gpiopin.ErrNoName for ""), or In's error.
 func New(pin string, opts *Opts) (*Dev, error) {
 	var o Opts
 	if opts != nil {
@@ -184,7 +187,7 @@ func New(pin string, opts *Opts) (*Dev, error) {
 	if err := o.fill(); err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Name, err)
 	}
-	p, err := resolve(o.Lookup, pin)
+	p, err := gpiopin.Find(o.Lookup, pin)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Name, err)
 	}
@@ -201,18 +204,6 @@ func New(pin string, opts *Opts) (*Dev, error) {
 		health:  kiosk.Health{Status: kiosk.HealthOK},
 	}
 	return d, nil
-}
-
-// resolve finds a pin by name; see ErrPinByNumber and ErrPinNotFound.
-func resolve(lookup func(string) gpio.PinIO, name string) (gpio.PinIO, error) {
-	if strings.Trim(name, "0123456789") == "" {
-		return nil, fmt.Errorf("pin %q: %w", name, ErrPinByNumber)
-	}
-	p := lookup(name)
-	if p == nil {
-		return nil, fmt.Errorf("pin %q: %w", name, ErrPinNotFound)
-	}
-	return p, nil
 }
 
 // Health is ok, or fault with the reason while the pin is dead.
@@ -378,7 +369,7 @@ func (d *Dev) loop(ctx context.Context, fn func(Event)) error {
 
 // reopen looks the pin up by name again and sets it up as on New.
 func (d *Dev) reopen() (gpio.PinIO, error) {
-	p, err := resolve(d.opts.Lookup, d.pinName)
+	p, err := gpiopin.Find(d.opts.Lookup, d.pinName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reopen: %w", d.opts.Name, err)
 	}

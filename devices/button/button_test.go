@@ -3,6 +3,7 @@ package button_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
 	"github.com/qinqing/station/devices/button"
+	"github.com/qinqing/station/devices/gpiopin"
 	"github.com/qinqing/station/kiosk"
 )
 
@@ -294,6 +296,7 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{"missing", "GPIO99", button.Opts{}, button.ErrPinNotFound},
 		{"number", "23", button.Opts{}, button.ErrPinByNumber},
+		{"empty", "", button.Opts{}, gpiopin.ErrNoName},
 		{"short debounce", "GPIO23", button.Opts{Debounce: 5 * ms}, button.ErrBadOpts},
 		{"both edges", "GPIO23", button.Opts{Press: gpio.BothEdges}, button.ErrBadOpts},
 	}
@@ -303,7 +306,7 @@ func TestNewErrors(t *testing.T) {
 			_, err := button.New(tc.pin, &tc.opts)
 			require.ErrorIs(t, err, tc.want)
 			if tc.want != button.ErrBadOpts {
-				assert.Contains(t, err.Error(), tc.pin, "error names the pin")
+				assert.Contains(t, err.Error(), fmt.Sprintf("pin %q", tc.pin), "error names the pin")
 			}
 		})
 	}

@@ -27,13 +27,16 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
 
+	"github.com/qinqing/station/devices/gpiopin"
 	"github.com/qinqing/station/kiosk"
 )
 
-// Errors returned by New and Set; test with errors.Is.
+// Errors returned by New and Set; test with errors.Is. ErrPinNotFound and
+// ErrPinByNumber are gpiopin's errors (see gpiopin.Find), named here so
+// callers need not import gpiopin.
 var (
-	ErrPinNotFound  = errors.New("gpioled: pin not found")
-	ErrPinByNumber  = errors.New("gpioled: pin given by number, use its name (GPIO17)")
+	ErrPinNotFound  = gpiopin.ErrNotFound
+	ErrPinByNumber  = gpiopin.ErrByNumber
 	ErrNoPins       = errors.New("gpioled: no pins configured")
 	ErrUnknownState = errors.New("gpioled: unknown light state")
 	ErrHalted       = errors.New("gpioled: halted")
@@ -102,8 +105,8 @@ func DefaultLooks() map[kiosk.LightState]Look {
 	}
 }
 
-// Pin is one output channel: the gpioreg name of the pin ("GPIO17"), or ""
-// when that colour is not fitted, and whether the LED lights when the pin is
+// Pin is one output channel: the name of the pin as gpiopin.Find takes it
+// ("GPIO17"), or "" when that colour is not fitted, and whether the LED lights when the pin is
 // low (active-low: LED between 3.3 V and the pin, or a common-anode RGB LED).
 type Pin struct {
 	Name      string
@@ -252,10 +255,10 @@ var _ kiosk.Light = (*Dev)(nil)
 // New resolves the named pins, drives them all off and starts the light's
 // goroutine, showing kiosk.LightOff. opts may be nil.
 //
-// It returns ErrNoPins when no channel is named, ErrPinByNumber for a
-// name made only of digits, ErrPinNotFound (wrapped, naming the pin) for a
-// name gpioreg does not know, or the error of the first Out. Call Halt to
-// stop it.
+// It returns ErrNoPins when no channel is named, gpiopin.Find's error
+// (wrapped, naming the channel: ErrPinByNumber for a name made only of
+// digits, ErrPinNotFound for a name Lookup does not know), or the error of
+// the first Out. Call Halt to stop it.
 func New(pins Pins, opts *Opts) (*Dev, error) {
 	var o Opts
 	if opts != nil {
@@ -284,9 +287,9 @@ func New(pins Pins, opts *Opts) (*Dev, error) {
 		if c.pin.Name == "" {
 			continue
 		}
-		p, err := resolve(o.Lookup, c.pin.Name)
+		p, err := gpiopin.Find(o.Lookup, c.pin.Name)
 		if err != nil {
-			return nil, fmt.Errorf("%s %s pin: %w", o.Name, c.role, err)
+			return nil, fmt.Errorf("%s %s: %w", o.Name, c.role, err)
 		}
 		ch := &channel{color: c.color, role: c.role, name: c.pin.Name, activeLow: c.pin.ActiveLow, pin: p}
 		if err := ch.write(false); err != nil {
@@ -299,18 +302,6 @@ func New(pins Pins, opts *Opts) (*Dev, error) {
 	}
 	go d.run()
 	return d, nil
-}
-
-// resolve finds a pin by name; see ErrPinByNumber and ErrPinNotFound.
-func resolve(lookup func(string) gpio.PinIO, name string) (gpio.PinIO, error) {
-	if strings.Trim(name, "0123456789") == "" {
-		return nil, fmt.Errorf("%q: %w", name, ErrPinByNumber)
-	}
-	p := lookup(name)
-	if p == nil {
-		return nil, fmt.Errorf("%q: %w", name, ErrPinNotFound)
-	}
-	return p, nil
 }
 
 // Set shows s until the next Set, starting the pattern at once (a blink
@@ -495,9 +486,9 @@ func (d *Dev) drive(now time.Time, c Color, force bool) error {
 // reopen looks the failed channel's pin up by name again and writes level
 // on to it; on success the channel uses the new pin.
 func (d *Dev) reopen(ch *channel, on bool) error {
-	p, err := resolve(d.opts.Lookup, ch.name)
+	p, err := gpiopin.Find(d.opts.Lookup, ch.name)
 	if err != nil {
-		return fmt.Errorf("%s %s pin: reopen: %w", d.opts.Name, ch.role, err)
+		return fmt.Errorf("%s %s: reopen: %w", d.opts.Name, ch.role, err)
 	}
 	old := ch.pin
 	ch.pin = p

@@ -14,20 +14,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
 
+	"github.com/qinqing/station/devices/gpiopin"
 	"github.com/qinqing/station/kiosk"
 )
 
 // Errors returned by New and the switching methods; test with errors.Is.
+// ErrPinNotFound and ErrPinByNumber are gpiopin's errors (see
+// gpiopin.Find), named here so callers need not import gpiopin.
 var (
-	ErrPinNotFound = errors.New("relay: pin not found")
-	ErrPinByNumber = errors.New("relay: pin given by number, use its name (GPIO24)")
+	ErrPinNotFound = gpiopin.ErrNotFound
+	ErrPinByNumber = gpiopin.ErrByNumber
 	ErrTooSoon     = errors.New("relay: switched again before the minimum interval")
 	ErrPinDead     = errors.New("relay: pin failed, waiting to reopen it")
 	ErrHalted      = errors.New("relay: halted")
@@ -110,24 +112,21 @@ type Dev struct {
 	halted   bool
 }
 
-// New finds the pin named pin ("GPIO24") and drives it to the safe state
-// (off unless opts.SafeOn). opts may be nil.
+// New finds the pin named pin ("GPIO24"; see gpiopin.Find) and drives it
+// to the safe state (off unless opts.SafeOn). opts may be nil.
 //
-// It returns ErrPinByNumber for a name made only of digits, ErrPinNotFound
-// (wrapped, naming the pin) for a name gpioreg does not know, or Out's
-// error.
+// It returns gpiopin.Find's error (wrapped, naming the pin: ErrPinByNumber
+// for a name made only of digits, ErrPinNotFound for a name Lookup does
+// not know, gpiopin.ErrNoName for ""), or Out's error.
 func New(pin string, opts *Opts) (*Dev, error) {
 	var o Opts
 	if opts != nil {
 		o = *opts
 	}
 	o.fill()
-	if strings.Trim(pin, "0123456789") == "" {
-		return nil, fmt.Errorf("%s: pin %q: %w", o.Name, pin, ErrPinByNumber)
-	}
-	p := o.Lookup(pin)
-	if p == nil {
-		return nil, fmt.Errorf("%s: pin %q: %w", o.Name, pin, ErrPinNotFound)
+	p, err := gpiopin.Find(o.Lookup, pin)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Name, err)
 	}
 	d := &Dev{opts: o, pinName: pin, pin: p, log: o.Logger.With("component", "relay", "relay", o.Name)}
 	if err := p.Out(d.level(o.SafeOn)); err != nil {
@@ -174,10 +173,10 @@ func (d *Dev) set(on, force bool) error {
 		if now.Before(d.retryAt) {
 			return fmt.Errorf("%s pin %s: %w: %v", d.opts.Name, d.pinName, ErrPinDead, d.dead)
 		}
-		p := d.opts.Lookup(d.pinName)
-		if p == nil {
-			d.failed(now, fmt.Errorf("reopen: %w", ErrPinNotFound), min(2*d.backoff, d.opts.RetryMax))
-			return fmt.Errorf("%s pin %s: %w", d.opts.Name, d.pinName, d.dead)
+		p, err := gpiopin.Find(d.opts.Lookup, d.pinName)
+		if err != nil {
+			d.failed(now, fmt.Errorf("reopen: %w", err), min(2*d.backoff, d.opts.RetryMax))
+			return fmt.Errorf("%s: %w", d.opts.Name, d.dead)
 		}
 		d.pin = p
 	}

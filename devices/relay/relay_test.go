@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
+	"github.com/qinqing/station/devices/gpiopin"
 	"github.com/qinqing/station/devices/relay"
 	"github.com/qinqing/station/kiosk"
 )
@@ -135,11 +137,49 @@ func TestFailingPinReopens(t *testing.T) {
 	assert.Equal(t, kiosk.HealthOK, d.Health().Status)
 }
 
-func TestNewErrors(t *testing.T) {
+func TestReopenPinGone(t *testing.T) {
 	r := newRig()
-	_, err := relay.New("GPIO5", r.opts(relay.Opts{}))
+	d, err := relay.New("GPIO24", r.opts(relay.Opts{}))
+	require.NoError(t, err)
+	r.pins["GPIO24"].(*flakyPin).fail = true
+	require.Error(t, d.On())
+
+	// The line is gone for good: the lookup after the backoff finds
+	// nothing, and the next lookup waits twice as long.
+	delete(r.pins, "GPIO24")
+	r.now = r.now.Add(time.Second)
+	err = d.On()
 	require.ErrorIs(t, err, relay.ErrPinNotFound)
-	assert.Contains(t, err.Error(), "GPIO5")
-	_, err = relay.New("24", r.opts(relay.Opts{}))
-	require.ErrorIs(t, err, relay.ErrPinByNumber)
+	assert.Contains(t, err.Error(), `pin "GPIO24"`, "error names the pin")
+	h := d.Health()
+	assert.Equal(t, kiosk.HealthFault, h.Status)
+	assert.Contains(t, h.Reason, "reopen")
+
+	r.now = r.now.Add(1500 * time.Millisecond)
+	assert.ErrorIs(t, d.On(), relay.ErrPinDead, "within the doubled 2 s backoff")
+	r.pins["GPIO24"] = &flakyPin{Pin: &gpiotest.Pin{N: "GPIO24"}}
+	r.now = r.now.Add(time.Second)
+	require.NoError(t, d.On(), "found again after the backoff")
+	assert.Equal(t, gpio.High, r.level())
+	assert.Equal(t, kiosk.HealthOK, d.Health().Status)
+}
+
+func TestNewErrors(t *testing.T) {
+	tests := []struct {
+		name, pin string
+		want      error
+	}{
+		{"missing", "GPIO5", relay.ErrPinNotFound},
+		{"number", "24", relay.ErrPinByNumber},
+		{"empty", "", gpiopin.ErrNoName},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig()
+			_, err := relay.New(tc.pin, r.opts(relay.Opts{Name: "tv"}))
+			require.ErrorIs(t, err, tc.want)
+			assert.Contains(t, err.Error(), fmt.Sprintf("tv: pin %q", tc.pin), "error names the relay and the pin")
+			assert.Equal(t, gpio.High, r.level(), "the pin it has is not touched")
+		})
+	}
 }
