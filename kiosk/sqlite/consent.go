@@ -150,16 +150,50 @@ func checkConsent(c Consent, now time.Time) error {
 // not "YYYY-MM-DD", a date more than a day after the database's clock, a
 // Withdrawn before Date, an unknown Method, ConsentOther without a Note, an
 // empty Relation or fields over MaxConsentNote/MaxConsentRelation
-// characters; ENOTFOUND for an unknown child; EGONE for a child who left.
+// characters; ENOTFOUND for an unknown child; EGONE for a child who left;
+// ECONFLICT when c repeats the child's current record (same Date, Method,
+// Relation and Withdrawn; the Note is not compared), which the database
+// itself refuses (migration 0016), so that a form sent twice, or the same
+// consent recorded at once by two processes, is stored once.
 func (db *DB) RecordConsent(ctx context.Context, actor string, c Consent) (Consent, error) {
 	c.Note, c.Relation = strings.TrimSpace(c.Note), strings.TrimSpace(c.Relation)
-	now := db.now()
 	if actor == "" {
 		return Consent{}, kiosk.Errorf(kiosk.EINVALID, "consent needs the recording user")
 	}
-	if err := checkConsent(c, now); err != nil {
+	if err := checkConsent(c, db.now()); err != nil {
 		return Consent{}, err
 	}
+	return db.recordConsent(ctx, actor, c, "")
+}
+
+// WithdrawConsent records that the child's current consent was withdrawn
+// on date ("YYYY-MM-DD"): a new record copying the current one with
+// Withdrawn set, as RecordConsent (journaled as consent_withdrawn). The
+// current record is read in the write transaction, so two withdrawals at
+// once store one.
+// Errors (*kiosk.Error): EINVALID for an empty actor; ENOTFOUND for an
+// unknown child; EGONE for a child who left; ECONFLICT when the child has
+// no standing consent (none recorded, or already withdrawn); else EINVALID
+// as RecordConsent (a date before the consent's, or in the future).
+func (db *DB) WithdrawConsent(ctx context.Context, actor string, id kiosk.ChildID, date string) (Consent, error) {
+	if actor == "" {
+		return Consent{}, kiosk.Errorf(kiosk.EINVALID, "consent needs the recording user")
+	}
+	return db.recordConsent(ctx, actor, Consent{ChildID: id}, date)
+}
+
+// consentRepeatMsg is the message of migration 0016's trigger
+// consents_no_repeat; keep both the same.
+const consentRepeatMsg = "consents: repeats the current record"
+
+// recordConsent stores c (already checked) for RecordConsent; with
+// withdraw set ("YYYY-MM-DD"), c is the child's current record, read in
+// the transaction, withdrawn on that date (checked here).
+func (db *DB) recordConsent(ctx context.Context, actor string, c Consent, withdraw string) (Consent, error) {
+	now := db.now()
+	// BEGIN IMMEDIATE (the DSN's _txlock): the reads below see the latest
+	// records of every process, and nothing is written between them and
+	// the insert.
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Consent{}, fmt.Errorf("record consent: begin: %w", err)
@@ -172,10 +206,27 @@ func (db *DB) RecordConsent(ctx context.Context, actor string, c Consent) (Conse
 	if ch.Status == kiosk.ChildLeft {
 		return Consent{}, kiosk.Errorf(kiosk.EGONE, "child %d has left", ch.ID)
 	}
+	if withdraw != "" {
+		cur, err := scanConsent(tx.QueryRowContext(ctx, `SELECT `+consentColumns+` FROM consents
+			WHERE child_id = ? ORDER BY id DESC LIMIT 1`, int64(c.ChildID)))
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return Consent{}, fmt.Errorf("record consent: current %d: %w", c.ChildID, err)
+		}
+		if !cur.Given() {
+			return Consent{}, kiosk.Errorf(kiosk.ECONFLICT, "没有可撤回的同意 no standing consent for child %d", c.ChildID)
+		}
+		c, c.Withdrawn = cur, withdraw
+		if err := checkConsent(c, now); err != nil {
+			return Consent{}, err
+		}
+	}
 	c.RecordedBy, c.RecordedAt = actor, now.UTC()
 	res, err := tx.ExecContext(ctx, `INSERT INTO consents (child_id, given_on, method, note, relation, recorded_by, recorded_at, withdrawn)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, int64(c.ChildID), c.Date, string(c.Method), c.Note, c.Relation, actor, fmtTime(now), c.Withdrawn)
-	if err != nil {
+	if err != nil && strings.Contains(err.Error(), consentRepeatMsg) {
+		return Consent{}, kiosk.Errorf(kiosk.ECONFLICT,
+			"重复登记：与该学生当前的同意记录相同（日期 %s、方式、监护人） duplicate: child %d already has this consent record", c.Date, c.ChildID)
+	} else if err != nil {
 		return Consent{}, fmt.Errorf("record consent: insert: %w", err)
 	}
 	if c.ID, err = res.LastInsertId(); err != nil {
@@ -198,23 +249,6 @@ func (db *DB) RecordConsent(ctx context.Context, actor string, c Consent) (Conse
 	}
 	db.log.Info("consent recorded", "child", int64(c.ChildID), "consent", c.ID, "op", op)
 	return c, nil
-}
-
-// WithdrawConsent records that the child's current consent was withdrawn
-// on date ("YYYY-MM-DD"): a new record copying the current one with
-// Withdrawn set, as RecordConsent (journaled as consent_withdrawn).
-// Errors (*kiosk.Error): ECONFLICT when the child has no standing consent
-// (none recorded, or already withdrawn); else as RecordConsent.
-func (db *DB) WithdrawConsent(ctx context.Context, actor string, id kiosk.ChildID, date string) (Consent, error) {
-	cur, err := db.CurrentConsent(ctx, id)
-	if err != nil {
-		return Consent{}, err
-	}
-	if !cur.Given() {
-		return Consent{}, kiosk.Errorf(kiosk.ECONFLICT, "没有可撤回的同意 no standing consent for child %d", id)
-	}
-	cur.Withdrawn = date
-	return db.RecordConsent(ctx, actor, cur)
 }
 
 const consentColumns = `id, child_id, given_on, method, note, relation, recorded_by, recorded_at, withdrawn`

@@ -3,6 +3,9 @@ package sqlite_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -158,4 +161,198 @@ func TestConsentsAppendOnly(t *testing.T) {
 	assert.ErrorContains(t, err, "append-only")
 	_, err = raw.Exec(`DELETE FROM consents`)
 	assert.ErrorContains(t, err, "append-only")
+}
+
+// consentRows counts the child's consent records.
+func consentRows(t *testing.T, db *sqlite.DB, id kiosk.ChildID) int {
+	t.Helper()
+	h, err := db.ConsentHistory(context.Background(), id)
+	require.NoError(t, err)
+	return len(h)
+}
+
+func TestConsentRepeatRefused(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newDB(t)
+	childID, _ := linkFixture(t, db)
+	k := sqlite.Consent{ChildID: childID, Date: "2025-03-01", Method: sqlite.ConsentWritten, Relation: "母亲", Note: "form #12"}
+	_, err := db.RecordConsent(ctx, "m", k)
+	require.NoError(t, err)
+
+	before := journalLen(t, db)
+	for _, tc := range []struct {
+		name string
+		edit func(*sqlite.Consent)
+	}{
+		{"the same form again", func(*sqlite.Consent) {}},
+		{"relation with spaces", func(c *sqlite.Consent) { c.Relation = " 母亲 " }},
+		{"another note only", func(c *sqlite.Consent) { c.Note = "form #13" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := k
+			tc.edit(&c)
+			_, err := db.RecordConsent(ctx, "m2", c)
+			assert.Equal(t, kiosk.ECONFLICT, kiosk.ErrorCode(err), "a repeat of the current record: %v", err)
+			assert.Contains(t, kiosk.ErrorMessage(err), "重复登记", "the manager reads why")
+		})
+	}
+	assert.Equal(t, 1, consentRows(t, db, childID), "one record")
+	assert.Equal(t, before, journalLen(t, db), "nothing journaled for a repeat")
+
+	// Only the current record counts: a correction, a correction back,
+	// a withdrawal and the same consent given again are all new records.
+	other := k
+	other.Method = sqlite.ConsentPhone
+	_, err = db.RecordConsent(ctx, "m", other)
+	require.NoError(t, err, "a correction")
+	_, err = db.RecordConsent(ctx, "m", k)
+	require.NoError(t, err, "a correction back to the first record")
+	_, err = db.WithdrawConsent(ctx, "m", childID, "2025-03-05")
+	require.NoError(t, err)
+	_, err = db.RecordConsent(ctx, "m", k)
+	require.NoError(t, err, "given again after the withdrawal")
+	assert.Equal(t, 5, consentRows(t, db, childID))
+
+	// The database refuses a repeat from any writer, not only RecordConsent.
+	raw := rawDB(t, db.Path())
+	_, err = raw.Exec(`INSERT INTO consents (child_id, given_on, method, note, relation, recorded_by, recorded_at)
+		VALUES (?, '2025-03-01', 'written', '', '母亲', 'sqlite3', '2025-03-10T08:30:00.000000000Z')`, int64(childID))
+	assert.ErrorContains(t, err, "repeats the current record")
+	assert.Equal(t, 5, consentRows(t, db, childID))
+}
+
+// recordAtOnce runs record on every db at once, n times each, and
+// returns the errors.
+func recordAtOnce(dbs []*sqlite.DB, n int, record func(*sqlite.DB) error) []error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		errs  []error
+		start = make(chan struct{})
+	)
+	for _, db := range dbs {
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				err := record(db)
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}()
+		}
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// codes counts errs by kiosk.ErrorCode ("" for success).
+func codes(errs []error) map[string]int {
+	m := map[string]int{}
+	for _, err := range errs {
+		m[kiosk.ErrorCode(err)]++
+	}
+	return m
+}
+
+// Two processes (kioskd's console and kioskctl) or two requests record
+// the same consent at once: the database stores it once.
+func TestConsentRecordedAtOnce(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kiosk.db")
+	clk := &clock{t: t0}
+	db := openDB(t, path, clk)
+	childID, _ := linkFixture(t, db)
+	other := openDB(t, path, clk) // a second handle: another process's pool
+	k := sqlite.Consent{ChildID: childID, Date: "2025-03-01", Method: sqlite.ConsentWritten, Relation: "母亲"}
+
+	for _, tc := range []struct {
+		name string
+		dbs  []*sqlite.DB
+		n    int
+	}{
+		{"two on one handle", []*sqlite.DB{db}, 2},
+		{"one on each of two handles", []*sqlite.DB{db, other}, 1},
+		{"four on each of two handles", []*sqlite.DB{db, other}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, entries := consentRows(t, db, childID), journalLen(t, db)
+			k.Date = time.Date(2025, 1, 1+rows, 0, 0, 0, 0, time.UTC).Format("2006-01-02") // a new consent each run
+			errs := recordAtOnce(tc.dbs, tc.n, func(d *sqlite.DB) error {
+				_, err := d.RecordConsent(ctx, "m", k)
+				return err
+			})
+			all := len(tc.dbs) * tc.n
+			assert.Equal(t, map[string]int{"": 1, kiosk.ECONFLICT: all - 1}, codes(errs), "one stored, the others refused: %v", errs)
+			assert.Equal(t, rows+1, consentRows(t, db, childID), "exactly one row")
+			assert.Equal(t, entries+1, journalLen(t, db), "exactly one journal entry")
+		})
+	}
+
+	t.Run("withdrawals at once", func(t *testing.T) {
+		rows := consentRows(t, db, childID)
+		var day int
+		var mu sync.Mutex
+		errs := recordAtOnce([]*sqlite.DB{db, other}, 2, func(d *sqlite.DB) error {
+			mu.Lock()
+			day++ // each on another date: not a repeat, a second withdrawal
+			date := time.Date(2025, 3, 1+day, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
+			mu.Unlock()
+			_, err := d.WithdrawConsent(ctx, "m", childID, date)
+			return err
+		})
+		assert.Equal(t, map[string]int{"": 1, kiosk.ECONFLICT: 3}, codes(errs), "one withdrawal: %v", errs)
+		assert.Equal(t, rows+1, consentRows(t, db, childID))
+	})
+
+	res, err := db.Verify(ctx)
+	require.NoError(t, err)
+	assert.True(t, res.OK, "the chain verifies: %s", res.Problem)
+}
+
+// Migration 0016 runs on a file that already holds repeated records
+// (written before it, when only the console's lock refused them), runs
+// twice, and an erasure still blanks the free text of every record.
+func TestConsentRepeatMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kiosk.db")
+	clk := &clock{t: t0}
+	db := openDB(t, path, clk)
+	childID, _ := linkFixture(t, db)
+	raw := rawDB(t, path)
+	_, err := raw.Exec(`DROP TRIGGER consents_no_repeat; UPDATE schema_version SET version = 15`)
+	require.NoError(t, err)
+	k := sqlite.Consent{ChildID: childID, Date: "2025-03-01", Method: sqlite.ConsentWritten, Relation: "母亲", Note: "王小明的妈妈签字"}
+	for range 2 {
+		_, err = db.RecordConsent(ctx, "m", k)
+		require.NoError(t, err, "no trigger before 0016")
+	}
+	k2 := k
+	k2.Relation = "父亲" // differs from k only in the relation, which an erasure blanks
+	_, err = db.RecordConsent(ctx, "m", k2)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	db = openDB(t, path, clk)
+	_, err = db.RecordConsent(ctx, "m", k2)
+	assert.Equal(t, kiosk.ECONFLICT, kiosk.ErrorCode(err), "0016 applied over the repeats")
+	mig, err := os.ReadFile(filepath.Join("migrations", "0016_consent_no_repeat.sql"))
+	require.NoError(t, err)
+	_, err = raw.Exec(string(mig))
+	require.NoError(t, err, "0016 runs again over itself (tests re-run migrations)")
+	_, err = db.RecordConsent(ctx, "m", k2)
+	assert.Equal(t, kiosk.ECONFLICT, kiosk.ErrorCode(err), "still refused after a re-run")
+	assert.Equal(t, 3, consentRows(t, db, childID))
+
+	require.NoError(t, db.SetChildStatus(ctx, childID, kiosk.ChildLeft))
+	e, err := db.EraseChild(ctx, "mgr", sqlite.EraseManual, childID)
+	require.NoError(t, err, "the erasure blanks relations that alone told records apart")
+	assert.Equal(t, 3, e.Consents)
+	hist, err := db.ConsentHistory(ctx, childID)
+	require.NoError(t, err)
+	for _, h := range hist {
+		assert.Empty(t, h.Relation+h.Note, "record %d erased", h.ID)
+	}
 }

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/qinqing/station/kiosk"
@@ -27,7 +26,8 @@ type ConsentStore interface {
 	ConsentRegister(ctx context.Context) ([]sqlite.ChildConsent, error)
 	// ConsentHistory returns a child's consent records, oldest first.
 	ConsentHistory(ctx context.Context, id kiosk.ChildID) ([]sqlite.Consent, error)
-	// RecordConsent appends a record; EINVALID, ENOTFOUND, EGONE.
+	// RecordConsent appends a record; EINVALID, ENOTFOUND, EGONE, and
+	// ECONFLICT for a record that repeats the child's current one.
 	RecordConsent(ctx context.Context, actor string, c sqlite.Consent) (sqlite.Consent, error)
 	// WithdrawConsent appends a withdrawal; ECONFLICT without a standing
 	// consent.
@@ -108,20 +108,14 @@ type consentData struct {
 type methodOpt struct{ Value, Label string }
 
 // consentRoutes lists the consent register's routes; New appends them.
-// Consent posts are serialised (one mutex per console), so that the
-// duplicate check and the record are one step for this console.
+// Posts need no lock here: the store refuses a repeated record or a
+// second withdrawal itself (ECONFLICT), for every process on the file.
 func (c *Console) consentRoutes() []route {
-	var mu sync.Mutex
-	post := func(w http.ResponseWriter, r *http.Request, s *kiosk.Session) {
-		mu.Lock()
-		defer mu.Unlock()
-		c.consentPost(w, r, s)
-	}
 	return []route{
 		{"GET", "/console/consent", children, true, c.consentPage},
 		{"GET", "/console/consent.csv", children, true, c.consentCSV},
 		{"GET", "/console/consent.xlsx", children, true, c.consentXLSX},
-		{"POST", "/console/children/{id}/consent", readAll, true, post},
+		{"POST", "/console/children/{id}/consent", readAll, true, c.consentPost},
 	}
 }
 
@@ -149,12 +143,6 @@ func (c *Console) checkConsentDate(date, what string) string {
 }
 
 var consentWhatEN = map[string]string{"同意日期": "consent", "撤回日期": "withdrawal"}
-
-// sameConsent reports whether k records what c would: the same date,
-// method and guardian (relation, trimmed), standing.
-func sameConsent(k, c sqlite.Consent) bool {
-	return k.Given() && k.Date == c.Date && k.Method == c.Method && k.Relation == strings.TrimSpace(c.Relation)
-}
 
 // consentQuery is the register's filter: class, missing=1, child.
 type consentQuery struct {
@@ -420,16 +408,6 @@ func (c *Console) consentPost(w http.ResponseWriter, r *http.Request, s *kiosk.S
 	} else {
 		k := sqlite.Consent{ChildID: id, Date: date, Method: sqlite.ConsentMethod(r.PostFormValue("method")),
 			Relation: r.PostFormValue("relation"), Note: r.PostFormValue("note")}
-		hist, herr := cs.ConsentHistory(r.Context(), id)
-		if herr != nil {
-			c.storeError(w, r, s, "consent history", herr)
-			return
-		}
-		if len(hist) > 0 && sameConsent(hist[len(hist)-1], k) {
-			c.errorPage(w, r, s, http.StatusConflict, fmt.Sprintf(
-				"重复登记：该学生已有同一天（%s）、同一方式、同一监护人的同意记录，未再次登记。 Duplicate: the same consent (date, method, guardian) is already recorded.", date))
-			return
-		}
 		_, err = cs.RecordConsent(r.Context(), s.User.Username, k)
 	}
 	switch kiosk.ErrorCode(err) {
@@ -440,7 +418,12 @@ func (c *Console) consentPost(w http.ResponseWriter, r *http.Request, s *kiosk.S
 			return
 		}
 	case kiosk.ECONFLICT:
-		c.errorPage(w, r, s, http.StatusConflict, "没有可撤回的同意。 No standing consent to withdraw.")
+		if withdraw {
+			c.errorPage(w, r, s, http.StatusConflict, "没有可撤回的同意。 No standing consent to withdraw.")
+			return
+		}
+		c.errorPage(w, r, s, http.StatusConflict, fmt.Sprintf(
+			"重复登记：该学生已有同一天（%s）、同一方式、同一监护人的同意记录，未再次登记。 Duplicate: the same consent (date, method, guardian) is already recorded.", date))
 		return
 	case kiosk.EGONE:
 		c.errorPage(w, r, s, http.StatusGone, "该学生已离校。 The child has left.")
