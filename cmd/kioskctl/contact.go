@@ -207,47 +207,44 @@ func cmdContactLink(ctx context.Context, g *globals, args []string, stdout io.Wr
 		}
 		return fmt.Errorf("contact link: %w", err)
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ch, c, err := findContact(ctx, db, pos[0], class, slot)
-	if err != nil {
-		return err
-	}
-	token, link, err := db.CreateLink(ctx, c.ID, exp)
-	if err != nil {
-		return plain(err)
-	}
-	if err := db.Audit(ctx, actor(), "contact link", fmt.Sprintf("link %d child %d contact %d slot %d expires %s",
-		link.ID, ch.ID, c.ID, c.Slot, expiryText(link.Expires, loc))); err != nil {
-		return err
-	}
-	pageURL := base + "/p/" + token
-	fmt.Fprintf(stdout, "link %d for %s (%s), contact %d %s %s, expires %s\n",
-		link.ID, ch.Name, ch.Class, c.Slot, c.Relation, c.Name, expiryText(link.Expires, loc))
-	fmt.Fprintf(stdout, "%s\n", pageURL)
-	if !c.Allows(kiosk.ModeVideo) {
-		fmt.Fprintf(stdout, "note: this contact is not approved for video calls yet; the page opens, calls are refused until the roster allows video\n")
-	}
-	if local {
-		fmt.Fprintf(stdout, "note: %s only works on this machine; parents' phones need --base-url, $KIOSK_PUBLIC_URL or [video] public_url (the county hub or a public name)\n", base)
-	}
-	q, err := qrcode.New(pageURL, qrcode.Medium)
-	if err != nil {
-		return fmt.Errorf("contact link: QR code: %w", err)
-	}
-	if png != "" {
-		if err := q.WriteFile(512, png); err != nil {
-			return fmt.Errorf("contact link: write %s: %w", png, err)
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		ch, c, err := findContact(ctx, db, pos[0], class, slot)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(stdout, "QR code written to %s\n", png)
+		token, link, err := db.CreateLink(ctx, c.ID, exp)
+		if err != nil {
+			return plain(err)
+		}
+		if err := db.Audit(ctx, actor(), "contact link", fmt.Sprintf("link %d child %d contact %d slot %d expires %s",
+			link.ID, ch.ID, c.ID, c.Slot, expiryText(link.Expires, loc))); err != nil {
+			return err
+		}
+		pageURL := base + "/p/" + token
+		fmt.Fprintf(stdout, "link %d for %s (%s), contact %d %s %s, expires %s\n",
+			link.ID, ch.Name, ch.Class, c.Slot, c.Relation, c.Name, expiryText(link.Expires, loc))
+		fmt.Fprintf(stdout, "%s\n", pageURL)
+		if !c.Allows(kiosk.ModeVideo) {
+			fmt.Fprintf(stdout, "note: this contact is not approved for video calls yet; the page opens, calls are refused until the roster allows video\n")
+		}
+		if local {
+			fmt.Fprintf(stdout, "note: %s only works on this machine; parents' phones need --base-url, $KIOSK_PUBLIC_URL or [video] public_url (the county hub or a public name)\n", base)
+		}
+		q, err := qrcode.New(pageURL, qrcode.Medium)
+		if err != nil {
+			return fmt.Errorf("contact link: QR code: %w", err)
+		}
+		if png != "" {
+			if err := q.WriteFile(512, png); err != nil {
+				return fmt.Errorf("contact link: write %s: %w", png, err)
+			}
+			fmt.Fprintf(stdout, "QR code written to %s\n", png)
+			return nil
+		}
+		fmt.Fprint(stdout, q.ToSmallString(false))
+		fmt.Fprintf(stdout, "The URL is shown only now; to replace it, make a new link and revoke link %d.\n", link.ID)
 		return nil
-	}
-	fmt.Fprint(stdout, q.ToSmallString(false))
-	fmt.Fprintf(stdout, "The URL is shown only now; to replace it, make a new link and revoke link %d.\n", link.ID)
-	return nil
+	})
 }
 
 // expiryText is an expiry for people: "never" or a time in loc.
@@ -275,39 +272,36 @@ func cmdContactLinks(ctx context.Context, g *globals, args []string, stdout io.W
 	if err != nil {
 		return usageErr("contact links: --tz: %v", err)
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	_, c, err := findContact(ctx, db, pos[0], class, slot)
-	if err != nil {
-		return err
-	}
-	ls, err := db.Links(ctx, c.ID)
-	if err != nil {
-		return plain(err)
-	}
-	now := time.Now()
-	tw := newTable(stdout)
-	fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES\tSTATUS")
-	for _, l := range ls {
-		status := "active"
-		switch {
-		case l.Revoked:
-			status = "revoked"
-		case !l.Expires.IsZero() && !now.Before(l.Expires):
-			status = "expired"
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		_, c, err := findContact(ctx, db, pos[0], class, slot)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", l.ID, l.Created.In(loc).Format("2006-01-02 15:04"), expiryText(l.Expires, loc), status)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(ls) == 0 {
-		fmt.Fprintln(stdout, "(no links)")
-	}
-	return nil
+		ls, err := db.Links(ctx, c.ID)
+		if err != nil {
+			return plain(err)
+		}
+		now := time.Now()
+		tw := newTable(stdout)
+		fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES\tSTATUS")
+		for _, l := range ls {
+			status := "active"
+			switch {
+			case l.Revoked:
+				status = "revoked"
+			case !l.Expires.IsZero() && !now.Before(l.Expires):
+				status = "expired"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", l.ID, l.Created.In(loc).Format("2006-01-02 15:04"), expiryText(l.Expires, loc), status)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if len(ls) == 0 {
+			fmt.Fprintln(stdout, "(no links)")
+		}
+		return nil
+	})
 }
 
 func cmdContactRevoke(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
@@ -319,25 +313,22 @@ func cmdContactRevoke(ctx context.Context, g *globals, args []string, stdout io.
 	if err != nil || id <= 0 {
 		return usageErr("contact revoke: LINK-ID must be a link number, not %q", pos[0])
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	l, err := db.Link(ctx, id)
-	if err != nil {
-		return plain(err)
-	}
-	if l.Revoked {
-		fmt.Fprintf(stdout, "link %d was already revoked\n", id)
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		l, err := db.Link(ctx, id)
+		if err != nil {
+			return plain(err)
+		}
+		if l.Revoked {
+			fmt.Fprintf(stdout, "link %d was already revoked\n", id)
+			return nil
+		}
+		if err := db.RevokeLink(ctx, id); err != nil {
+			return plain(err)
+		}
+		if err := db.Audit(ctx, actor(), "contact revoke", fmt.Sprintf("link %d contact %d", id, l.Contact)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "link %d revoked\n", id)
 		return nil
-	}
-	if err := db.RevokeLink(ctx, id); err != nil {
-		return plain(err)
-	}
-	if err := db.Audit(ctx, actor(), "contact revoke", fmt.Sprintf("link %d contact %d", id, l.Contact)); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "link %d revoked\n", id)
-	return nil
+	})
 }

@@ -29,6 +29,23 @@ func openDB(ctx context.Context, g *globals) (*sqlite.DB, error) {
 	return sqlite.Open(ctx, path, sqlite.Opts{})
 }
 
+// withDB opens the station's database in --data (openDB), calls fn with it
+// and closes it when fn returns or panics. Its error is openDB's (fn is
+// not called) or fn's, each returned as it is, so that commands print the
+// same messages with or without it; an error of closing is dropped, as
+// every command's deferred Close always did.
+//
+// A command parses and checks its arguments before it calls withDB: a
+// usage error (exit 2) comes first and needs no database.
+func withDB(ctx context.Context, g *globals, fn func(db *sqlite.DB) error) error {
+	db, err := openDB(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
+}
+
 // actor names who runs kioskctl, for the audit entries.
 func actor() string {
 	name := "unknown"
@@ -73,26 +90,23 @@ func cmdRosterImport(ctx context.Context, g *globals, args []string, stdout io.W
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported:\n%w", pos[0], err)
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ch, err := db.ApplyRoster(ctx, entries, dryRun)
-	if err != nil {
-		return fmt.Errorf("%s: nothing imported: %w", pos[0], err)
-	}
-	verb := "imported"
-	if dryRun {
-		verb = "valid (dry run, nothing written)"
-	} else if err := db.Audit(ctx, actor(), "roster import", filepath.Base(pos[0])); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: %d rows %s\n", pos[0], len(entries), verb)
-	fmt.Fprintf(stdout, "  children: %d added, %d updated, %d unchanged\n", ch.Children.Added, ch.Children.Updated, ch.Children.Unchanged)
-	fmt.Fprintf(stdout, "  contacts: %d added, %d updated, %d unchanged, %d removed\n", ch.Contacts.Added, ch.Contacts.Updated, ch.Contacts.Unchanged, ch.Contacts.Removed)
-	fmt.Fprintf(stdout, "  cards:    %d added, %d unchanged\n", ch.Cards.Added, ch.Cards.Unchanged)
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		ch, err := db.ApplyRoster(ctx, entries, dryRun)
+		if err != nil {
+			return fmt.Errorf("%s: nothing imported: %w", pos[0], err)
+		}
+		verb := "imported"
+		if dryRun {
+			verb = "valid (dry run, nothing written)"
+		} else if err := db.Audit(ctx, actor(), "roster import", filepath.Base(pos[0])); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: %d rows %s\n", pos[0], len(entries), verb)
+		fmt.Fprintf(stdout, "  children: %d added, %d updated, %d unchanged\n", ch.Children.Added, ch.Children.Updated, ch.Children.Unchanged)
+		fmt.Fprintf(stdout, "  contacts: %d added, %d updated, %d unchanged, %d removed\n", ch.Contacts.Added, ch.Contacts.Updated, ch.Contacts.Unchanged, ch.Contacts.Removed)
+		fmt.Fprintf(stdout, "  cards:    %d added, %d unchanged\n", ch.Cards.Added, ch.Cards.Unchanged)
+		return nil
+	})
 }
 
 func cmdRosterExport(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
@@ -106,27 +120,24 @@ func cmdRosterExport(ctx context.Context, g *globals, args []string, stdout io.W
 	if format != "csv" {
 		return usageErr("roster export: unknown format %q (want csv)", format)
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	entries, err := db.RosterEntries(ctx)
-	if err != nil {
-		return err
-	}
-	if err := db.Audit(ctx, actor(), "roster export", fmt.Sprintf("%d children", len(entries))); err != nil {
-		return err
-	}
-	w, closeFn, err := output(out, stdout)
-	if err != nil {
-		return err
-	}
-	if err := rostercsv.Write(w, entries, rostercsv.Opts{}); err != nil {
-		closeFn()
-		return err
-	}
-	return closeFn()
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		entries, err := db.RosterEntries(ctx)
+		if err != nil {
+			return err
+		}
+		if err := db.Audit(ctx, actor(), "roster export", fmt.Sprintf("%d children", len(entries))); err != nil {
+			return err
+		}
+		w, closeFn, err := output(out, stdout)
+		if err != nil {
+			return err
+		}
+		if err := rostercsv.Write(w, entries, rostercsv.Opts{}); err != nil {
+			closeFn()
+			return err
+		}
+		return closeFn()
+	})
 }
 
 func cmdLedgerExport(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
@@ -144,29 +155,26 @@ func cmdLedgerExport(ctx context.Context, g *globals, args []string, stdout io.W
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rows, err := db.Calls(ctx, start, end)
-	if err != nil {
-		return err
-	}
-	if err := db.Audit(ctx, actor(), "ledger export calls "+rf.format,
-		fmt.Sprintf("from=%s to=%s rows=%d", rf.from, rf.to, len(rows))); err != nil {
-		return err
-	}
-	w, closeFn, err := output(rf.out, stdout)
-	if err != nil {
-		return err
-	}
-	if rf.format == "json" {
-		err = register.WriteCallsJSON(w, rows)
-	} else {
-		err = register.WriteCallsCSV(w, rows, loc)
-	}
-	return errors.Join(err, closeFn())
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		rows, err := db.Calls(ctx, start, end)
+		if err != nil {
+			return err
+		}
+		if err := db.Audit(ctx, actor(), "ledger export calls "+rf.format,
+			fmt.Sprintf("from=%s to=%s rows=%d", rf.from, rf.to, len(rows))); err != nil {
+			return err
+		}
+		w, closeFn, err := output(rf.out, stdout)
+		if err != nil {
+			return err
+		}
+		if rf.format == "json" {
+			err = register.WriteCallsJSON(w, rows)
+		} else {
+			err = register.WriteCallsCSV(w, rows, loc)
+		}
+		return errors.Join(err, closeFn())
+	})
 }
 
 func cmdLedgerVerify(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
@@ -186,33 +194,30 @@ func cmdLedgerVerify(ctx context.Context, g *globals, args []string, stdout io.W
 		}
 		aSeq, aHash = n, hash
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	res, err := db.Verify(ctx)
-	if err != nil {
-		return err
-	}
-	if !res.OK {
-		if res.BrokenSeq == 0 {
-			return fmt.Errorf("ledger broken: %s", res.Problem)
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		res, err := db.Verify(ctx)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("ledger broken at entry %d (of %d checked): %s", res.BrokenSeq, res.Entries, res.Problem)
-	}
-	if aSeq > 0 {
-		if err := db.VerifyAnchor(ctx, aSeq, aHash); err != nil {
-			return fmt.Errorf("ledger broken: %s", kiosk.ErrorMessage(err))
+		if !res.OK {
+			if res.BrokenSeq == 0 {
+				return fmt.Errorf("ledger broken: %s", res.Problem)
+			}
+			return fmt.Errorf("ledger broken at entry %d (of %d checked): %s", res.BrokenSeq, res.Entries, res.Problem)
 		}
-	}
-	fmt.Fprintf(stdout, "ledger ok: %d entries, hash chain intact\n", res.Entries)
-	if res.Erasures > 0 {
-		fmt.Fprintf(stdout, "%d entries redacted by %d erasures of children's personal data (roster changes register, op erase)\n", res.Redacted, res.Erasures)
-	}
-	fmt.Fprintf(stdout, "head: %d:%s\n", res.HeadSeq, res.Head)
-	fmt.Fprintln(stdout, "(write the head down with the date: 'ledger verify --anchor' with it later proves nothing was cut off)")
-	return nil
+		if aSeq > 0 {
+			if err := db.VerifyAnchor(ctx, aSeq, aHash); err != nil {
+				return fmt.Errorf("ledger broken: %s", kiosk.ErrorMessage(err))
+			}
+		}
+		fmt.Fprintf(stdout, "ledger ok: %d entries, hash chain intact\n", res.Entries)
+		if res.Erasures > 0 {
+			fmt.Fprintf(stdout, "%d entries redacted by %d erasures of children's personal data (roster changes register, op erase)\n", res.Redacted, res.Erasures)
+		}
+		fmt.Fprintf(stdout, "head: %d:%s\n", res.HeadSeq, res.Head)
+		fmt.Fprintln(stdout, "(write the head down with the date: 'ledger verify --anchor' with it later proves nothing was cut off)")
+		return nil
+	})
 }
 
 func cmdConfigCheck(args []string, stdout io.Writer) error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/qinqing/station/kiosk/register"
+	"github.com/qinqing/station/kiosk/sqlite"
 	"github.com/qinqing/station/ui"
 )
 
@@ -170,15 +171,21 @@ func cmdDevicesLog(ctx context.Context, g *globals, args []string, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if rf.format == "csv" {
-		// The console's register (/console/equipment.csv) and this one
-		// are the same rows written by the same code.
-		rows, err := db.EquipmentRegister(ctx, start, end)
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		if rf.format == "csv" {
+			// The console's register (/console/equipment.csv) and this one
+			// are the same rows written by the same code.
+			rows, err := db.EquipmentRegister(ctx, start, end)
+			if err != nil {
+				return err
+			}
+			w, closeFn, err := output(rf.out, stdout)
+			if err != nil {
+				return err
+			}
+			return errors.Join(register.WriteEquipmentCSV(w, rows, loc), closeFn())
+		}
+		rows, err := db.EquipmentLog(ctx, start, end)
 		if err != nil {
 			return err
 		}
@@ -186,30 +193,21 @@ func cmdDevicesLog(ctx context.Context, g *globals, args []string, stdout io.Wri
 		if err != nil {
 			return err
 		}
-		return errors.Join(register.WriteEquipmentCSV(w, rows, loc), closeFn())
-	}
-	rows, err := db.EquipmentLog(ctx, start, end)
-	if err != nil {
-		return err
-	}
-	w, closeFn, err := output(rf.out, stdout)
-	if err != nil {
-		return err
-	}
-	type row struct {
-		Seq         int64     `json:"seq"`
-		At          time.Time `json:"at"`
-		ClockSynced bool      `json:"clock_synced"`
-		Device      string    `json:"device"`
-		Kind        string    `json:"kind"`
-		Booth       string    `json:"booth"`
-		Event       string    `json:"event"`
-		Detail      string    `json:"detail"`
-		Hash        string    `json:"hash,omitempty"`
-	}
-	list := make([]row, 0, len(rows))
-	for _, r := range rows {
-		list = append(list, row{r.Seq, r.At.In(loc), r.ClockSynced, r.Device, r.Kind, r.Booth, r.Event, r.Detail, r.Hash})
-	}
-	return errors.Join(writeJSON(w, list), closeFn())
+		type row struct {
+			Seq         int64     `json:"seq"`
+			At          time.Time `json:"at"`
+			ClockSynced bool      `json:"clock_synced"`
+			Device      string    `json:"device"`
+			Kind        string    `json:"kind"`
+			Booth       string    `json:"booth"`
+			Event       string    `json:"event"`
+			Detail      string    `json:"detail"`
+			Hash        string    `json:"hash,omitempty"`
+		}
+		list := make([]row, 0, len(rows))
+		for _, r := range rows {
+			list = append(list, row{r.Seq, r.At.In(loc), r.ClockSynced, r.Device, r.Kind, r.Booth, r.Event, r.Detail, r.Hash})
+		}
+		return errors.Join(writeJSON(w, list), closeFn())
+	})
 }

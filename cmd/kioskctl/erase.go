@@ -64,68 +64,65 @@ func cmdRosterErase(ctx context.Context, g *globals, args []string, stdout io.Wr
 			return err
 		}
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-
-	var todo []sqlite.DueErasure
-	if due {
-		if r.Never() {
-			fmt.Fprintln(stdout, "retention is 0 (never): no child is due")
-			return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		var todo []sqlite.DueErasure
+		if due {
+			if r.Never() {
+				fmt.Fprintln(stdout, "retention is 0 (never): no child is due")
+				return nil
+			}
+			var err error
+			if todo, err = db.ErasuresDue(ctx, r.Cutoff(time.Now())); err != nil {
+				return err
+			}
+		} else {
+			c, err := findChild(ctx, db, pos[0], class)
+			if err != nil {
+				return err
+			}
+			if c.Status != kiosk.ChildLeft {
+				return fmt.Errorf("%s (%s) has not left: mark the child left first (console, child page)", c.Name, c.Class)
+			}
+			todo = []sqlite.DueErasure{{Child: c}}
 		}
-		if todo, err = db.ErasuresDue(ctx, r.Cutoff(time.Now())); err != nil {
+		if err := db.Audit(ctx, actor(), "roster erase", fmt.Sprintf("due=%t yes=%t retention=%s rows=%d", due, yes, r, len(todo))); err != nil {
 			return err
 		}
-	} else {
-		c, err := findChild(ctx, db, pos[0], class)
-		if err != nil {
-			return err
-		}
-		if c.Status != kiosk.ChildLeft {
-			return fmt.Errorf("%s (%s) has not left: mark the child left first (console, child page)", c.Name, c.Class)
-		}
-		todo = []sqlite.DueErasure{{Child: c}}
-	}
-	if err := db.Audit(ctx, actor(), "roster erase", fmt.Sprintf("due=%t yes=%t retention=%s rows=%d", due, yes, r, len(todo))); err != nil {
-		return err
-	}
-	if !yes {
-		if len(todo) == 0 {
-			fmt.Fprintf(stdout, "no left child has been gone longer than %s\n", r)
+		if !yes {
+			if len(todo) == 0 {
+				fmt.Fprintf(stdout, "no left child has been gone longer than %s\n", r)
+				return nil
+			}
+			for _, d := range todo {
+				left := ""
+				if !d.LeftAt.IsZero() {
+					left = "  left " + d.LeftAt.Local().Format("2006-01-02")
+				}
+				fmt.Fprintf(stdout, "%d\t%s\t%s%s\n", d.Child.ID, d.Child.Name, d.Child.Class, left)
+			}
+			fmt.Fprintf(stdout, "%d children would be erased (dry run: add --yes to erase; it cannot be undone)\n", len(todo))
 			return nil
 		}
 		for _, d := range todo {
-			left := ""
-			if !d.LeftAt.IsZero() {
-				left = "  left " + d.LeftAt.Local().Format("2006-01-02")
+			reason := sqlite.EraseManual
+			if due {
+				reason = sqlite.EraseRetention
 			}
-			fmt.Fprintf(stdout, "%d\t%s\t%s%s\n", d.Child.ID, d.Child.Name, d.Child.Class, left)
+			e, err := db.EraseChild(ctx, actor(), reason, d.Child.ID)
+			if err != nil {
+				return fmt.Errorf("erase child %d: %w", d.Child.ID, plain(err))
+			}
+			fmt.Fprintf(stdout, "erased child %d (%s) as %s: %d ledger entries redacted, %d contacts and %d cards removed, %d consent notes cleared (erasure entry %d)\n",
+				e.ChildID, d.Child.Class, e.Pseudonym, e.Redacted, e.Contacts, e.Cards, e.Consents, e.Seq)
 		}
-		fmt.Fprintf(stdout, "%d children would be erased (dry run: add --yes to erase; it cannot be undone)\n", len(todo))
+		if vacuum {
+			if err := db.Vacuum(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, "database file rewritten (vacuum)")
+		}
 		return nil
-	}
-	for _, d := range todo {
-		reason := sqlite.EraseManual
-		if due {
-			reason = sqlite.EraseRetention
-		}
-		e, err := db.EraseChild(ctx, actor(), reason, d.Child.ID)
-		if err != nil {
-			return fmt.Errorf("erase child %d: %w", d.Child.ID, plain(err))
-		}
-		fmt.Fprintf(stdout, "erased child %d (%s) as %s: %d ledger entries redacted, %d contacts and %d cards removed, %d consent notes cleared (erasure entry %d)\n",
-			e.ChildID, d.Child.Class, e.Pseudonym, e.Redacted, e.Contacts, e.Cards, e.Consents, e.Seq)
-	}
-	if vacuum {
-		if err := db.Vacuum(ctx); err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, "database file rewritten (vacuum)")
-	}
-	return nil
+	})
 }
 
 // eraseRetention is the --due period: --retention, else the config

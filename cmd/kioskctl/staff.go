@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/kiosk/sqlite"
 )
 
 // staffUsage is `kioskctl staff`'s help.
@@ -62,17 +63,14 @@ func cmdStaffAdd(ctx context.Context, g *globals, args []string, stdout io.Write
 	if err != nil {
 		return usageErr("staff add: %s", kiosk.ErrorMessage(err))
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	st, err := db.AddStaff(ctx, actor(), pos[0], r, user)
-	if err != nil {
-		return userErr("staff add", err)
-	}
-	fmt.Fprintf(stdout, "staff %s added (%s %s)\n", st.Name, st.Role, st.Role.Words().ZH)
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		st, err := db.AddStaff(ctx, actor(), pos[0], r, user)
+		if err != nil {
+			return userErr("staff add", err)
+		}
+		fmt.Fprintf(stdout, "staff %s added (%s %s)\n", st.Name, st.Role, st.Role.Words().ZH)
+		return nil
+	})
 }
 
 func cmdStaffCard(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
@@ -85,16 +83,13 @@ func cmdStaffCard(ctx context.Context, g *globals, args []string, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := db.AddStaffCard(ctx, actor(), pos[0], uid); err != nil {
-		return userErr("staff card", err)
-	}
-	fmt.Fprintf(stdout, "card %s is %s's staff card\n", uid, strings.TrimSpace(pos[0]))
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		if err := db.AddStaffCard(ctx, actor(), pos[0], uid); err != nil {
+			return userErr("staff card", err)
+		}
+		fmt.Fprintf(stdout, "card %s is %s's staff card\n", uid, strings.TrimSpace(pos[0]))
+		return nil
+	})
 }
 
 func cmdStaffEnable(ctx context.Context, g *globals, verb string, args []string, stdout io.Writer) error {
@@ -102,21 +97,19 @@ func cmdStaffEnable(ctx context.Context, g *globals, verb string, args []string,
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if verb == "disable" {
-		err = db.DisableStaff(ctx, actor(), pos[0])
-	} else {
-		err = db.EnableStaff(ctx, actor(), pos[0])
-	}
-	if err != nil {
-		return userErr("staff "+verb, err)
-	}
-	fmt.Fprintf(stdout, "staff %s %sd\n", strings.TrimSpace(pos[0]), verb)
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		var err error
+		if verb == "disable" {
+			err = db.DisableStaff(ctx, actor(), pos[0])
+		} else {
+			err = db.EnableStaff(ctx, actor(), pos[0])
+		}
+		if err != nil {
+			return userErr("staff "+verb, err)
+		}
+		fmt.Fprintf(stdout, "staff %s %sd\n", strings.TrimSpace(pos[0]), verb)
+		return nil
+	})
 }
 
 // staffJSON is one member in `staff list --json`.
@@ -133,27 +126,24 @@ func cmdStaffList(ctx context.Context, g *globals, args []string, stdout io.Writ
 	if _, err := parse(g, "staff list", args, 0, 0, jsonFlag(&asJSON)); err != nil {
 		return err
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	list, err := db.Staff(ctx)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		out := make([]staffJSON, 0, len(list))
-		for _, s := range list {
-			out = append(out, staffJSON{Name: s.Name, Role: string(s.Role), Username: s.Username, Enabled: s.Enabled,
-				Cards: append([]string{}, s.Cards...)})
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		list, err := db.Staff(ctx)
+		if err != nil {
+			return err
 		}
-		return writeJSON(stdout, out)
-	}
-	tw := newTable(stdout)
-	fmt.Fprintln(tw, "NAME\tROLE\tUSER\tSTATUS\tCARDS")
-	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\n", s.Name, s.Role, s.Role.Words().ZH, dash(s.Username), enabledWord(s.Enabled), dash(strings.Join(s.Cards, " ")))
-	}
-	return tw.Flush()
+		if asJSON {
+			out := make([]staffJSON, 0, len(list))
+			for _, s := range list {
+				out = append(out, staffJSON{Name: s.Name, Role: string(s.Role), Username: s.Username, Enabled: s.Enabled,
+					Cards: append([]string{}, s.Cards...)})
+			}
+			return writeJSON(stdout, out)
+		}
+		tw := newTable(stdout)
+		fmt.Fprintln(tw, "NAME\tROLE\tUSER\tSTATUS\tCARDS")
+		for _, s := range list {
+			fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\n", s.Name, s.Role, s.Role.Words().ZH, dash(s.Username), enabledWord(s.Enabled), dash(strings.Join(s.Cards, " ")))
+		}
+		return tw.Flush()
+	})
 }

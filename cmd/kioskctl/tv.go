@@ -12,6 +12,7 @@ import (
 	"github.com/qinqing/station/config"
 	"github.com/qinqing/station/kiosk"
 	"github.com/qinqing/station/kiosk/register"
+	"github.com/qinqing/station/kiosk/sqlite"
 	"github.com/qinqing/station/kiosk/tv"
 	"github.com/qinqing/station/ui"
 )
@@ -162,29 +163,26 @@ func cmdTVExport(ctx context.Context, g *globals, args []string, stdout io.Write
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rows, err := db.TVSessions(ctx, start, end)
-	if err != nil {
-		return err
-	}
-	// The register names teachers and classes: exports are audited like
-	// the calls register's.
-	if err := db.Audit(ctx, actor(), "tv export "+rf.format, fmt.Sprintf("from=%s to=%s rows=%d", rf.from, rf.to, len(rows))); err != nil {
-		return err
-	}
-	w, closeFn, err := output(rf.out, stdout)
-	if err != nil {
-		return err
-	}
-	if rf.format == "json" {
-		if rows == nil {
-			rows = []register.TVSession{}
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		rows, err := db.TVSessions(ctx, start, end)
+		if err != nil {
+			return err
 		}
-		return errors.Join(writeJSON(w, rows), closeFn())
-	}
-	return errors.Join(register.WriteTVCSV(w, rows, loc), closeFn())
+		// The register names teachers and classes: exports are audited like
+		// the calls register's.
+		if err := db.Audit(ctx, actor(), "tv export "+rf.format, fmt.Sprintf("from=%s to=%s rows=%d", rf.from, rf.to, len(rows))); err != nil {
+			return err
+		}
+		w, closeFn, err := output(rf.out, stdout)
+		if err != nil {
+			return err
+		}
+		if rf.format == "json" {
+			if rows == nil {
+				rows = []register.TVSession{}
+			}
+			return errors.Join(writeJSON(w, rows), closeFn())
+		}
+		return errors.Join(register.WriteTVCSV(w, rows, loc), closeFn())
+	})
 }

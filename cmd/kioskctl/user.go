@@ -57,21 +57,18 @@ func cmdUserAdd(ctx context.Context, g *globals, args []string, stdin io.Reader,
 	if err != nil {
 		return usageErr("user add: %s", kiosk.ErrorMessage(err))
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	pw, err := readPassword(stdin, stdout, fromStdin)
-	if err != nil {
-		return err
-	}
-	u, err := db.AddUser(ctx, actor(), sqlite.NewUser{Username: username, DisplayName: name, Role: r, Password: pw})
-	if err != nil {
-		return userErr("user add", err)
-	}
-	fmt.Fprintf(stdout, "user %s added (%s)\n", u.Username, u.Role)
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		pw, err := readPassword(stdin, stdout, fromStdin)
+		if err != nil {
+			return err
+		}
+		u, err := db.AddUser(ctx, actor(), sqlite.NewUser{Username: username, DisplayName: name, Role: r, Password: pw})
+		if err != nil {
+			return userErr("user add", err)
+		}
+		fmt.Fprintf(stdout, "user %s added (%s)\n", u.Username, u.Role)
+		return nil
+	})
 }
 
 func cmdUserPasswd(ctx context.Context, g *globals, args []string, stdin io.Reader, stdout io.Writer) error {
@@ -82,27 +79,24 @@ func cmdUserPasswd(ctx context.Context, g *globals, args []string, stdin io.Read
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	u, err := db.UserByName(ctx, pos[0])
-	if err != nil {
-		return userErr("user passwd", err)
-	}
-	pw, err := readPassword(stdin, stdout, fromStdin)
-	if err != nil {
-		return err
-	}
-	if err := db.SetPassword(ctx, actor(), pos[0], pw); err != nil {
-		return userErr("user passwd", err)
-	}
-	fmt.Fprintf(stdout, "password of %s changed; the user's sessions ended and failed logins cleared\n", u.Username)
-	if u.Disabled {
-		fmt.Fprintf(stdout, "note: %s is disabled and cannot log in; run: kioskctl user enable %s\n", u.Username, u.Username)
-	}
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		u, err := db.UserByName(ctx, pos[0])
+		if err != nil {
+			return userErr("user passwd", err)
+		}
+		pw, err := readPassword(stdin, stdout, fromStdin)
+		if err != nil {
+			return err
+		}
+		if err := db.SetPassword(ctx, actor(), pos[0], pw); err != nil {
+			return userErr("user passwd", err)
+		}
+		fmt.Fprintf(stdout, "password of %s changed; the user's sessions ended and failed logins cleared\n", u.Username)
+		if u.Disabled {
+			fmt.Fprintf(stdout, "note: %s is disabled and cannot log in; run: kioskctl user enable %s\n", u.Username, u.Username)
+		}
+		return nil
+	})
 }
 
 // cmdUserEnable enables a disabled user again (journaled, like disable)
@@ -112,24 +106,21 @@ func cmdUserEnable(ctx context.Context, g *globals, args []string, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	u, err := db.UserByName(ctx, pos[0])
-	if err != nil {
-		return userErr("user enable", err)
-	}
-	if err := db.EnableUser(ctx, actor(), u.Username); err != nil {
-		return userErr("user enable", err)
-	}
-	if u.Disabled {
-		fmt.Fprintf(stdout, "user %s enabled; failed logins cleared\n", u.Username)
-	} else {
-		fmt.Fprintf(stdout, "user %s was already enabled; failed logins cleared\n", u.Username)
-	}
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		u, err := db.UserByName(ctx, pos[0])
+		if err != nil {
+			return userErr("user enable", err)
+		}
+		if err := db.EnableUser(ctx, actor(), u.Username); err != nil {
+			return userErr("user enable", err)
+		}
+		if u.Disabled {
+			fmt.Fprintf(stdout, "user %s enabled; failed logins cleared\n", u.Username)
+		} else {
+			fmt.Fprintf(stdout, "user %s was already enabled; failed logins cleared\n", u.Username)
+		}
+		return nil
+	})
 }
 
 func cmdUserDisable(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
@@ -137,16 +128,13 @@ func cmdUserDisable(ctx context.Context, g *globals, args []string, stdout io.Wr
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := db.DisableUser(ctx, actor(), pos[0]); err != nil {
-		return userErr("user disable", err)
-	}
-	fmt.Fprintf(stdout, "user %s disabled; the user's sessions ended\n", strings.ToLower(pos[0]))
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		if err := db.DisableUser(ctx, actor(), pos[0]); err != nil {
+			return userErr("user disable", err)
+		}
+		fmt.Fprintf(stdout, "user %s disabled; the user's sessions ended\n", strings.ToLower(pos[0]))
+		return nil
+	})
 }
 
 // userJSON is one user in `user list --json`. Field names are stable.
@@ -172,37 +160,34 @@ func cmdUserList(ctx context.Context, g *globals, args []string, stdout io.Write
 	if err != nil {
 		return usageErr("user list: --tz: %v", err)
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	users, err := db.Users(ctx)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		out := make([]userJSON, 0, len(users))
-		for _, u := range users {
-			j := userJSON{Username: u.Username, Name: u.DisplayName, Role: string(u.Role), Disabled: u.Disabled, Created: u.Created}
-			if !u.LastLogin.IsZero() {
-				l := u.LastLogin
-				j.LastLogin = &l
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		users, err := db.Users(ctx)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			out := make([]userJSON, 0, len(users))
+			for _, u := range users {
+				j := userJSON{Username: u.Username, Name: u.DisplayName, Role: string(u.Role), Disabled: u.Disabled, Created: u.Created}
+				if !u.LastLogin.IsZero() {
+					l := u.LastLogin
+					j.LastLogin = &l
+				}
+				out = append(out, j)
 			}
-			out = append(out, j)
+			return writeJSON(stdout, out)
 		}
-		return writeJSON(stdout, out)
-	}
-	tw := newTable(stdout)
-	fmt.Fprintln(tw, "USERNAME\tROLE\tNAME\tSTATUS\tLAST LOGIN")
-	for _, u := range users {
-		status, last := enabledWord(!u.Disabled), "never"
-		if !u.LastLogin.IsZero() {
-			last = u.LastLogin.In(loc).Format("2006-01-02 15:04")
+		tw := newTable(stdout)
+		fmt.Fprintln(tw, "USERNAME\tROLE\tNAME\tSTATUS\tLAST LOGIN")
+		for _, u := range users {
+			status, last := enabledWord(!u.Disabled), "never"
+			if !u.LastLogin.IsZero() {
+				last = u.LastLogin.In(loc).Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, u.DisplayName, status, last)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, u.DisplayName, status, last)
-	}
-	return tw.Flush()
+		return tw.Flush()
+	})
 }
 
 // userErr turns a store error into the command's error: a user's mistake
