@@ -226,7 +226,7 @@ func cmdBooksLend(ctx context.Context, g *globals, args []string, stdout io.Writ
 	if handler == "" {
 		handler = actor()
 	}
-	l, err := db.Lend(ctx, sqlite.LendRequest{Child: card.ChildID, Barcode: pos[1], RulesFor: rules, Handler: handler})
+	l, err := db.Lend(ctx, sqlite.LendRequest{Child: card.ChildID, Barcode: pos[1], Rules: rules, Handler: handler})
 	if err != nil {
 		return refusal(err)
 	}
@@ -265,7 +265,7 @@ func cmdBooksReturn(ctx context.Context, g *globals, args []string, stdout io.Wr
 		return err
 	}
 	defer db.Close()
-	l, err := db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: pos[0], RulesFor: rules, Condition: c, Handler: handler, Note: note})
+	l, err := db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: pos[0], Rules: rules, Condition: c, Handler: handler, Note: note})
 	if err != nil {
 		return refusal(err)
 	}
@@ -299,7 +299,7 @@ func cmdBooksRenew(ctx context.Context, g *globals, args []string, stdout io.Wri
 		return err
 	}
 	defer db.Close()
-	l, err := db.RenewBookFor(ctx, pos[0], rules, handler)
+	l, err := db.RenewBook(ctx, pos[0], rules, handler)
 	if err != nil {
 		return refusal(err)
 	}

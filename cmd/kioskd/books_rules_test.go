@@ -95,9 +95,9 @@ func TestBooksRulesByClass(t *testing.T) {
 	// Renewals by class: none in 一年级; in 三年级 one, though not on the
 	// loan day.
 	rules := m.Config.BookRulesByClass()
-	_, err = m.db.RenewBookFor(ctx, code(0), rules, "")
+	_, err = m.db.RenewBook(ctx, code(0), rules, "")
 	assert.Equal(t, books.ReasonRenewals, reasonOf(t, err), "no renewal in grade 1")
-	_, err = m.db.RenewBookFor(ctx, code(1), rules, "")
+	_, err = m.db.RenewBook(ctx, code(1), rules, "")
 	assert.Equal(t, books.ReasonTooEarly, reasonOf(t, err), "grade 3 may renew, nearer the due date")
 
 	// Five days on: only the 一年级 book is overdue (2 days) on the

@@ -116,7 +116,7 @@ func TestBooksAtTheKiosk(t *testing.T) {
 	rules := m.Config.BookRules()
 
 	// A book out with child 2 comes back at the idle screen, no card.
-	_, err = m.db.Lend(ctx, sqlite.LendRequest{Child: card2.ChildID, Barcode: code(2), Rules: rules})
+	_, err = m.db.Lend(ctx, sqlite.LendRequest{Child: card2.ChildID, Barcode: code(2), Rules: m.Config.BookRulesByClass()})
 	require.NoError(t, err)
 	s := dialScreen(t, m)
 	s.until(kiosk.ScreenIdle)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/qinqing/station/kiosk"
-	"github.com/qinqing/station/kiosk/books"
 	"github.com/qinqing/station/ui/console"
 )
 
@@ -21,7 +20,6 @@ func (m *Main) newConsole(loc *time.Location) (*console.Console, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: card format: %w", err)
 	}
-	rules := m.Config.BookRulesByClass()
 	var presence kiosk.Presence // the quiet list's "parent online now"; none without video
 	if m.video != nil {
 		presence = m.video
@@ -31,7 +29,7 @@ func (m *Main) newConsole(loc *time.Location) (*console.Console, error) {
 		Settings: m.settingsOpts(), // settings.go
 		Station:  m.station,        // live booths, card enrolment (booths.go)
 		// The rules of a loan's class: how late, by which rules.
-		BookRules: func(class string) books.Rules { return rules(class) }, TV: m.tv.admin(),
+		BookRules: m.Config.BookRulesByClass(), TV: m.tv.admin(),
 		QuietDays: m.Config.Console.QuietDays, Presence: presence})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)

@@ -343,14 +343,25 @@ func (db *DB) OverdueLoans(ctx context.Context, r books.Rules) ([]BookLoan, erro
 	return out, nil
 }
 
+// rulesOf returns rules(class), or books.Rules{} (every default, days in
+// time.Local) when rules is nil: the zero value of a request's Rules.
+func rulesOf(rules books.RulesByClass, class string) books.Rules {
+	if rules == nil {
+		return books.Rules{}
+	}
+	return rules(class)
+}
+
 // LendRequest is a loan to make.
 type LendRequest struct {
 	Child   kiosk.ChildID
 	Barcode string // as scanned or typed
-	Rules   books.Rules
-	// RulesFor, when set, gives the rules of the child's class instead of
-	// Rules (the kiosk's per-class or per-grade rules).
-	RulesFor books.RulesByClass
+	// Rules gives the loan rules of a class; the loan follows those of
+	// the child's class (limit, loan days, term end, blocking). Use
+	// books.Same for one set for every class, config's BookRulesByClass
+	// for [books] with its [[books.rules]]. Default nil: books' defaults
+	// (books.Rules{}, days in time.Local).
+	Rules books.RulesByClass
 	// Handler is who lends (HandlerKiosk at the kiosk, default); Booth the
 	// kiosk's booth, "" from the console.
 	Handler string
@@ -403,9 +414,7 @@ func (db *DB) Lend(ctx context.Context, req LendRequest) (BookLoan, error) {
 		e.Reason = kiosk.ReasonChildInactive
 		return BookLoan{}, e
 	}
-	if req.RulesFor != nil {
-		req.Rules = req.RulesFor(ch.Class)
-	}
+	rules := rulesOf(req.Rules, ch.Class)
 	c, err := findCopy(ctx, tx, req.Barcode, func(c BookCopy) bool { return c.Status == books.StatusShelf })
 	if err != nil {
 		return BookLoan{}, err
@@ -415,7 +424,7 @@ func (db *DB) Lend(ctx context.Context, req LendRequest) (BookLoan, error) {
 		e.Reason = books.ReasonNotOnShelf
 		return BookLoan{}, e
 	}
-	open, err := db.queryLoans(ctx, tx, req.Rules, `l.child_id = ? AND l.ended_at = ''`, int64(req.Child))
+	open, err := db.queryLoans(ctx, tx, rules, `l.child_id = ? AND l.ended_at = ''`, int64(req.Child))
 	if err != nil {
 		return BookLoan{}, fmt.Errorf("lend: open loans: %w", err)
 	}
@@ -424,10 +433,10 @@ func (db *DB) Lend(ctx context.Context, req LendRequest) (BookLoan, error) {
 		held[i] = l.rulesLoan()
 	}
 	now := db.now()
-	if err := req.Rules.CheckBorrow(now, held); err != nil {
+	if err := rules.CheckBorrow(now, held); err != nil {
 		return BookLoan{}, err
 	}
-	l := BookLoan{Copy: c, ChildID: ch.ID, ChildName: ch.Name, Class: ch.Class, Lent: now, Due: req.Rules.DueDate(now)}
+	l := BookLoan{Copy: c, ChildID: ch.ID, ChildName: ch.Name, Class: ch.Class, Lent: now, Due: rules.DueDate(now)}
 	res, err := tx.ExecContext(ctx, `INSERT INTO book_loans (copy_id, child_id, lent_at, due) VALUES (?, ?, ?, ?)`,
 		c.ID, int64(ch.ID), fmtTime(now), l.Due.Format(time.DateOnly))
 	if err != nil {
@@ -452,10 +461,10 @@ func (db *DB) Lend(ctx context.Context, req LendRequest) (BookLoan, error) {
 // ReturnRequest is a book coming back.
 type ReturnRequest struct {
 	Barcode string
-	Rules   books.Rules
-	// RulesFor, when set, gives the rules of the class of the child who
-	// has the book instead of Rules.
-	RulesFor books.RulesByClass
+	// Rules gives the loan rules of a class; the days late and reminder
+	// level follow those of the class of the child who has the book.
+	// Default nil: books' defaults, as for LendRequest.Rules.
+	Rules books.RulesByClass
 	// Condition is the copy's condition now; "" keeps the recorded one.
 	Condition books.Condition
 	Handler   string // default HandlerKiosk
@@ -482,20 +491,18 @@ func (db *DB) ReturnBook(ctx context.Context, req ReturnRequest) (BookLoan, erro
 	if err != nil {
 		return BookLoan{}, err
 	}
-	l, err := db.openLoanOf(ctx, tx, c, req.Rules)
+	l, err := db.openLoanOf(ctx, tx, c)
 	if err != nil {
 		return BookLoan{}, err
 	}
-	if req.RulesFor != nil {
-		req.Rules = req.RulesFor(l.Class) // l's overdue days are recomputed below
-	}
+	rules := rulesOf(req.Rules, l.Class)
 	now := db.now()
 	if req.Condition != "" {
 		c.Condition = req.Condition
 	}
 	l.Ended, l.Outcome = now, "returned"
-	l.OverdueDays = req.Rules.OverdueDays(l.Due, now)
-	l.Reminder = req.Rules.Reminder(l.OverdueDays)
+	l.OverdueDays = rules.OverdueDays(l.Due, now)
+	l.Reminder = rules.Reminder(l.OverdueDays)
 	if _, err := tx.ExecContext(ctx, `UPDATE book_loans SET ended_at = ?, outcome = 'returned' WHERE id = ?`, fmtTime(now), l.ID); err != nil {
 		return BookLoan{}, fmt.Errorf("return %s: end loan: %w", c.Barcode, err)
 	}
@@ -515,8 +522,11 @@ func (db *DB) ReturnBook(ctx context.Context, req ReturnRequest) (BookLoan, erro
 	return l, nil
 }
 
-func (db *DB) openLoanOf(ctx context.Context, tx *sql.Tx, c BookCopy, r books.Rules) (BookLoan, error) {
-	ls, err := db.queryLoans(ctx, tx, r, `l.copy_id = ? AND l.ended_at = ''`, c.ID)
+// openLoanOf returns the open loan of c, or EDENIED books.ReasonNotLent.
+// Its OverdueDays and Reminder are by the default rules: the caller, who
+// knows the class, sets them.
+func (db *DB) openLoanOf(ctx context.Context, tx *sql.Tx, c BookCopy) (BookLoan, error) {
+	ls, err := db.queryLoans(ctx, tx, books.Rules{}, `l.copy_id = ? AND l.ended_at = ''`, c.ID)
 	if err != nil {
 		return BookLoan{}, fmt.Errorf("open loan of %s: %w", c.Barcode, err)
 	}
@@ -528,16 +538,13 @@ func (db *DB) openLoanOf(ctx context.Context, tx *sql.Tx, c BookCopy, r books.Ru
 	return ls[0], nil
 }
 
-// RenewBook renews the open loan of the copy barcode names by r (see
-// books.Rules.Renew) and journals it. Errors as for ReturnBook, or the
-// EDENIED refusals of books.Rules.Renew.
-func (db *DB) RenewBook(ctx context.Context, barcode string, r books.Rules, handler string) (BookLoan, error) {
-	return db.RenewBookFor(ctx, barcode, books.Same(r), handler)
-}
-
-// RenewBookFor is RenewBook by the rules of the class of the child who
-// has the book: how many renewals, how many days.
-func (db *DB) RenewBookFor(ctx context.Context, barcode string, rulesFor books.RulesByClass, handler string) (BookLoan, error) {
+// RenewBook renews the open loan of the copy barcode names and journals
+// it, by the rules of the class of the child who has the book (how many
+// renewals, how many days; see books.Rules.Renew). rules is as for
+// LendRequest.Rules (nil: books' defaults); handler "" is HandlerKiosk.
+// The returned loan has the new Due and Renewals, OverdueDays 0. Errors
+// as for ReturnBook, or the EDENIED refusals of books.Rules.Renew.
+func (db *DB) RenewBook(ctx context.Context, barcode string, rules books.RulesByClass, handler string) (BookLoan, error) {
 	if handler == "" {
 		handler = HandlerKiosk
 	}
@@ -550,12 +557,12 @@ func (db *DB) RenewBookFor(ctx context.Context, barcode string, rulesFor books.R
 	if err != nil {
 		return BookLoan{}, err
 	}
-	l, err := db.openLoanOf(ctx, tx, c, rulesFor(""))
+	l, err := db.openLoanOf(ctx, tx, c)
 	if err != nil {
 		return BookLoan{}, err
 	}
 	now := db.now()
-	due, err := rulesFor(l.Class).Renew(now, l.rulesLoan())
+	due, err := rulesOf(rules, l.Class).Renew(now, l.rulesLoan())
 	if err != nil {
 		return BookLoan{}, err
 	}
@@ -790,7 +797,8 @@ type Library struct {
 var _ kiosk.Library = (*Library)(nil)
 
 // Library returns the kiosk's library, lending by rules: the rules of a
-// child's class (books.Same for one set for all).
+// child's class, as for LendRequest.Rules (books.Same for one set for
+// all; nil for books' defaults).
 func (db *DB) Library(rules books.RulesByClass) *Library {
 	return &Library{db: db, rules: rules}
 }
@@ -798,11 +806,11 @@ func (db *DB) Library(rules books.RulesByClass) *Library {
 // Borrow lends by the rules of the child's class; see DB.Lend. Held
 // counts the child's books after it.
 func (l *Library) Borrow(ctx context.Context, child kiosk.ChildID, booth, barcode string) (kiosk.BookLoan, error) {
-	loan, err := l.db.Lend(ctx, LendRequest{Child: child, Barcode: barcode, RulesFor: l.rules, Booth: booth})
+	loan, err := l.db.Lend(ctx, LendRequest{Child: child, Barcode: barcode, Rules: l.rules, Booth: booth})
 	if err != nil {
 		return kiosk.BookLoan{}, err
 	}
-	open, err := l.db.OpenLoans(ctx, child, l.rules(loan.Class))
+	open, err := l.db.OpenLoans(ctx, child, rulesOf(l.rules, loan.Class))
 	if err != nil {
 		return kiosk.BookLoan{}, err
 	}
@@ -811,7 +819,7 @@ func (l *Library) Borrow(ctx context.Context, child kiosk.ChildID, booth, barcod
 
 // Return takes a book back; see DB.ReturnBook.
 func (l *Library) Return(ctx context.Context, booth, barcode string) (kiosk.BookLoan, error) {
-	loan, err := l.db.ReturnBook(ctx, ReturnRequest{Barcode: barcode, RulesFor: l.rules, Booth: booth})
+	loan, err := l.db.ReturnBook(ctx, ReturnRequest{Barcode: barcode, Rules: l.rules, Booth: booth})
 	if err != nil {
 		return kiosk.BookLoan{}, err
 	}
@@ -828,7 +836,7 @@ func (l *Library) BookWords(ctx context.Context, child kiosk.ChildID, r kiosk.Re
 			class = ch.Class
 		}
 	}
-	return books.Words(r, l.rules(class).MaxLoans)
+	return books.Words(r, rulesOf(l.rules, class).MaxLoans)
 }
 
 // Overdue returns the books child holds at reminder level 1 or more (see
@@ -836,14 +844,14 @@ func (l *Library) BookWords(ctx context.Context, child kiosk.ChildID, r kiosk.Re
 // most overdue first, with OverdueDays: the kind line on the child's next
 // tap.
 func (l *Library) Overdue(ctx context.Context, child kiosk.ChildID) ([]kiosk.BookLoan, error) {
-	open, err := l.db.OpenLoans(ctx, child, l.rules(""))
+	open, err := l.db.OpenLoans(ctx, child, rulesOf(l.rules, ""))
 	if err != nil {
 		return nil, err
 	}
 	now := l.db.now()
 	var out []kiosk.BookLoan
 	for _, o := range open {
-		r := l.rules(o.Class)
+		r := rulesOf(l.rules, o.Class)
 		days := r.OverdueDays(o.Due, now)
 		if r.Reminder(days) >= 1 {
 			out = append(out, kiosk.BookLoan{Barcode: o.Copy.Barcode, Title: o.Copy.Title.Title, Due: o.Due, OverdueDays: days})

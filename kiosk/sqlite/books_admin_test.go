@@ -29,7 +29,7 @@ func titleByISBN(t *testing.T, db *sqlite.DB, isbn books.ISBN) sqlite.BookTitle 
 func TestBookTitles(t *testing.T) {
 	ctx := context.Background()
 	db, _, rules := library(t)
-	_, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: rules})
+	_, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: books.Same(rules)})
 	require.NoError(t, err)
 	_, err = db.RecordCopyEvent(ctx, sqlite.CopyEvent{Barcode: "A003", Event: sqlite.LoanWriteOff, Handler: "管理员", Note: "水浸"})
 	require.NoError(t, err)

@@ -88,45 +88,45 @@ func TestLendAndReturn(t *testing.T) {
 	ctx := context.Background()
 	db, clk, rules := library(t)
 
-	l, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: rules, Booth: "b1"})
+	l, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: books.Same(rules), Booth: "b1"})
 	require.NoError(t, err)
 	assert.Equal(t, "小王子", l.Copy.Title.Title)
 	assert.Equal(t, time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC), l.Due, "seven days")
 	assert.Equal(t, books.StatusLent, l.Copy.Status)
 
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "a001", Rules: rules})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "a001", Rules: books.Same(rules)})
 	assert.Equal(t, books.ReasonNotOnShelf, deniedReason(t, err), "a lent copy cannot be lent again")
 
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "9787020002207", Rules: rules})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "9787020002207", Rules: books.Same(rules)})
 	assert.Equal(t, kiosk.ECONFLICT, kiosk.ErrorCode(err), "cover ISBN of two shelf copies: scan the label")
 
-	l2, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "9787020002207-2", Rules: rules})
+	l2, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "9787020002207-2", Rules: books.Same(rules)})
 	require.NoError(t, err)
 	assert.Equal(t, "9787020002207-2", l2.Copy.Barcode)
 
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: rules})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: books.Same(rules)})
 	assert.Equal(t, books.ReasonLimit, deniedReason(t, err), "third book refused")
 
-	l3, err := db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "9787020002207", Rules: rules})
+	l3, err := db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "9787020002207", Rules: books.Same(rules)})
 	require.NoError(t, err)
 	assert.Equal(t, "9787020002207-1", l3.Copy.Barcode, "cover ISBN with one copy left on the shelf")
 
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "Z9", Rules: rules})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "Z9", Rules: books.Same(rules)})
 	assert.Equal(t, kiosk.ENOTFOUND, kiosk.ErrorCode(err))
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 99, Barcode: "A002", Rules: rules})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 99, Barcode: "A002", Rules: books.Same(rules)})
 	assert.Equal(t, kiosk.ENOTFOUND, kiosk.ErrorCode(err))
 
 	// Returned on time, without a card.
 	clk.Set(time.Date(2026, 3, 9, 20, 0, 0, 0, cst))
-	r, err := db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: rules})
+	r, err := db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: books.Same(rules)})
 	require.NoError(t, err)
 	assert.Equal(t, 0, r.OverdueDays)
 	assert.Equal(t, "王小明", r.ChildName)
-	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: rules})
+	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: books.Same(rules)})
 	assert.Equal(t, books.ReasonNotLent, deniedReason(t, err), "returned twice")
 
 	// Now 王小明 holds one book and may borrow again.
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: rules})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: books.Same(rules)})
 	require.NoError(t, err)
 
 	// Three days late.
@@ -137,7 +137,7 @@ func TestLendAndReturn(t *testing.T) {
 	assert.Equal(t, 3, over[0].OverdueDays)
 	assert.Equal(t, 2, over[0].Reminder, "second rung of the ladder")
 
-	r, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "9787020002207-2", Rules: rules, Condition: books.ConditionDamaged, Handler: "李老师", Note: "封面撕破"})
+	r, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "9787020002207-2", Rules: books.Same(rules), Condition: books.ConditionDamaged, Handler: "李老师", Note: "封面撕破"})
 	require.NoError(t, err)
 	assert.Equal(t, 3, r.OverdueDays, "the screen says so kindly")
 	c, err := db.BookCopy(ctx, "9787020002207-2")
@@ -153,24 +153,24 @@ func TestLendAndReturn(t *testing.T) {
 func TestLendBlockedWhenOverdue(t *testing.T) {
 	ctx := context.Background()
 	db, clk, rules := library(t)
-	_, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: rules})
+	_, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: books.Same(rules)})
 	require.NoError(t, err)
 
 	clk.Set(time.Date(2026, 3, 15, 9, 0, 0, 0, cst)) // 6 days overdue
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: rules})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: books.Same(rules)})
 	require.NoError(t, err, "not yet blocked")
-	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A002", Rules: rules})
+	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A002", Rules: books.Same(rules)})
 	require.NoError(t, err)
 
 	clk.Set(time.Date(2026, 3, 16, 9, 0, 0, 0, cst)) // 7 days overdue
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: rules})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: books.Same(rules)})
 	assert.Equal(t, books.ReasonOverdue, deniedReason(t, err))
-	_, err = db.RenewBook(ctx, "A001", rules, "")
+	_, err = db.RenewBook(ctx, "A001", books.Same(rules), "")
 	assert.Equal(t, books.ReasonOverdue, deniedReason(t, err), "renewing does not get round the block")
 
-	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: rules})
+	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: books.Same(rules)})
 	require.NoError(t, err)
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: rules})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002", Rules: books.Same(rules)})
 	assert.NoError(t, err, "unblocked once returned")
 }
 
@@ -178,20 +178,20 @@ func TestRenewAndTermEnd(t *testing.T) {
 	ctx := context.Background()
 	db, clk, rules := library(t)
 	clk.Set(time.Date(2026, 7, 1, 9, 0, 0, 0, cst))
-	l, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: rules})
+	l, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: books.Same(rules)})
 	require.NoError(t, err)
 	assert.Equal(t, time.Date(2026, 7, 8, 0, 0, 0, 0, time.UTC), l.Due)
 
 	clk.Set(time.Date(2026, 7, 7, 9, 0, 0, 0, cst))
-	l, err = db.RenewBook(ctx, "A001", rules, "")
+	l, err = db.RenewBook(ctx, "A001", books.Same(rules), "")
 	require.NoError(t, err)
 	assert.Equal(t, time.Date(2026, 7, 10, 0, 0, 0, 0, time.UTC), l.Due, "hard due date at the term's end")
 	assert.Equal(t, 1, l.Renewals)
-	_, err = db.RenewBook(ctx, "A001", rules, "")
+	_, err = db.RenewBook(ctx, "A001", books.Same(rules), "")
 	assert.Equal(t, books.ReasonRenewals, deniedReason(t, err), "one renewal")
 
 	clk.Set(time.Date(2026, 7, 11, 9, 0, 0, 0, cst))
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "A002", Rules: rules})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "A002", Rules: books.Same(rules)})
 	assert.Equal(t, books.ReasonTermEnded, deniedReason(t, err))
 	open, err := db.OpenLoans(ctx, 1, rules)
 	require.NoError(t, err)
@@ -202,18 +202,18 @@ func TestRenewAndTermEnd(t *testing.T) {
 func TestCopyEventsAndRegister(t *testing.T) {
 	ctx := context.Background()
 	db, clk, rules := library(t)
-	_, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: rules})
+	_, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: books.Same(rules)})
 	require.NoError(t, err)
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "A002", Rules: rules})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "A002", Rules: books.Same(rules)})
 	require.NoError(t, err)
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "A003", Rules: rules, Handler: "李老师"})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "A003", Rules: books.Same(rules), Handler: "李老师"})
 	require.NoError(t, err)
 
 	clk.Set(time.Date(2026, 3, 5, 9, 0, 0, 0, cst))
-	_, err = db.RenewBook(ctx, "A001", rules, "")
+	_, err = db.RenewBook(ctx, "A001", books.Same(rules), "")
 	require.NoError(t, err)
 	clk.Set(time.Date(2026, 3, 13, 16, 0, 0, 0, cst))
-	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: rules, Condition: books.ConditionWorn})
+	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: books.Same(rules), Condition: books.ConditionWorn})
 	require.NoError(t, err)
 
 	_, err = db.RecordCopyEvent(ctx, sqlite.CopyEvent{Barcode: "A002", Event: sqlite.LoanLost})
@@ -226,7 +226,7 @@ func TestCopyEventsAndRegister(t *testing.T) {
 	c, err = db.RecordCopyEvent(ctx, sqlite.CopyEvent{Barcode: "9787020002207-1", Event: sqlite.LoanWriteOff, Handler: "陈主任"})
 	require.NoError(t, err)
 	assert.Equal(t, books.StatusWrittenOff, c.Status)
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "9787020002207-1", Rules: rules})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "9787020002207-1", Rules: books.Same(rules)})
 	assert.Equal(t, books.ReasonNotOnShelf, deniedReason(t, err))
 
 	open, err := db.OpenLoans(ctx, 2, rules)
@@ -262,7 +262,7 @@ func TestCopyEventsAndRegister(t *testing.T) {
 func TestStockTake(t *testing.T) {
 	ctx := context.Background()
 	db, _, rules := library(t)
-	_, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: rules})
+	_, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: books.Same(rules)})
 	require.NoError(t, err)
 	res, err := db.StockTake(ctx, []string{"9787020002207-1", "9787020002207-2", "A002", "A999"})
 	require.NoError(t, err)
@@ -418,17 +418,17 @@ func TestKioskLibraryByClass(t *testing.T) {
 
 	// Renewals by class: none in 三年级, two in 五年级.
 	clk.Set(time.Date(2026, 3, 8, 9, 0, 0, 0, cst))
-	_, err = db.RenewBookFor(ctx, "A001", rulesFor, "")
+	_, err = db.RenewBook(ctx, "A001", rulesFor, "")
 	assert.Equal(t, books.ReasonRenewals, deniedReason(t, err), "no renewal in 三年级")
 	for i, day := range []int{8, 14} {
 		clk.Set(time.Date(2026, 3, day, 9, 0, 0, 0, cst))
-		l, err := db.RenewBookFor(ctx, "A002", rulesFor, "")
+		l, err := db.RenewBook(ctx, "A002", rulesFor, "")
 		require.NoError(t, err, "renewal %d in 五年级", i+1)
 		assert.Equal(t, i+1, l.Renewals)
 		assert.Equal(t, time.Date(2026, 3, day+7, 0, 0, 0, 0, time.UTC), l.Due)
 	}
 	clk.Set(time.Date(2026, 3, 20, 9, 0, 0, 0, cst))
-	_, err = db.RenewBookFor(ctx, "A002", rulesFor, "")
+	_, err = db.RenewBook(ctx, "A002", rulesFor, "")
 	assert.Equal(t, books.ReasonRenewals, deniedReason(t, err), "a third is refused")
 
 	// The block by class: 王小明's book 2 days overdue stops borrowing
@@ -450,4 +450,74 @@ func TestKioskLibraryByClass(t *testing.T) {
 	res, err := db.Verify(ctx)
 	require.NoError(t, err)
 	assert.True(t, res.OK, "%+v", res)
+}
+
+// TestRequestRulesByClass: Lend, ReturnBook and RenewBook ask Rules for
+// the class of the child concerned (at a return, the child who has the
+// book), and nil Rules are books' defaults. 三年级 lends for 3 days
+// with reminders from 1 day late; 五年级 for 10 days, reminders from 5.
+func TestRequestRulesByClass(t *testing.T) {
+	ctx := context.Background()
+	db, clk, def := library(t)
+	third, fifth := def, def
+	third.LoanDays, third.Reminders = 3, []int{1}
+	fifth.LoanDays, fifth.Reminders = 10, []int{5}
+	var asked []string
+	rules := func(class string) books.Rules {
+		asked = append(asked, class)
+		switch g, _ := books.Grade(class); g {
+		case 3:
+			return third
+		case 5:
+			return fifth
+		}
+		return def
+	}
+	day := func(d int) time.Time { return time.Date(2026, 3, d, 0, 0, 0, 0, time.UTC) }
+
+	l, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: rules})
+	require.NoError(t, err)
+	assert.Equal(t, day(5), l.Due, "三年级: 3 days from 3-02")
+	l, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "A002", Rules: rules})
+	require.NoError(t, err)
+	assert.Equal(t, day(12), l.Due, "五年级: 10 days from 3-02")
+	assert.Equal(t, []string{"三年级1班", "五年级2班"}, asked, "asked once per lend, for the child's class")
+
+	// 2 days late for 三年级 (due 3-05): reminder 1 by its rules.
+	clk.Set(time.Date(2026, 3, 7, 9, 0, 0, 0, cst))
+	asked = nil
+	back, err := db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: rules})
+	require.NoError(t, err)
+	assert.Equal(t, 2, back.OverdueDays)
+	assert.Equal(t, 1, back.Reminder, "三年级 reminds from 1 day late")
+	assert.Equal(t, []string{"三年级1班"}, asked, "the return asks for the class of the child who had the book")
+
+	// 五年级 renews by its rules (10 days from today), then is 2 days
+	// late: no reminder before 5 days.
+	clk.Set(time.Date(2026, 3, 11, 9, 0, 0, 0, cst))
+	l, err = db.RenewBook(ctx, "A002", rules, "李老师")
+	require.NoError(t, err)
+	assert.Equal(t, day(21), l.Due, "五年级: renewed for 10 days from 3-11")
+	assert.Equal(t, 1, l.Renewals)
+	clk.Set(time.Date(2026, 3, 23, 9, 0, 0, 0, cst))
+	back, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A002", Rules: rules})
+	require.NoError(t, err)
+	assert.Equal(t, 2, back.OverdueDays)
+	assert.Equal(t, 0, back.Reminder, "五年级 reminds from 5 days late")
+
+	// nil Rules: books' defaults, 7-day loans (days in time.Local), one
+	// renewal, two books at once.
+	now := clk.Now()
+	l, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001"})
+	require.NoError(t, err)
+	assert.Equal(t, books.Date(now, time.Local).AddDate(0, 0, 7), l.Due, "default 7-day loan")
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A002"})
+	require.NoError(t, err)
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A003"})
+	assert.Equal(t, books.ReasonLimit, deniedReason(t, err), "default limit of 2")
+	clk.Set(now.AddDate(0, 0, 6))
+	_, err = db.RenewBook(ctx, "A001", nil, "")
+	require.NoError(t, err, "default: one renewal")
+	_, err = db.RenewBook(ctx, "A001", nil, "")
+	assert.Equal(t, books.ReasonRenewals, deniedReason(t, err), "but only one")
 }

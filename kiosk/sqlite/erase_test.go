@@ -53,9 +53,9 @@ func eraseFixture(t *testing.T) (*sqlite.DB, *clock, int64, string) {
 	require.NoError(t, db.CallStarted(ctx, other))
 	require.NoError(t, db.CallEnded(ctx, answered(other, 30*time.Second, kiosk.CauseCalleeHangup)))
 
-	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: rules})
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: books.Same(rules)})
 	require.NoError(t, err)
-	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: rules, Note: "王小明说封面弄脏了"})
+	_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: "A001", Rules: books.Same(rules), Note: "王小明说封面弄脏了"})
 	require.NoError(t, err)
 	_, err = db.RecordConsent(ctx, "mgr", sqlite.Consent{ChildID: 1, Date: "2026-03-01", Method: sqlite.ConsentOther,
 		Note: "王小明的妈妈李芳签字", Relation: "母亲"})

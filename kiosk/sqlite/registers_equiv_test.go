@@ -96,14 +96,14 @@ func TestLoanRegisterMatchesScan(t *testing.T) {
 		switch n := rnd.IntN(100); {
 		case n < 50:
 			op = sqlite.LoanLend
-			_, err = db.Lend(ctx, sqlite.LendRequest{Child: kiosk.ChildID(rnd.IntN(8) + 1), Barcode: code, Rules: rules, Handler: []string{"", "李老师"}[rnd.IntN(2)]})
+			_, err = db.Lend(ctx, sqlite.LendRequest{Child: kiosk.ChildID(rnd.IntN(8) + 1), Barcode: code, Rules: books.Same(rules), Handler: []string{"", "李老师"}[rnd.IntN(2)]})
 		case n < 82:
 			op = sqlite.LoanReturn
-			_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: code, Rules: rules, Condition: []books.Condition{"", books.ConditionWorn}[rnd.IntN(2)],
+			_, err = db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: code, Rules: books.Same(rules), Condition: []books.Condition{"", books.ConditionWorn}[rnd.IntN(2)],
 				Note: []string{"", "封面破损"}[rnd.IntN(2)], Handler: []string{"", "王老师"}[rnd.IntN(2)]})
 		case n < 90:
 			op = sqlite.LoanRenew
-			_, err = db.RenewBook(ctx, code, rules, "")
+			_, err = db.RenewBook(ctx, code, books.Same(rules), "")
 		case n < 95:
 			op = sqlite.LoanDamaged
 			_, err = db.RecordCopyEvent(ctx, sqlite.CopyEvent{Barcode: code, Event: op, Handler: "陈主任", Note: "水渍"})

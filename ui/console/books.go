@@ -77,10 +77,6 @@ type BookStore interface {
 
 var _ BookStore = (*sqlite.DB)(nil)
 
-// BookRulesFunc returns the loan rules for a class ("" for the station's
-// default rules). A Location left nil is the console's Loc.
-type BookRulesFunc func(class string) books.Rules
-
 // rulesFor returns the loan rules of class: Opts.BookRules, else the
 // books defaults, days in the console's time zone when the rules name
 // none.

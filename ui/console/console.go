@@ -49,6 +49,7 @@ import (
 	"time"
 
 	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/kiosk/books"
 	"github.com/qinqing/station/kiosk/register"
 )
 
@@ -129,9 +130,10 @@ type Opts struct {
 	// (kiosk.ParseCardNumber). Default "": kiosk.CardHex.
 	CardFormat kiosk.CardFormat
 	// BookRules returns the loan rules for a class ("" for the station's
-	// default), e.g. from config [books]; books.go. Default: books'
-	// defaults in Loc.
-	BookRules BookRulesFunc
+	// default), e.g. config's BookRulesByClass; books.go. Rules whose
+	// Location is nil count days in Loc. Default nil: books' defaults
+	// in Loc.
+	BookRules books.RulesByClass
 	// TV starts and stops TV sessions (kiosk/tv.Service); tv.go. Default
 	// nil: the TV page says no TV is configured.
 	TV TVControl
@@ -166,11 +168,11 @@ type Console struct {
 	publicURL  string
 	cardFormat kiosk.CardFormat
 
-	bookRules BookRulesFunc // books.go
-	tv        TVControl     // tv.go
-	stock     *stockTakes   // books.go
-	newLinks  onceLinks     // childedit.go; the zero value is ready
-	booths    *boothDesk    // booths.go; nil without a station
+	bookRules books.RulesByClass // books.go
+	tv        TVControl          // tv.go
+	stock     *stockTakes        // books.go
+	newLinks  onceLinks          // childedit.go; the zero value is ready
+	booths    *boothDesk         // booths.go; nil without a station
 
 	presence kiosk.Presence // quiet.go; nil: unknown
 

@@ -27,7 +27,7 @@ func seedOverdue(t *testing.T, e *env) {
 	require.NoError(t, err)
 	_, err = e.db.ApplyCatalogue(ctx, cat, false)
 	require.NoError(t, err)
-	rules := books.Rules{Location: e.con.loc}
+	rules := books.Same(books.Rules{Location: e.con.loc})
 	_, err = e.db.Lend(ctx, sqlite.LendRequest{Child: e.ids["王小明"], Barcode: "A001", Rules: rules})
 	require.NoError(t, err)
 	e.clk.Set(time.Date(2026, 11, 24, 10, 0, 0, 0, e.con.loc))

@@ -40,7 +40,7 @@ func TestMonthlyUsesBookRules(t *testing.T) {
 	_, err = e.db.ApplyCatalogue(ctx, cat, false)
 	require.NoError(t, err)
 	e.clk.Set(time.Date(2026, 11, 5, 1, 0, 0, 0, time.UTC))
-	l, err := e.db.Lend(ctx, sqlite.LendRequest{Child: e.ids["王小明"], Barcode: "A001", Rules: books.Rules{Location: e.con.loc}})
+	l, err := e.db.Lend(ctx, sqlite.LendRequest{Child: e.ids["王小明"], Barcode: "A001", Rules: books.Same(books.Rules{Location: e.con.loc})})
 	require.NoError(t, err)
 	require.Equal(t, "2026-11-12", l.Due.Format(time.DateOnly), "7 days from 11-05")
 	now := time.Date(2026, 11, 12, 20, 0, 0, 0, time.UTC) // 11-13 04:00 in Shanghai

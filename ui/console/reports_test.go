@@ -43,7 +43,7 @@ func seedReports(t *testing.T, e *env) {
 	require.NoError(t, err)
 	_, err = db.ApplyCatalogue(ctx, cat, false)
 	require.NoError(t, err)
-	rules := books.Rules{Location: e.con.loc}
+	rules := books.Same(books.Rules{Location: e.con.loc})
 	e.clk.Set(time.Date(2026, 11, 5, 1, 0, 0, 0, time.UTC))
 	for _, bc := range []string{"A001", "A002"} {
 		_, err := db.Lend(ctx, sqlite.LendRequest{Child: e.ids["王小明"], Barcode: bc, Rules: rules})
