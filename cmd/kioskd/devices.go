@@ -22,6 +22,7 @@ import (
 	"github.com/qinqing/station/devices/cardreader"
 	"github.com/qinqing/station/devices/evdev"
 	"github.com/qinqing/station/devices/gpioled"
+	"github.com/qinqing/station/devices/gpiopin"
 	"github.com/qinqing/station/devices/mfrc522"
 	"github.com/qinqing/station/devices/rdm6300"
 	"github.com/qinqing/station/devices/relay"
@@ -382,10 +383,10 @@ func newMFRC522(rc config.ReaderDevice, log *slog.Logger, lookup func(string) gp
 		if p.name == "" {
 			continue
 		}
-		pin := lookup(p.name)
-		if pin == nil {
+		pin, err := gpiopin.Find(lookup, p.name)
+		if err != nil {
 			port.Close()
-			return nil, fmt.Errorf("mfrc522 %s: pin %s not found", rc.Name, p.name)
+			return nil, fmt.Errorf("mfrc522 %s: %w", rc.Name, err)
 		}
 		p.set(pin)
 	}
