@@ -141,25 +141,22 @@ func cmdBooksImport(ctx context.Context, g *globals, args []string, stdout io.Wr
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported:\n%w", pos[0], err)
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ch, err := db.ApplyCatalogue(ctx, titles, dryRun)
-	if err != nil {
-		return fmt.Errorf("%s: nothing imported:\n%s", pos[0], kiosk.ErrorMessage(err))
-	}
-	verb := "imported"
-	if dryRun {
-		verb = "valid (dry run, nothing written)"
-	} else if err := db.Audit(ctx, actor(), "books import", filepath.Base(pos[0])); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: %d titles %s\n", pos[0], len(titles), verb)
-	fmt.Fprintf(stdout, "  titles: %d added, %d updated, %d unchanged\n", ch.Titles.Added, ch.Titles.Updated, ch.Titles.Unchanged)
-	fmt.Fprintf(stdout, "  copies: %d added, %d unchanged\n", ch.Copies.Added, ch.Copies.Unchanged)
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		ch, err := db.ApplyCatalogue(ctx, titles, dryRun)
+		if err != nil {
+			return fmt.Errorf("%s: nothing imported:\n%s", pos[0], kiosk.ErrorMessage(err))
+		}
+		verb := "imported"
+		if dryRun {
+			verb = "valid (dry run, nothing written)"
+		} else if err := db.Audit(ctx, actor(), "books import", filepath.Base(pos[0])); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: %d titles %s\n", pos[0], len(titles), verb)
+		fmt.Fprintf(stdout, "  titles: %d added, %d updated, %d unchanged\n", ch.Titles.Added, ch.Titles.Updated, ch.Titles.Unchanged)
+		fmt.Fprintf(stdout, "  copies: %d added, %d unchanged\n", ch.Copies.Added, ch.Copies.Unchanged)
+		return nil
+	})
 }
 
 var statusWords = map[books.Status]string{
@@ -170,25 +167,22 @@ func cmdBooksList(ctx context.Context, g *globals, args []string, stdout io.Writ
 	if _, err := parse(g, "books list", args, 0, 0, nil); err != nil {
 		return err
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	cs, err := db.BookCopies(ctx)
-	if err != nil {
-		return err
-	}
-	tw := newTable(stdout)
-	fmt.Fprintln(tw, "BARCODE\tSTATUS\tCONDITION\tISBN\tTITLE\tAUTHOR\tPRICE")
-	for _, c := range cs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Barcode, statusWords[c.Status], c.Condition.ZH(), c.ISBN, c.Title.Title, dash(c.Author), books.FormatPrice(c.PriceCents))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%d copies\n", len(cs))
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		cs, err := db.BookCopies(ctx)
+		if err != nil {
+			return err
+		}
+		tw := newTable(stdout)
+		fmt.Fprintln(tw, "BARCODE\tSTATUS\tCONDITION\tISBN\tTITLE\tAUTHOR\tPRICE")
+		for _, c := range cs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Barcode, statusWords[c.Status], c.Condition.ZH(), c.ISBN, c.Title.Title, dash(c.Author), books.FormatPrice(c.PriceCents))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d copies\n", len(cs))
+		return nil
+	})
 }
 
 func cmdBooksLend(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
@@ -211,27 +205,24 @@ func cmdBooksLend(ctx context.Context, g *globals, args []string, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	card, err := db.CardByUID(ctx, uid)
-	if err != nil {
-		return refusal(err)
-	}
-	if !card.Enabled {
-		return errors.New("card is disabled")
-	}
-	if handler == "" {
-		handler = actor()
-	}
-	l, err := db.Lend(ctx, sqlite.LendRequest{Child: card.ChildID, Barcode: pos[1], Rules: rules, Handler: handler})
-	if err != nil {
-		return refusal(err)
-	}
-	fmt.Fprintf(stdout, "lent %s 《%s》 to %s (%s), due %s\n", l.Copy.Barcode, l.Copy.Title.Title, l.ChildName, l.Class, l.Due.Format(time.DateOnly))
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		card, err := db.CardByUID(ctx, uid)
+		if err != nil {
+			return refusal(err)
+		}
+		if !card.Enabled {
+			return errors.New("card is disabled")
+		}
+		if handler == "" {
+			handler = actor()
+		}
+		l, err := db.Lend(ctx, sqlite.LendRequest{Child: card.ChildID, Barcode: pos[1], Rules: rules, Handler: handler})
+		if err != nil {
+			return refusal(err)
+		}
+		fmt.Fprintf(stdout, "lent %s 《%s》 to %s (%s), due %s\n", l.Copy.Barcode, l.Copy.Title.Title, l.ChildName, l.Class, l.Due.Format(time.DateOnly))
+		return nil
+	})
 }
 
 func cmdBooksReturn(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
@@ -260,21 +251,18 @@ func cmdBooksReturn(ctx context.Context, g *globals, args []string, stdout io.Wr
 	if handler == "" {
 		handler = actor()
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	l, err := db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: pos[0], Rules: rules, Condition: c, Handler: handler, Note: note})
-	if err != nil {
-		return refusal(err)
-	}
-	late := "on time"
-	if l.OverdueDays > 0 {
-		late = fmt.Sprintf("%d days late", l.OverdueDays)
-	}
-	fmt.Fprintf(stdout, "returned %s 《%s》 from %s (%s), %s\n", l.Copy.Barcode, l.Copy.Title.Title, l.ChildName, l.Class, late)
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		l, err := db.ReturnBook(ctx, sqlite.ReturnRequest{Barcode: pos[0], Rules: rules, Condition: c, Handler: handler, Note: note})
+		if err != nil {
+			return refusal(err)
+		}
+		late := "on time"
+		if l.OverdueDays > 0 {
+			late = fmt.Sprintf("%d days late", l.OverdueDays)
+		}
+		fmt.Fprintf(stdout, "returned %s 《%s》 from %s (%s), %s\n", l.Copy.Barcode, l.Copy.Title.Title, l.ChildName, l.Class, late)
+		return nil
+	})
 }
 
 func cmdBooksRenew(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
@@ -294,17 +282,14 @@ func cmdBooksRenew(ctx context.Context, g *globals, args []string, stdout io.Wri
 	if handler == "" {
 		handler = actor()
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	l, err := db.RenewBook(ctx, pos[0], rules, handler)
-	if err != nil {
-		return refusal(err)
-	}
-	fmt.Fprintf(stdout, "renewed %s 《%s》, due %s\n", l.Copy.Barcode, l.Copy.Title.Title, l.Due.Format(time.DateOnly))
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		l, err := db.RenewBook(ctx, pos[0], rules, handler)
+		if err != nil {
+			return refusal(err)
+		}
+		fmt.Fprintf(stdout, "renewed %s 《%s》, due %s\n", l.Copy.Barcode, l.Copy.Title.Title, l.Due.Format(time.DateOnly))
+		return nil
+	})
 }
 
 func cmdBooksCopyEvent(ctx context.Context, g *globals, what string, args []string, stdout io.Writer) error {
@@ -320,17 +305,14 @@ func cmdBooksCopyEvent(ctx context.Context, g *globals, what string, args []stri
 	if handler == "" {
 		handler = actor()
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	c, err := db.RecordCopyEvent(ctx, sqlite.CopyEvent{Barcode: pos[0], Event: event, Handler: handler, Note: note})
-	if err != nil {
-		return refusal(err)
-	}
-	fmt.Fprintf(stdout, "%s 《%s》: %s, %s (price %s)\n", c.Barcode, c.Title.Title, statusWords[c.Status], c.Condition.ZH(), books.FormatPrice(c.PriceCents))
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		c, err := db.RecordCopyEvent(ctx, sqlite.CopyEvent{Barcode: pos[0], Event: event, Handler: handler, Note: note})
+		if err != nil {
+			return refusal(err)
+		}
+		fmt.Fprintf(stdout, "%s 《%s》: %s, %s (price %s)\n", c.Barcode, c.Title.Title, statusWords[c.Status], c.Condition.ZH(), books.FormatPrice(c.PriceCents))
+		return nil
+	})
 }
 
 func cmdBooksOverdue(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
@@ -342,25 +324,22 @@ func cmdBooksOverdue(ctx context.Context, g *globals, args []string, stdout io.W
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ls, err := db.OverdueLoans(ctx, rules)
-	if err != nil {
-		return err
-	}
-	tw := newTable(stdout)
-	fmt.Fprintln(tw, "CLASS\tNAME\tBARCODE\tTITLE\tDUE\tDAYS\tREMINDER")
-	for _, l := range ls {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", l.Class, l.ChildName, l.Copy.Barcode, l.Copy.Title.Title, l.Due.Format(time.DateOnly), l.OverdueDays, l.Reminder)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%d overdue\n", len(ls))
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		ls, err := db.OverdueLoans(ctx, rules)
+		if err != nil {
+			return err
+		}
+		tw := newTable(stdout)
+		fmt.Fprintln(tw, "CLASS\tNAME\tBARCODE\tTITLE\tDUE\tDAYS\tREMINDER")
+		for _, l := range ls {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", l.Class, l.ChildName, l.Copy.Barcode, l.Copy.Title.Title, l.Due.Format(time.DateOnly), l.OverdueDays, l.Reminder)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d overdue\n", len(ls))
+		return nil
+	})
 }
 
 // cmdBooksStocktake reads the barcodes scanned on the shelves, one per
@@ -386,29 +365,26 @@ func cmdBooksStocktake(ctx context.Context, g *globals, args []string, stdout io
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", pos[0], err)
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	res, err := db.StockTake(ctx, scanned)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%d copies counted\n", res.Counted)
-	for _, c := range res.Missing {
-		fmt.Fprintf(stdout, "missing    %s 《%s》\n", c.Barcode, c.Title)
-	}
-	for _, c := range res.Misplaced {
-		fmt.Fprintf(stdout, "on shelf but %s  %s 《%s》\n", statusWords[c.Status], c.Barcode, c.Title)
-	}
-	for _, s := range res.Unknown {
-		fmt.Fprintf(stdout, "unknown    %s\n", s)
-	}
-	for _, s := range res.Ambiguous {
-		fmt.Fprintf(stdout, "cover ISBN %s: several copies, scan the labels\n", s)
-	}
-	return nil
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		res, err := db.StockTake(ctx, scanned)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d copies counted\n", res.Counted)
+		for _, c := range res.Missing {
+			fmt.Fprintf(stdout, "missing    %s 《%s》\n", c.Barcode, c.Title)
+		}
+		for _, c := range res.Misplaced {
+			fmt.Fprintf(stdout, "on shelf but %s  %s 《%s》\n", statusWords[c.Status], c.Barcode, c.Title)
+		}
+		for _, s := range res.Unknown {
+			fmt.Fprintf(stdout, "unknown    %s\n", s)
+		}
+		for _, s := range res.Ambiguous {
+			fmt.Fprintf(stdout, "cover ISBN %s: several copies, scan the labels\n", s)
+		}
+		return nil
+	})
 }
 
 func cmdBooksExport(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
@@ -434,21 +410,18 @@ func cmdBooksExport(ctx context.Context, g *globals, args []string, stdout io.Wr
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rows, err := db.LoanRegister(ctx, start, end, rules)
-	if err != nil {
-		return err
-	}
-	if err := db.Audit(ctx, actor(), "books export "+format, fmt.Sprintf("from=%s to=%s rows=%d", from, to, len(rows))); err != nil {
-		return err
-	}
-	w, closeFn, err := output(out, stdout)
-	if err != nil {
-		return err
-	}
-	return errors.Join(register.WriteBookLoansCSV(w, rows, loc), closeFn())
+	return withDB(ctx, g, func(db *sqlite.DB) error {
+		rows, err := db.LoanRegister(ctx, start, end, rules)
+		if err != nil {
+			return err
+		}
+		if err := db.Audit(ctx, actor(), "books export "+format, fmt.Sprintf("from=%s to=%s rows=%d", from, to, len(rows))); err != nil {
+			return err
+		}
+		w, closeFn, err := output(out, stdout)
+		if err != nil {
+			return err
+		}
+		return errors.Join(register.WriteBookLoansCSV(w, rows, loc), closeFn())
+	})
 }

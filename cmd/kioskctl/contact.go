@@ -77,13 +77,42 @@ func parseSlot(name, s string) (int, error) {
 	return n, nil
 }
 
-// findContact finds the child by external id or exact name (narrowed by
-// class when given) and its contact in slot. Several matching children
-// are an error listing their classes.
-func findContact(ctx context.Context, db *sqlite.DB, nameOrID, class string, slot int) (kiosk.Child, kiosk.Contact, error) {
+// A childKey is what a command accepts instead of a name when several
+// children share the name: findChild's error lists each child's class
+// with its key and asks for --class or the key.
+type childKey int
+
+const (
+	byID     childKey = iota // the roster's id column (external id), where a child has one
+	byNumber                 // the console's child number
+)
+
+func (k childKey) String() string {
+	if k == byNumber {
+		return "number"
+	}
+	return "id"
+}
+
+// where returns c's class with its key, for the list of several children.
+func (k childKey) where(c kiosk.Child) string {
+	if k == byNumber {
+		return fmt.Sprintf("%s (number %d)", c.Class, c.ID)
+	}
+	if c.ExternalID != "" {
+		return c.Class + " (id " + c.ExternalID + ")"
+	}
+	return c.Class
+}
+
+// findChild finds one child by external id, exact name or console number
+// (sqlite's ChildByName), narrowed by class when given. It is an error
+// when no child of the name is in class, and when several children are
+// left (listed by class and key).
+func findChild(ctx context.Context, db *sqlite.DB, nameOrID, class string, key childKey) (kiosk.Child, error) {
 	cs, err := db.ChildByName(ctx, nameOrID)
 	if err != nil {
-		return kiosk.Child{}, kiosk.Contact{}, plain(err)
+		return kiosk.Child{}, plain(err)
 	}
 	if class != "" {
 		var in []kiosk.Child
@@ -93,27 +122,33 @@ func findContact(ctx context.Context, db *sqlite.DB, nameOrID, class string, slo
 			}
 		}
 		if len(in) == 0 {
-			return kiosk.Child{}, kiosk.Contact{}, fmt.Errorf("no child %q in class %q", nameOrID, class)
+			return kiosk.Child{}, fmt.Errorf("no child %q in class %q", nameOrID, class)
 		}
 		cs = in
 	}
 	if len(cs) > 1 {
 		var where []string
 		for _, c := range cs {
-			w := c.Class
-			if c.ExternalID != "" {
-				w += " (id " + c.ExternalID + ")"
-			}
-			where = append(where, w)
+			where = append(where, key.where(c))
 		}
-		return kiosk.Child{}, kiosk.Contact{}, fmt.Errorf("%d children are named %q, in classes: %s; give --class or the id",
-			len(cs), nameOrID, strings.Join(where, ", "))
+		return kiosk.Child{}, fmt.Errorf("%d children are named %q, in classes: %s; give --class or the %s",
+			len(cs), nameOrID, strings.Join(where, ", "), key)
 	}
-	c, err := db.ContactBySlot(ctx, cs[0].ID, slot)
+	return cs[0], nil
+}
+
+// findContact finds the child as findChild does, telling children of one
+// name apart by their id, and its contact in slot.
+func findContact(ctx context.Context, db *sqlite.DB, nameOrID, class string, slot int) (kiosk.Child, kiosk.Contact, error) {
+	ch, err := findChild(ctx, db, nameOrID, class, byID)
+	if err != nil {
+		return kiosk.Child{}, kiosk.Contact{}, err
+	}
+	c, err := db.ContactBySlot(ctx, ch.ID, slot)
 	if err != nil {
 		return kiosk.Child{}, kiosk.Contact{}, plain(err)
 	}
-	return cs[0], c, nil
+	return ch, c, nil
 }
 
 // parseExpires parses --expires: "" (never), a positive Go duration

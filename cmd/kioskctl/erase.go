@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/qinqing/station/config"
@@ -76,7 +75,7 @@ func cmdRosterErase(ctx context.Context, g *globals, args []string, stdout io.Wr
 				return err
 			}
 		} else {
-			c, err := findChild(ctx, db, pos[0], class)
+			c, err := findChild(ctx, db, pos[0], class, byNumber)
 			if err != nil {
 				return err
 			}
@@ -143,35 +142,4 @@ func eraseRetention(flagValue, cfgPath string) (config.Retention, error) {
 		return c.Privacy.Retention, nil
 	}
 	return config.DefaultRetention, nil
-}
-
-// findChild finds one child by external id, exact name or console number,
-// narrowed by class when given; several matches are an error listing
-// their classes.
-func findChild(ctx context.Context, db *sqlite.DB, nameOrID, class string) (kiosk.Child, error) {
-	cs, err := db.ChildByName(ctx, nameOrID)
-	if err != nil {
-		return kiosk.Child{}, plain(err)
-	}
-	if class != "" {
-		var in []kiosk.Child
-		for _, c := range cs {
-			if c.Class == class {
-				in = append(in, c)
-			}
-		}
-		if len(in) == 0 {
-			return kiosk.Child{}, fmt.Errorf("no child %q in class %q", nameOrID, class)
-		}
-		cs = in
-	}
-	if len(cs) > 1 {
-		var where []string
-		for _, c := range cs {
-			where = append(where, fmt.Sprintf("%s (number %d)", c.Class, c.ID))
-		}
-		return kiosk.Child{}, fmt.Errorf("%d children are named %q, in classes: %s; give --class or the number",
-			len(cs), nameOrID, strings.Join(where, ", "))
-	}
-	return cs[0], nil
 }

@@ -65,3 +65,49 @@ func TestRosterErase(t *testing.T) {
 	assert.Contains(t, out, "ledger ok")
 	assert.Contains(t, out, "by 2 erasures")
 }
+
+// TestFindChildMessages pins the words findChild and findContact use when
+// a name does not settle on one child: contact commands name the roster's
+// id, erase the console number.
+func TestFindChildMessages(t *testing.T) {
+	ctx := context.Background()
+	data := newData(t)
+	db := openTestDB(t, data)
+	_, err := db.ApplyRoster(ctx, []kiosk.RosterEntry{
+		{Line: 2, Child: kiosk.Child{ExternalID: "S-001", Name: "王小明", Class: "三年级1班"}, Contacts: []kiosk.Contact{
+			{Name: "王建国", Relation: "父亲", Phone: "+8613800000001"}}},
+		{Line: 3, Child: kiosk.Child{Name: "王小明", Class: "一年级1班"}, Contacts: []kiosk.Contact{
+			{Name: "王伯伯", Relation: "监护人", Phone: "+8613800000004"}}},
+	}, false)
+	require.NoError(t, err)
+
+	tests := []struct {
+		name, class string
+		contact     string // findContact's error
+		child       string // findChild's error
+	}{
+		{"王小明", "",
+			`2 children are named "王小明", in classes: 一年级1班, 三年级1班 (id S-001); give --class or the id`,
+			`2 children are named "王小明", in classes: 一年级1班 (number 2), 三年级1班 (number 1); give --class or the number`},
+		{"王小明", "二年级1班",
+			`no child "王小明" in class "二年级1班"`,
+			`no child "王小明" in class "二年级1班"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+" "+tc.class, func(t *testing.T) {
+			_, _, err := findContact(ctx, db, tc.name, tc.class, 1)
+			require.Error(t, err, "findContact: want an error")
+			assert.Equal(t, tc.contact, err.Error(), "findContact's message")
+			_, err = findChild(ctx, db, tc.name, tc.class, byNumber)
+			require.Error(t, err, "findChild: want an error")
+			assert.Equal(t, tc.child, err.Error(), "findChild's message")
+		})
+	}
+	ch, c, err := findContact(ctx, db, "王小明", "一年级1班", 1)
+	require.NoError(t, err, "--class settles it")
+	assert.Equal(t, "一年级1班", ch.Class)
+	assert.Equal(t, "王伯伯", c.Name)
+	ch, err = findChild(ctx, db, "S-001", "", byNumber)
+	require.NoError(t, err, "the id settles it")
+	assert.Equal(t, "三年级1班", ch.Class)
+}
