@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -40,7 +41,8 @@ const (
 
 // tunedEnv returns env with the settings above added where missing and
 // the KIOSKD_GO_RUNTIME=tuned marker, and whether it added any. It adds
-// none when KIOSKD_GO_RUNTIME is set.
+// none when KIOSKD_GO_RUNTIME is "default" or "tuned"; another value is
+// dropped and counts as unset.
 func tunedEnv(env []string) ([]string, bool) {
 	lookup := func(key string) (string, int) {
 		for i, kv := range env {
@@ -50,7 +52,8 @@ func tunedEnv(env []string) ([]string, bool) {
 		}
 		return "", -1
 	}
-	if _, i := lookup(goRuntimeVar); i >= 0 {
+	mark, mi := lookup(goRuntimeVar)
+	if mark == "default" || mark == "tuned" {
 		return env, false
 	}
 	out := append([]string(nil), env...)
@@ -63,12 +66,18 @@ func tunedEnv(env []string) ([]string, bool) {
 	case i < 0:
 		out = append(out, "GODEBUG="+tunedSchedtrace)
 		changed = true
+	case strings.Trim(v, ", ") == "":
+		out[i] = "GODEBUG=" + tunedSchedtrace
+		changed = true
 	case !hasGODEBUG(v, "schedtrace"):
 		out[i] = "GODEBUG=" + strings.TrimSuffix(v, ",") + "," + tunedSchedtrace
 		changed = true
 	}
 	if !changed {
 		return env, false
+	}
+	if mi >= 0 {
+		out = slices.Delete(out, mi, mi+1) // an unknown value counts as unset
 	}
 	return append(out, goRuntimeVar+"=tuned"), true
 }

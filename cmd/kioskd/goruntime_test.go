@@ -33,6 +33,10 @@ func TestTunedEnv(t *testing.T) {
 			want: []string{"GODEBUG=gctrace=1, schedtrace=1000", "GOMAXPROCS=1", "KIOSKD_GO_RUNTIME=tuned"}, changed: true},
 		{name: "all there: no re-exec", env: []string{"GOMAXPROCS=1", "GODEBUG=schedtrace=5"},
 			want: []string{"GOMAXPROCS=1", "GODEBUG=schedtrace=5"}},
+		{name: "empty GODEBUG", env: []string{"GODEBUG=", "GOMAXPROCS=1"},
+			want: []string{"GODEBUG=schedtrace=2147483647", "GOMAXPROCS=1", "KIOSKD_GO_RUNTIME=tuned"}, changed: true},
+		{name: "an unknown KIOSKD_GO_RUNTIME counts as unset", env: []string{"KIOSKD_GO_RUNTIME=bogus", "GODEBUG=gctrace=1"},
+			want: []string{"GODEBUG=gctrace=1,schedtrace=2147483647", "GOMAXPROCS=1", "KIOSKD_GO_RUNTIME=tuned"}, changed: true},
 		{name: "opted out", env: []string{"KIOSKD_GO_RUNTIME=default"}, want: []string{"KIOSKD_GO_RUNTIME=default"}},
 		{name: "already re-executed", env: []string{"KIOSKD_GO_RUNTIME=tuned"}, want: []string{"KIOSKD_GO_RUNTIME=tuned"}},
 	} {

@@ -34,6 +34,10 @@ var version = "dev"
 
 var errHelp = errors.New("help requested")
 
+// errFlags wraps a flag the flag package refused; it has printed the
+// error and the usage already.
+var errFlags = errors.New("bad flags")
+
 // Main is the daemon: flags, config and the running components. Tests
 // create one, set its fields, and call Run and Close themselves.
 type Main struct {
@@ -109,7 +113,7 @@ func (m *Main) ParseFlags(args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}
-		return err
+		return fmt.Errorf("%w: %w", errFlags, err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
@@ -412,7 +416,7 @@ func (m *Main) banner() {
 	fmt.Fprintf(w, "  console:       %s/console/\n", m.HTTPURL())
 	m.plainHTTPWarning(w) // tls.go
 	if m.setup != "" {
-		fmt.Fprintf(w, "  first manager: open %s (once, within 24 h) or run kioskctl user add NAME --role manager\n", m.setup)
+		fmt.Fprintf(w, "  first manager: open %s (once, within 24 h) or run %s user add NAME --role manager\n", m.setup, m.kioskctlCmd())
 	}
 	var sipAddrs []string
 	for _, tr := range []string{"udp", "tcp"} {

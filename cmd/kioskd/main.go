@@ -30,6 +30,9 @@ func main() {
 		if errors.Is(err, errHelp) {
 			os.Exit(0)
 		}
+		if errors.Is(err, errFlags) {
+			os.Exit(2) // the flag package printed the error and the usage
+		}
 		fmt.Fprintln(os.Stderr, "kioskd:", err)
 		os.Exit(2)
 	}
@@ -44,12 +47,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "kioskd: running with the Go runtime's default settings:", err)
 	}
 	if err := m.Run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "kioskd:", err)
-		var ps *config.Problems
-		if errors.As(err, &ps) {
-			os.Exit(2) // invalid config: every problem is listed above
+		code := startFailed(ctx, err)
+		if code != 0 {
+			fmt.Fprintln(os.Stderr, "kioskd:", err)
+		} else {
+			fmt.Fprintln(os.Stderr, "kioskd: stopped while starting")
 		}
-		os.Exit(1)
+		os.Exit(code)
 	}
 	<-ctx.Done()
 	stop() // a second signal kills at once
@@ -60,4 +64,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "kioskd: shutdown:", err)
 		os.Exit(1)
 	}
+}
+
+// startFailed is the exit status for err from Run: 0 when a stop signal
+// came during the start (systemctl stop right after start: the steps
+// still running fail with "context canceled", which is no failure), 2
+// for an invalid config (every problem is listed), else 1.
+func startFailed(ctx context.Context, err error) int {
+	var ps *config.Problems
+	switch {
+	case ctx.Err() != nil:
+		return 0
+	case errors.As(err, &ps):
+		return 2
+	}
+	return 1
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -384,4 +386,38 @@ func TestChildHangsUpFromScreen(t *testing.T) {
 	require.Len(t, rows, 1)
 	assert.Equal(t, kiosk.DispAnswered, rows[0].Disposition)
 	assert.Equal(t, kiosk.CauseCallerHangup, rows[0].Cause)
+}
+
+// TestStopWhileStarting: a stop signal during the start (its context
+// cancelled) makes the steps still running fail with context canceled;
+// that is a clean stop (exit 0), not a failed start. An invalid config
+// is still 2 and any other failure 1.
+func TestStopWhileStarting(t *testing.T) {
+	m := NewMain()
+	m.Demo = true
+	m.DataDir = t.TempDir()
+	m.HTTPAddr = "127.0.0.1:0"
+	m.SIPAddr = "127.0.0.1:0"
+	m.Stdout = io.Discard
+	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := m.Run(ctx)
+	t.Cleanup(func() {
+		cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer ccancel()
+		m.Close(cctx)
+	})
+	require.Error(t, err, "the start needs its context")
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, 0, startFailed(ctx, err))
+
+	live := context.Background()
+	assert.Equal(t, 1, startFailed(live, errors.New("sip: listen: address already in use")))
+	assert.Equal(t, 2, startFailed(live, fmt.Errorf("config: %w", &config.Problems{})))
+}
+
+func TestBadFlagPrintedOnce(t *testing.T) {
+	err := NewMain().ParseFlags([]string{"-deom"})
+	assert.ErrorIs(t, err, errFlags, "the flag package printed it: main exits 2 without printing it again")
 }
