@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -292,15 +293,23 @@ func TestProblemString(t *testing.T) {
 	p := config.Problem{File: "kiosk.toml", Line: 7, Message: "limits.call: bad"}
 	assert.Equal(t, "kiosk.toml:7: limits.call: bad", p.String())
 	ps := config.Problems{p, {File: "kiosk.toml", Message: "booth: none"}}
-	assert.Equal(t, "kiosk.toml:7: limits.call: bad\nkiosk.toml:0: booth: none", ps.Error())
+	assert.Equal(t, "kiosk.toml:7: limits.call: bad\nkiosk.toml: booth: none", ps.Error(),
+		"a problem with no line is reported against the file, without a :0")
 }
 
+// A file that cannot be read is an error of the read, not an invalid
+// config: no *Problems, no line.
 func TestLoadMissingFile(t *testing.T) {
-	_, err := config.Load(filepath.Join(t.TempDir(), "nope.toml"))
-	ps := problemsOf(t, err)
-	require.Len(t, ps, 1)
-	assert.Equal(t, 0, ps[0].Line)
-	assert.Contains(t, ps[0].Message, "read config")
+	path := filepath.Join(t.TempDir(), "nope.toml")
+	_, err := config.Load(path)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	var ps *config.Problems
+	assert.False(t, errors.As(err, &ps), "a missing file is not a config problem: %v", err)
+	var pe *fs.PathError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "read config "+path+": "+pe.Error(), err.Error(), "the step, the path, then the os error")
+	assert.NotContains(t, err.Error(), ":0")
 }
 
 func TestPolicyCrossMidnight(t *testing.T) {
@@ -488,9 +497,19 @@ func TestHelpNumbersCheckedAsPhones(t *testing.T) {
 	}
 }
 
+// A bad window is reported in the config's words: the key, then the
+// kiosk parser's message without its Go package prefix.
+func TestBadWindowMessage(t *testing.T) {
+	doc := strings.Replace(valid, `windows = ["daily 00:00-24:00"]`, `windows = ["someday 09:00-10:00"]`, 1)
+	_, err := config.Parse("k.toml", []byte(doc))
+	ps := problemsOf(t, err)
+	require.Len(t, ps, 1, "%s", err)
+	assert.Equal(t, `k.toml:3: hours.windows[0]: bad opening window "someday 09:00-10:00": unknown day "someday"`, ps[0].String())
+}
+
 func TestWindowsOverlapRefused(t *testing.T) {
 	for _, tc := range []struct{ windows, problem string }{
-		{`["mon 16:30-18:00,17:00-19:00"]`, `hours.windows[0]: kiosk: bad opening window "mon 16:30-18:00,17:00-19:00": mon 16:30-18:00 overlaps mon 17:00-19:00`},
+		{`["mon 16:30-18:00,17:00-19:00"]`, `k.toml:3: hours.windows[0]: bad opening window "mon 16:30-18:00,17:00-19:00": mon 16:30-18:00 overlaps mon 17:00-19:00`},
 		{`["mon-fri 16:30-18:00", "sat 09:00-11:00", "wed 17:00-19:00"]`, `k.toml:3: hours.windows[2]: wed 16:30-18:00 overlaps wed 17:00-19:00`},
 		{`["fri 20:00-02:00", "sat 01:00-03:00"]`, `hours.windows[1]: fri 20:00-02:00 overlaps sat 01:00-03:00`},
 	} {
@@ -500,6 +519,7 @@ func TestWindowsOverlapRefused(t *testing.T) {
 			ps := problemsOf(t, err)
 			require.Len(t, ps, 1, "one problem, on the overlapping line: %s", err)
 			assert.Contains(t, ps[0].String(), tc.problem)
+			assert.NotContains(t, ps[0].Message, "kiosk:", "no Go package prefix in what the config prints")
 		})
 	}
 	doc := strings.Replace(valid, `windows = ["daily 00:00-24:00"]`, `windows = ["mon-fri 16:30-18:00", "mon-fri 18:00-19:00", "fri 20:00-01:00", "sat 01:00-02:00"]`, 1)

@@ -23,8 +23,12 @@ type Problem struct {
 	Message string
 }
 
-// String returns "file:line: message".
+// String returns "file:line: message", or "file: message" when the
+// problem has no line (Line 0).
 func (p Problem) String() string {
+	if p.Line == 0 {
+		return p.File + ": " + p.Message
+	}
 	return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
 }
 
@@ -32,7 +36,7 @@ func (p Problem) String() string {
 // (line 0 last). It implements error.
 type Problems []Problem
 
-// Error returns one "file:line: message" per line.
+// Error returns one Problem.String per line.
 func (ps *Problems) Error() string {
 	if ps == nil {
 		return "<nil>"
@@ -63,11 +67,13 @@ func (ps Problems) sorted() Problems {
 const maxDecodeRetries = 50
 
 // Load reads the file at path and returns Parse's result. A file that
-// cannot be read is a *Problems with one line-0 problem.
+// cannot be read is not a *Problems (nothing in it is wrong): the error
+// reads "read config PATH: " and wraps os.ReadFile's, so errors.Is(err,
+// fs.ErrNotExist) reports a missing file.
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Config{}, &Problems{{File: path, Message: fmt.Sprintf("read config: %v", err)}}
+		return Config{}, fmt.Errorf("read config %s: %w", path, err)
 	}
 	return Parse(path, data)
 }

@@ -113,7 +113,7 @@ func (v *validator) hours() {
 			err = kiosk.CheckOverlap(append(slices.Clip(prior), ws...))
 		}
 		if err != nil {
-			v.add(fmt.Sprintf("hours.windows[%d]", i), "%v", err)
+			v.add(fmt.Sprintf("hours.windows[%d]", i), "%s", windowMessage(err))
 			continue
 		}
 		prior = append(prior, ws...)
@@ -129,6 +129,13 @@ func (v *validator) hours() {
 			v.add(k+".to", "%s is before from %s", cl.To, cl.From)
 		}
 	}
+}
+
+// windowMessage is a kiosk.ParseWindow or CheckOverlap error in the
+// config's words: without the "kiosk: " that kiosk.ErrWindow starts with,
+// a Go package name that means nothing to whoever edits the file.
+func windowMessage(err error) string {
+	return strings.TrimPrefix(err.Error(), "kiosk: ")
 }
 
 func (v *validator) limits() {

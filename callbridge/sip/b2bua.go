@@ -274,7 +274,9 @@ func (b *Bridge) Addr(transport string) string {
 
 // Run binds the sockets, serves SIP until ctx ends, then hangs up every
 // call (cause shutdown) and returns. It returns an error if a socket
-// cannot be bound. Run may be called once.
+// cannot be bound: then the *net.OpError, which names the transport and
+// address ("listen udp 127.0.0.1:5060: bind: address already in use").
+// Run may be called once.
 func (b *Bridge) Run(ctx context.Context) error {
 	started := false
 	b.startOnce.Do(func() { started = true })
@@ -336,7 +338,7 @@ func (b *Bridge) listen() error {
 		case "udp":
 			pc, err := net.ListenPacket("udp", hp)
 			if err != nil {
-				return fmt.Errorf("listen %s: %w", l, err)
+				return err // a *net.OpError: "listen udp HOST:PORT: ..."
 			}
 			b.pconns = append(b.pconns, pc)
 			b.addrs["udp"] = pc.LocalAddr().String()
@@ -348,7 +350,7 @@ func (b *Bridge) listen() error {
 			}
 			if ln == nil {
 				if ln, err = net.Listen("tcp", hp); err != nil {
-					return fmt.Errorf("listen %s: %w", l, err)
+					return err // a *net.OpError: "listen tcp HOST:PORT: ..."
 				}
 			}
 			b.lns = append(b.lns, ln)
