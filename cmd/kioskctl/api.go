@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -16,6 +18,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/qinqing/station/kiosk"
+	"github.com/qinqing/station/ui"
 )
 
 // apiError is an error answer of the admin API.
@@ -70,6 +75,11 @@ func callTimeout(ctx context.Context, g *globals, method, path string, body, out
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return fmt.Errorf("reach kioskd at %s: %w\nis kioskd running, and listening on --addr %s? "+
+				"give kioskctl the address of kioskd's -http (or [http] admin) listener with --addr or $KIOSK_ADDR", g.addr, err, g.addr)
+		}
 		return fmt.Errorf("reach kioskd at %s: %w", g.addr, err)
 	}
 	defer resp.Body.Close()
@@ -148,11 +158,48 @@ func cmdTap(ctx context.Context, g *globals, args []string, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	if err := call(ctx, g, "POST", "/api/tap", map[string]any{"booth": booth, "uid": pos[0]}, nil); err != nil {
+	var resp ui.ActionResponse
+	if err := call(ctx, g, "POST", "/api/tap", map[string]any{"booth": booth, "uid": pos[0]}, &resp); err != nil {
 		return err
+	}
+	if shows := screenWords(resp.State); shows != "" {
+		fmt.Fprintf(stdout, "tapped at booth %s: %s\n", resp.Booth, shows)
+		return nil
 	}
 	fmt.Fprintln(stdout, "tapped")
 	return nil
+}
+
+// screenWords says what a booth's screen shows in state k, for the line
+// kioskctl prints after an action; "" when the daemon did not say.
+func screenWords(k kiosk.ScreenKind) string {
+	switch k {
+	case "":
+		return ""
+	case kiosk.ScreenIdle:
+		return "idle (tap your card)"
+	case kiosk.ScreenIdentified:
+		return "identified (the child's contacts)"
+	case kiosk.ScreenUnknown:
+		return "unknown card (please see your teacher)"
+	case kiosk.ScreenClosed:
+		return "closed (outside opening hours)"
+	case kiosk.ScreenDenied:
+		return "refused (the screen gives the reason)"
+	case kiosk.ScreenQueued:
+		return "waiting for a line"
+	case kiosk.ScreenCalling:
+		return "calling"
+	case kiosk.ScreenConnected, kiosk.ScreenWarning:
+		return "in a call"
+	case kiosk.ScreenEnded:
+		return "call ended"
+	case kiosk.ScreenStaff:
+		return "staff screen"
+	case kiosk.ScreenEnrol:
+		return "card enrolment"
+	}
+	return "screen " + string(k)
 }
 
 func cmdDial(ctx context.Context, g *globals, args []string, stdout io.Writer) error {
@@ -174,17 +221,36 @@ func cmdDial(ctx context.Context, g *globals, args []string, stdout io.Writer) e
 	return nil
 }
 
-func cmdBoothAction(ctx context.Context, g *globals, action string, args []string, stdout io.Writer) error {
+// cmdBoothAction runs command name (hangup, call-help) as POST
+// /api/{action} on a booth and says what the booth's screen shows after.
+func cmdBoothAction(ctx context.Context, g *globals, name, action string, args []string, stdout io.Writer) error {
 	var booth string
-	if _, err := parse(g, action, args, 0, 0, func(fs *flag.FlagSet) {
+	if _, err := parse(g, name, args, 0, 0, func(fs *flag.FlagSet) {
 		fs.StringVar(&booth, "booth", "", "booth id (default: the first booth)")
 	}); err != nil {
 		return err
 	}
-	if err := call(ctx, g, "POST", "/api/"+action, map[string]any{"booth": booth}, nil); err != nil {
+	var resp ui.ActionResponse
+	if err := call(ctx, g, "POST", "/api/"+action, map[string]any{"booth": booth}, &resp); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "ok")
+	shows := screenWords(resp.State)
+	switch {
+	case shows == "":
+		fmt.Fprintln(stdout, "ok")
+	case action == "hangup" && resp.State == kiosk.ScreenIdle:
+		// A call that ends shows its duration (ended) first: an idle
+		// screen right after the hang-up means there was no call, at
+		// most a child identified or waiting, now sent back to idle.
+		fmt.Fprintf(stdout, "no call in progress; booth %s is idle\n", resp.Booth)
+	case action == "hangup" && resp.State == kiosk.ScreenEnded:
+		fmt.Fprintf(stdout, "call ended at booth %s\n", resp.Booth)
+	case action == "hangup" && (resp.State == kiosk.ScreenCalling || resp.State == kiosk.ScreenConnected || resp.State == kiosk.ScreenWarning):
+		// The call's end arrives from the SIP or video side a moment later.
+		fmt.Fprintf(stdout, "hanging up the call at booth %s\n", resp.Booth)
+	default:
+		fmt.Fprintf(stdout, "ok; booth %s: %s\n", resp.Booth, shows)
+	}
 	return nil
 }
 

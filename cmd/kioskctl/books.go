@@ -92,9 +92,9 @@ func (r *ruleFlags) rules(cmd string) (books.RulesByClass, books.Rules, *time.Lo
 		if len(set) > 0 {
 			return nil, books.Rules{}, nil, usageErr("%s: --config gives the loan rules: drop %s", cmd, strings.Join(set, ", "))
 		}
-		c, err := config.Load(r.config)
+		c, err := loadConfig(r.config)
 		if err != nil {
-			return nil, books.Rules{}, nil, fmt.Errorf("%s: invalid config:\n%w", cmd, err)
+			return nil, books.Rules{}, nil, fmt.Errorf("%s: %w", cmd, err)
 		}
 		def := c.BookRules()
 		return c.BookRulesByClass(), def, def.Location, nil

@@ -153,7 +153,8 @@ func findContact(ctx context.Context, db *sqlite.DB, nameOrID, class string, slo
 
 // parseExpires parses --expires: "" (never), a positive Go duration
 // ("720h") or a number of days ("30d"), a date YYYY-MM-DD (the link works
-// through that day in loc) or an RFC 3339 time.
+// through that day in loc) or an RFC 3339 time. A date or time that has
+// passed by now is an error naming what the user typed.
 func parseExpires(s string, now time.Time, loc *time.Location) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
@@ -170,9 +171,17 @@ func parseExpires(s string, now time.Time, loc *time.Location) (time.Time, error
 		return now.Add(d), nil
 	}
 	if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
-		return t.AddDate(0, 0, 1), nil
+		end := t.AddDate(0, 0, 1)
+		if !end.After(now) {
+			return time.Time{}, fmt.Errorf("--expires %s: a link given a date works through the end of that day (%s), which has passed; give today's date or a later one",
+				s, loc)
+		}
+		return end, nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		if !t.After(now) {
+			return time.Time{}, fmt.Errorf("--expires %s: that time has passed", s)
+		}
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("--expires %q: want a duration (720h, 30d), YYYY-MM-DD or an RFC 3339 time", s)
@@ -189,9 +198,9 @@ func publicBase(flagValue, cfgPath, addr string) (base string, local bool, err e
 		base = os.Getenv("KIOSK_PUBLIC_URL")
 	}
 	if base == "" && cfgPath != "" {
-		c, err := config.Load(cfgPath)
+		c, err := loadConfig(cfgPath)
 		if err != nil {
-			return "", false, fmt.Errorf("invalid config:\n%w", err)
+			return "", false, err
 		}
 		base = c.Video.PublicURL
 	}

@@ -224,9 +224,21 @@ func cmdConfigCheck(args []string, stdout io.Writer) error {
 	if len(args) != 1 {
 		return usageErr("config check: want one FILE")
 	}
-	if _, err := config.Load(args[0]); err != nil {
-		return fmt.Errorf("invalid config:\n%w", err)
+	if _, err := loadConfig(args[0]); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "%s: valid\n", args[0])
 	return nil
+}
+
+// loadConfig reads the config file at path. Its problems come back under
+// "invalid config:", one a line (file:line: message); a file that cannot
+// be read comes back as it is.
+func loadConfig(path string) (config.Config, error) {
+	c, err := config.Load(path)
+	var ps *config.Problems
+	if errors.As(err, &ps) {
+		return c, fmt.Errorf("invalid config:\n%w", err)
+	}
+	return c, err
 }

@@ -135,9 +135,9 @@ func eraseRetention(flagValue, cfgPath string) (config.Retention, error) {
 		}
 		return r, nil
 	case cfgPath != "":
-		c, err := config.Load(cfgPath)
+		c, err := loadConfig(cfgPath)
 		if err != nil {
-			return config.Retention{}, fmt.Errorf("invalid config:\n%w", err)
+			return config.Retention{}, err
 		}
 		return c.Privacy.Retention, nil
 	}

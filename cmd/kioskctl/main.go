@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 )
 
@@ -56,6 +57,13 @@ Commands working on the database in --data (daemon may be running):
   user disable USERNAME           (ends the user's sessions; users are never deleted)
   user enable USERNAME            enable again; also clears failed logins (as passwd does)
   user list [--json]
+  staff add NAME --role teacher|manager|technician [--user USERNAME]
+                                  a staff member whose card opens the staff screen (TV) at a booth
+  staff card NAME UID [--card-format hex|8h10d|reversed]
+                                  bind a card to the member (or enable it again)
+  staff disable NAME              their cards open nothing (members are never deleted)
+  staff enable NAME
+  staff list [--json]             every member with role, status and cards
   devices log [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json] [-o FILE]
                                   the equipment register (设备维护记录)
   books import FILE.csv [--dry-run]
@@ -77,11 +85,17 @@ Commands working on the database in --data (daemon may be running):
 
 Other:
   config check FILE               validate a kioskd config (exit 1 if invalid, every problem listed)
+  version                         kioskctl's version (also --version), as kioskd -version prints it
+  help                            this list (also -h, --help)
 
 Global flags (before or after the command):
   --addr URL   daemon address (default $KIOSK_ADDR, else http://127.0.0.1:8080)
   --data DIR   data directory with admin.token and kiosk.db (default ./kiosk-data)
 `
+
+// version is set at build time with -ldflags "-X main.version=...", the
+// same flag that sets kioskd's (go build -ldflags ... ./cmd/... sets both).
+var version = "dev"
 
 // exitError carries an exit code out of a command.
 type exitError struct {
@@ -131,8 +145,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kioskctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	g.register(fs)
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usage)
+		return 0
+	} else if err == nil && *showVersion {
+		printVersion(stdout)
 		return 0
 	} else if err != nil || fs.NArg() == 0 {
 		fmt.Fprint(stderr, usage)
@@ -167,13 +185,19 @@ func dispatch(ctx context.Context, g *globals, args []string, stdout io.Writer) 
 	case "dial":
 		return cmdDial(ctx, g, rest, stdout)
 	case "hangup":
-		return cmdBoothAction(ctx, g, "hangup", rest, stdout)
+		return cmdBoothAction(ctx, g, "hangup", "hangup", rest, stdout)
 	case "help":
 		return flag.ErrHelp
 	case "call-help":
-		return cmdBoothAction(ctx, g, "help", rest, stdout)
+		return cmdBoothAction(ctx, g, "call-help", "help", rest, stdout)
 	case "-h", "--help":
 		return flag.ErrHelp
+	case "version":
+		if _, err := parse(g, "version", rest, 0, 0, nil); err != nil {
+			return err
+		}
+		printVersion(stdout)
+		return nil
 	case "roster":
 		if len(rest) == 0 {
 			return usageErr("roster: want import or export")
@@ -241,7 +265,44 @@ func parse(g *globals, name string, args []string, min, max int, define func(fs 
 		args = fs.Args()[1:]
 	}
 	if len(pos) < min || (max >= 0 && len(pos) > max) {
-		return nil, usageErr("%s: wrong number of arguments (%s)", name, strings.Join(pos, " "))
+		what := "missing arguments"
+		if len(pos) > min {
+			what = fmt.Sprintf("too many arguments (%s)", strings.Join(pos, " "))
+		}
+		if syn := synopsis(name); syn != "" {
+			return nil, usageErr("%s: %s; usage: kioskctl %s", name, what, syn)
+		}
+		return nil, usageErr("%s: %s", name, what)
 	}
 	return pos, nil
+}
+
+// synopsis returns the usage line of the command named name ("tap",
+// "books lend") without its description, or "" if usage has none.
+// Alternatives in usage ("books lost|damaged|write-off") match each word.
+func synopsis(name string) string {
+	words := strings.Fields(name)
+	for _, line := range strings.Split(usage, "\n") {
+		f := strings.Fields(line)
+		if len(f) < len(words) || !strings.HasPrefix(line, "  ") || strings.HasPrefix(line, "   ") {
+			continue
+		}
+		match := true
+		for i, w := range words {
+			if !slices.Contains(strings.Split(f[i], "|"), w) {
+				match = false
+				break
+			}
+		}
+		if match {
+			syn, _, _ := strings.Cut(strings.TrimSpace(line), "   ")
+			return syn
+		}
+	}
+	return ""
+}
+
+// printVersion prints what kioskd -version prints, for kioskctl.
+func printVersion(w io.Writer) {
+	fmt.Fprintln(w, "kioskctl", version)
 }

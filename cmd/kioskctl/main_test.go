@@ -173,6 +173,12 @@ func TestConfigCheck(t *testing.T) {
 	code, _, stderr := kioskctl(t, "config", "check", filepath.Join("..", "..", "testdata", "config", "unknown_keys.toml"))
 	assert.Equal(t, 1, code)
 	assert.Regexp(t, `unknown_keys.toml:\d+: `, stderr, "problems are listed as file:line")
+	assert.Contains(t, stderr, "invalid config:")
+
+	code, _, stderr = kioskctl(t, "config", "check", filepath.Join(t.TempDir(), "nope.toml"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "read config")
+	assert.NotContains(t, stderr, "invalid config", "a file that cannot be read is not an invalid config")
 }
 
 func TestDaemonUnreachable(t *testing.T) {

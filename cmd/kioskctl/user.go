@@ -213,7 +213,12 @@ func readPassword(in io.Reader, prompt io.Writer, oneLine bool) (string, error) 
 		}
 	}
 	br := bufio.NewReader(in)
-	line := func(p string) (string, error) {
+	// want says what stdin lacked when it ends early.
+	want := "want the password twice, one line each (or one line with --password-stdin)"
+	if oneLine {
+		want = "--password-stdin wants the password on one line"
+	}
+	line := func(p, short string) (string, error) {
 		if tty {
 			fmt.Fprint(prompt, p)
 		}
@@ -221,12 +226,15 @@ func readPassword(in io.Reader, prompt io.Writer, oneLine bool) (string, error) 
 		if tty {
 			fmt.Fprintln(prompt)
 		}
-		if err != nil && !(errors.Is(err, io.EOF) && s != "") {
+		if errors.Is(err, io.EOF) && s == "" {
+			return "", fmt.Errorf("read password: %s: %s", short, want)
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
 			return "", fmt.Errorf("read password: %w", err)
 		}
 		return strings.TrimRight(s, "\r\n"), nil
 	}
-	pw, err := line("Password (at least 10 characters): ")
+	pw, err := line("Password (at least 10 characters): ", "no password on stdin")
 	if err != nil {
 		return "", err
 	}
@@ -236,7 +244,7 @@ func readPassword(in io.Reader, prompt io.Writer, oneLine bool) (string, error) 
 	if oneLine {
 		return pw, nil
 	}
-	again, err := line("Again: ")
+	again, err := line("Again: ", "stdin ended after one line, before the confirmation")
 	if err != nil {
 		return "", err
 	}
