@@ -208,6 +208,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	// The SIP ports are bound by the bridge later; try them now, for the
+	// same reason (another daemon on 5060 is the usual case).
+	if err := probeSIP(cfg.SIP.Listen); err != nil {
+		return fmt.Errorf("sip: %w", err)
+	}
 
 	// Ledger first: a crash left calls open, close them before any new one.
 	m.db, err = sqlite.Open(ctx, filepath.Join(cfg.Storage.DataDir, "kiosk.db"), sqlite.Opts{
@@ -606,4 +611,31 @@ func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h minLevel) WithGroup(name string) slog.Handler {
 	return minLevel{h.Handler.WithGroup(name), h.level}
+}
+
+// probeSIP binds and releases each SIP listen address ("udp:HOST:PORT",
+// "tcp:HOST:PORT"), so that a port in use stops the start before the
+// ledger is touched. Port 0 always succeeds.
+func probeSIP(listens []string) error {
+	for _, l := range listens {
+		network, addr, ok := strings.Cut(l, ":")
+		if !ok {
+			continue // config validation reports it
+		}
+		switch network {
+		case "udp":
+			c, err := net.ListenPacket("udp", addr)
+			if err != nil {
+				return err
+			}
+			c.Close()
+		case "tcp":
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			ln.Close()
+		}
+	}
+	return nil
 }

@@ -344,6 +344,8 @@ func TestSIPPortInUse(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "sip: ")
 	assert.Contains(t, err.Error(), "address already in use")
+	_, statErr := os.Stat(filepath.Join(second.DataDir, "kiosk.db"))
+	assert.True(t, os.IsNotExist(statErr), "found before the ledger is touched")
 }
 
 // The console is mounted, asks for a login, and the first start offers
