@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,9 +15,9 @@ import (
 )
 
 // benchJournal fills a new database with 500 children (one contact each)
-// and about total call_end entries spread over them, chained as appends
-// chain them, written in one transaction; QQ_BENCH_ENTRIES overrides
-// total.
+// and total call_end entries spread over them, at five-minute intervals
+// from September 2016, written by BulkAppendCalls; QQ_BENCH_ENTRIES
+// overrides total.
 func benchJournal(b *testing.B, total int) *DB {
 	b.Helper()
 	if s := os.Getenv("QQ_BENCH_ENTRIES"); s != "" {
@@ -39,39 +38,23 @@ func benchJournal(b *testing.B, total int) *DB {
 	}
 	_, err = db.ApplyRoster(ctx, entries, false)
 	require.NoError(b, err)
-	tx, err := db.db.BeginTx(ctx, nil)
-	require.NoError(b, err)
-	var (
-		seq  int64
-		prev string
-	)
-	require.NoError(b, tx.QueryRowContext(ctx, `SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev))
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO journal (seq, id, kind, call_id, at, clock_synced, body, prev_hash, hash)
-		VALUES (?, ?, 'call_end', ?, ?, 1, ?, ?, ?)`)
-	require.NoError(b, err)
 	t0 := time.Date(2016, 9, 1, 8, 0, 0, 0, time.UTC)
-	for i := 0; i < total; i++ {
-		seq++
-		child := i%children + 1
-		started := t0.Add(time.Duration(i) * 5 * time.Minute)
-		body, err := encodeCall(kiosk.CallRecord{CallID: fmt.Sprintf("c%d", i), Booth: "b1", ChildID: kiosk.ChildID(child),
-			ChildName: fmt.Sprintf("学生%03d", child), Class: fmt.Sprintf("%d班", child%12), ContactID: kiosk.ContactID(child),
-			ContactName: fmt.Sprintf("家长%03d", child), Relation: "母亲", Number: fmt.Sprintf("+86138%08d", child),
-			Mode: kiosk.ModePhone, Started: started, Answered: started.Add(5 * time.Second), Ended: started.Add(2 * time.Minute),
-			ClockSynced: true, Duration: 2 * time.Minute, Billsec: 115 * time.Second, Disposition: kiosk.DispAnswered})
-		require.NoError(b, err)
-		id := hex.EncodeToString([]byte(fmt.Sprintf("%016d", seq)))
-		at := fmtTime(started.Add(2 * time.Minute))
-		callID := fmt.Sprintf("c%d", i)
-		hash, err := chainHash(prev, canonical(seq, id, KindCallEnd, callID, at, true, body))
-		require.NoError(b, err)
-		_, err = stmt.ExecContext(ctx, seq, id, callID, at, string(body), prev, hash)
-		require.NoError(b, err)
-		prev = hash
-	}
-	require.NoError(b, stmt.Close())
-	require.NoError(b, tx.Commit())
-	require.NoError(b, db.RebuildCalls(ctx))
+	n, err := db.BulkAppendCalls(ctx, func(yield func(BulkCall) bool) {
+		for i := 0; i < total; i++ {
+			child := i%children + 1
+			started := t0.Add(time.Duration(i) * 5 * time.Minute)
+			r := kiosk.CallRecord{CallID: fmt.Sprintf("c%d", i), Booth: "b1", ChildID: kiosk.ChildID(child),
+				ChildName: fmt.Sprintf("学生%03d", child), Class: fmt.Sprintf("%d班", child%12), ContactID: kiosk.ContactID(child),
+				ContactName: fmt.Sprintf("家长%03d", child), Relation: "母亲", Number: fmt.Sprintf("+86138%08d", child),
+				Mode: kiosk.ModePhone, Started: started, Answered: started.Add(5 * time.Second), Ended: started.Add(2 * time.Minute),
+				ClockSynced: true, Duration: 2 * time.Minute, Billsec: 115 * time.Second, Disposition: kiosk.DispAnswered}
+			if !yield(BulkCall{Kind: KindCallEnd, Record: r, At: r.Ended}) {
+				return
+			}
+		}
+	})
+	require.NoError(b, err)
+	require.Equal(b, total, n, "call entries written")
 	return db
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkVerify verifies a journal of 200,000 call entries
-// (QQ_BENCH_ENTRIES; benchJournal writes them straight into the table):
+// (QQ_BENCH_ENTRIES; benchJournal writes them with BulkAppendCalls):
 // "fast" is Verify (chunks checked inside SQLite's scan, on GOMAXPROCS
 // connections, at most verifyMaxWorkers), "fast-1conn" the same on one
 // connection, "serial" the row-by-row walk Verify falls back to. Issue 5
@@ -20,8 +20,8 @@ import (
 func BenchmarkVerify(b *testing.B) {
 	db := benchJournal(b, 200000)
 	ctx := context.Background()
-	// benchJournal writes in one transaction: empty the WAL into the file,
-	// as the station's small transactions keep it.
+	// benchJournal writes in transactions of 20,000 entries: empty the WAL
+	// into the file, as the station's small transactions keep it.
 	_, err := db.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	require.NoError(b, err)
 	for _, bc := range []struct {

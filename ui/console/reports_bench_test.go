@@ -2,11 +2,6 @@ package console
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"database/sql"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -22,54 +17,20 @@ import (
 	"github.com/qinqing/station/kiosk/sqlite"
 )
 
-// benchTime is the stored time format of kiosk/sqlite (UTC, nanoseconds).
-const benchTime = "2006-01-02T15:04:05.000000000Z"
-
-// benchCall has the journal body fields of a call_end entry that the
-// calls register reads (kiosk/sqlite's journal format).
-type benchCall struct {
-	CallID      string `json:"call_id"`
-	Booth       string `json:"booth"`
-	ChildID     int64  `json:"child_id"`
-	ChildName   string `json:"child_name"`
-	Class       string `json:"class"`
-	ContactID   int64  `json:"contact_id"`
-	ContactName string `json:"contact_name"`
-	Relation    string `json:"relation"`
-	Number      string `json:"number"`
-	Mode        string `json:"mode"`
-	Started     string `json:"started"`
-	Ring        string `json:"ring"`
-	Answered    string `json:"answered"`
-	Ended       string `json:"ended"`
-	ClockSynced bool   `json:"clock_synced"`
-	DurationMS  int64  `json:"duration_ms"`
-	BillsecMS   int64  `json:"billsec_ms"`
-	Duration    int64  `json:"duration"`
-	Billsec     int64  `json:"billsec"`
-	Disposition string `json:"disposition"`
-	Cause       string `json:"cause"`
-	SIPCode     int    `json:"sip_code"`
-	LimitMS     int64  `json:"limit_ms"`
-	Help        bool   `json:"help"`
-	Reason      string `json:"reason"`
-	Screen      string `json:"screen"`
-}
-
 // benchSchool opens a database in dir with a 500-child school (20
 // classes of 25) and a journal of total call_end entries: monthCalls in
-// November 2026 and the rest spread evenly over the ten years before.
-// The calls are written straight into the journal table in one
-// transaction (the station's durable append, one fsync per call, would
-// take hours for a million), chained as kiosk/sqlite documents (see
-// benchHash), then the calls projection is rebuilt (RebuildCalls).
-// Returns the database opened by kiosk/sqlite.
+// November 2026 and the rest spread evenly over the ten years before,
+// each entry's time its call's end. The calls are written by
+// kiosk/sqlite's BulkAppendCalls (the station's durable append, one fsync
+// per call, would take hours for a million). Returns the database opened
+// by kiosk/sqlite.
 func benchSchool(b *testing.B, dir string, total, monthCalls int) *sqlite.DB {
 	b.Helper()
 	ctx := context.Background()
 	path := filepath.Join(dir, "kiosk.db")
 	db, err := sqlite.Open(ctx, path, sqlite.Opts{Now: func() time.Time { return t0 }})
 	require.NoError(b, err)
+	b.Cleanup(func() { db.Close() })
 	var roster []kiosk.RosterEntry
 	for i := 0; i < 500; i++ {
 		roster = append(roster, kiosk.RosterEntry{Line: i + 2,
@@ -83,73 +44,38 @@ func benchSchool(b *testing.B, dir string, total, monthCalls int) *sqlite.DB {
 	require.NoError(b, err)
 	require.Len(b, kids, 500)
 
-	raw, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
-	require.NoError(b, err)
-	defer raw.Close()
-	tx, err := raw.BeginTx(ctx, nil)
-	require.NoError(b, err)
-	var (
-		seq  int64
-		prev string
-	)
-	require.NoError(b, tx.QueryRowContext(ctx, `SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev))
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO journal (seq, id, kind, call_id, at, clock_synced, body, prev_hash, hash)
-		VALUES (?, ?, 'call_end', ?, ?, 1, ?, ?, ?)`)
-	require.NoError(b, err)
 	month := time.Date(2026, 10, 31, 16, 0, 0, 0, time.UTC) // 1 November, Shanghai
 	history := month.AddDate(-10, 0, 0)
-	idb := make([]byte, 16)
-	for i := 0; i < total; i++ {
-		var st time.Time
-		if i < total-monthCalls {
-			st = history.Add(time.Duration(int64(month.Sub(history)) / int64(total-monthCalls) * int64(i)))
-		} else {
-			st = month.Add(time.Duration(int64(30*24*time.Hour) / int64(monthCalls) * int64(i-(total-monthCalls))))
+	n, err := db.BulkAppendCalls(ctx, func(yield func(sqlite.BulkCall) bool) {
+		for i := 0; i < total; i++ {
+			var st time.Time
+			if i < total-monthCalls {
+				st = history.Add(time.Duration(int64(month.Sub(history)) / int64(total-monthCalls) * int64(i)))
+			} else {
+				st = month.Add(time.Duration(int64(30*24*time.Hour) / int64(monthCalls) * int64(i-(total-monthCalls))))
+			}
+			k := kids[(i*7)%len(kids)]
+			r := kiosk.CallRecord{CallID: "g" + strconv.Itoa(i), Booth: "b" + strconv.Itoa(i%3+1), ChildID: k.ID, ChildName: k.Name, Class: k.Class,
+				ContactID: 1, ContactName: "家长", Relation: "母亲", Number: "+8613800000000", Mode: kiosk.ModePhone,
+				Started: st, ClockSynced: true, Disposition: kiosk.DispAnswered, Cause: kiosk.CauseCallerHangup}
+			if i%5 == 0 {
+				r.Mode = kiosk.ModeVideo
+			}
+			if i%10 == 9 {
+				r.Disposition, r.Cause, r.Ended = kiosk.DispNoAnswer, kiosk.CauseNoAnswer, st.Add(30*time.Second)
+			} else {
+				r.Billsec = time.Duration(60+i%240) * time.Second
+				r.Answered, r.Ended = st.Add(5*time.Second), st.Add(5*time.Second+r.Billsec)
+				r.Duration = r.Billsec + 5*time.Second
+			}
+			if !yield(sqlite.BulkCall{Kind: sqlite.KindCallEnd, Record: r, At: r.Ended}) {
+				return
+			}
 		}
-		k := kids[(i*7)%len(kids)]
-		c := benchCall{CallID: "g" + strconv.Itoa(i), Booth: "b" + strconv.Itoa(i%3+1), ChildID: int64(k.ID), ChildName: k.Name, Class: k.Class,
-			ContactID: 1, ContactName: "家长", Relation: "母亲", Number: "+8613800000000", Mode: "phone",
-			Started: st.Format(benchTime), ClockSynced: true, Disposition: "ANSWERED", Cause: "caller_hangup"}
-		if i%5 == 0 {
-			c.Mode = "video"
-		}
-		if i%10 == 9 {
-			c.Disposition, c.Cause, c.Ended = "NO ANSWER", "no_answer", st.Add(30*time.Second).Format(benchTime)
-		} else {
-			bill := time.Duration(60+i%240) * time.Second
-			c.Answered, c.Ended = st.Add(5*time.Second).Format(benchTime), st.Add(5*time.Second+bill).Format(benchTime)
-			c.BillsecMS, c.Billsec, c.DurationMS, c.Duration = bill.Milliseconds(), int64(bill/time.Second), (bill + 5*time.Second).Milliseconds(), int64(bill/time.Second)+5
-		}
-		body, err := json.Marshal(c)
-		require.NoError(b, err)
-		rand.Read(idb)
-		seq++
-		id := hex.EncodeToString(idb)
-		hash := benchHash(prev, seq, id, c.CallID, c.Ended, body)
-		_, err = ins.ExecContext(ctx, seq, id, c.CallID, c.Ended, string(body), prev, hash)
-		require.NoError(b, err)
-		prev = hash
-	}
-	require.NoError(b, ins.Close())
-	require.NoError(b, tx.Commit())
-	// Written past the station's append, so the derived calls table
-	// (kiosk/sqlite's projection) is rebuilt from the journal.
-	require.NoError(b, db.RebuildCalls(ctx))
-	b.Cleanup(func() { db.Close() })
+	})
+	require.NoError(b, err)
+	require.Equal(b, total, n, "call entries written")
 	return db
-}
-
-// benchHash is a call_end entry's chain hash as kiosk/sqlite documents
-// it: hex(SHA-256(prev || canonical)), canonical being the
-// length-prefixed fields seq, id, kind, call_id, at, clock_synced, body.
-func benchHash(prevHex string, seq int64, id, callID, at string, body []byte) string {
-	prev, _ := hex.DecodeString(prevHex)
-	h := sha256.New()
-	h.Write(prev)
-	for _, f := range [][]byte{[]byte(strconv.FormatInt(seq, 10)), []byte(id), []byte("call_end"), []byte(callID), []byte(at), []byte("1"), body} {
-		fmt.Fprintf(h, "%d:%s,", len(f), f)
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // BenchmarkMonthlyReport measures GET /console/reports/monthly for a
