@@ -401,6 +401,14 @@ func (db *DB) Usage(ctx context.Context, id kiosk.ChildID, since time.Time) (kio
 	return u, nil
 }
 
+// recoverInterruptedSQL lists the call start entries without an end, with
+// their last heartbeat.
+const recoverInterruptedSQL = `SELECT s.body, COALESCE(h.at, ''), COALESCE(h.answered_at, '')
+		FROM journal s LEFT JOIN call_heartbeats h ON h.call_id = s.call_id
+		WHERE s.kind = 'call_start'
+		  AND NOT EXISTS (SELECT 1 FROM journal e WHERE e.kind = 'call_end' AND e.call_id = s.call_id`+journalCallOnce+`)
+		ORDER BY s.seq`
+
 // RecoverInterrupted closes every call that has a start entry and no end
 // entry, as after a crash or power cut, and returns how many it closed.
 // Each gets an end entry with Cause interrupted; Ended is the last
@@ -412,11 +420,7 @@ func (db *DB) Usage(ctx context.Context, id kiosk.ChildID, since time.Time) (kio
 // calls it, at start, before it places calls: in another process it would
 // close the daemon's live calls.
 func (db *DB) RecoverInterrupted(ctx context.Context) (int, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT s.body, COALESCE(h.at, ''), COALESCE(h.answered_at, '')
-		FROM journal s LEFT JOIN call_heartbeats h ON h.call_id = s.call_id
-		WHERE s.kind = 'call_start'
-		  AND NOT EXISTS (SELECT 1 FROM journal e WHERE e.kind = 'call_end' AND e.call_id = s.call_id)
-		ORDER BY s.seq`)
+	rows, err := db.db.QueryContext(ctx, recoverInterruptedSQL)
 	if err != nil {
 		return 0, fmt.Errorf("recover interrupted: query: %w", err)
 	}
@@ -776,15 +780,39 @@ var callsFromJournal = func() string {
 // entry: a start adds the call's row unless its end is already there; an
 // end replaces the start's row (or adds one: an end without a start is
 // accepted); a denied attempt adds a row of its own.
+// SQLite uses a partial index only for a query whose WHERE clause has the
+// index's own WHERE terms; "kind = 'call_end'" alone does not count, and
+// the lookup by call id becomes a scan of every call (TestCallLookupsUseIndexes).
+// These terms, redundant for the result, name the partial unique indexes
+// of the calls projection (calls_call_once, migration 0009) and of the
+// journal's call entries (journal_call_once).
+const (
+	callsOnce       = ` AND kind <> 'call_denied'`
+	journalCallOnce = ` AND e.kind IN ('call_start', 'call_end')`
+)
+
+// The statements that keep the calls projection: a start is projected
+// unless its end is there already, an end replaces its start, a denied
+// attempt is projected as it is; RebuildCalls recomputes it all.
+var (
+	projectSQL      = `INSERT INTO calls (` + callsColumns + `) SELECT ` + callsFromJournal + ` FROM journal j WHERE j.seq = ?`
+	projectStartSQL = projectSQL + ` AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.call_id = ? AND c.kind = 'call_end'` + callsOnce + `)`
+	dropStartSQL    = `DELETE FROM calls WHERE call_id = ? AND kind = 'call_start'` + callsOnce
+	rebuildCallsSQL = `INSERT INTO calls (` + callsColumns + `) SELECT ` + callsFromJournal + ` FROM journal j
+		WHERE j.kind IN ('call_end', 'call_denied')
+		   OR (j.kind = 'call_start' AND NOT EXISTS (
+		       SELECT 1 FROM journal e WHERE e.kind = 'call_end' AND e.call_id = j.call_id` + journalCallOnce + `))
+		ORDER BY j.seq`
+)
+
 func projectCall(ctx context.Context, tx *sql.Tx, seq int64, kind Kind, callID string) error {
-	insert := `INSERT INTO calls (` + callsColumns + `) SELECT ` + callsFromJournal + ` FROM journal j WHERE j.seq = ?`
-	args := []any{seq}
+	insert, args := projectSQL, []any{seq}
 	switch kind {
 	case KindCallStart:
-		insert += ` AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.call_id = ? AND c.kind = 'call_end')`
+		insert = projectStartSQL
 		args = append(args, callID)
 	case KindCallEnd:
-		if _, err := tx.ExecContext(ctx, `DELETE FROM calls WHERE call_id = ? AND kind = 'call_start'`, callID); err != nil {
+		if _, err := tx.ExecContext(ctx, dropStartSQL, callID); err != nil {
 			return fmt.Errorf("journal append %s: calls projection: drop start: %w", kind, err)
 		}
 	}
@@ -810,11 +838,7 @@ func (db *DB) RebuildCalls(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM calls`); err != nil {
 		return fmt.Errorf("rebuild calls: clear: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO calls (`+callsColumns+`) SELECT `+callsFromJournal+` FROM journal j
-		WHERE j.kind IN ('call_end', 'call_denied')
-		   OR (j.kind = 'call_start' AND NOT EXISTS (
-		       SELECT 1 FROM journal e WHERE e.kind = 'call_end' AND e.call_id = j.call_id))
-		ORDER BY j.seq`)
+	_, err = tx.ExecContext(ctx, rebuildCallsSQL)
 	if err != nil {
 		return fmt.Errorf("rebuild calls: fill: %w", err)
 	}
