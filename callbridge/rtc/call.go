@@ -33,8 +33,9 @@ const (
 	evSetupTimeout                 // Config.SetupTimeout passed
 	evLimit                        // the call's limit was reached
 	evWarn                         // the next of the call's warnings is due
-	evRestartTimeout               // an ICE restart did not bring its leg back in time
+	evRestartTimeout               // leg: its ICE restart did not bring the path back in time
 	evRestartICE                   // RestartICE was called
+	evPathCheck                    // leg: restartGrace after its ICE went disconnected
 )
 
 // maxQueued bounds the events waiting for a call's drain: past it, page
@@ -87,11 +88,11 @@ type call struct {
 	ringing map[*session]bool
 
 	// drain.
-	start, setupStart, accepted, answered  time.Time
-	setup                                  time.Duration
-	parentCodecs                           []webrtc.RTPCodecParameters
-	ringT, setupT, limitT, warnT, restartT *time.Timer
-	warns                                  []warning
+	start, setupStart, accepted, answered time.Time
+	setup                                 time.Duration
+	parentCodecs                          []webrtc.RTPCodecParameters
+	ringT, setupT, limitT, warnT          *time.Timer
+	warns                                 []warning
 
 	statsMu   sync.Mutex
 	pageStats map[pageKind]PageStats
@@ -334,18 +335,20 @@ func (c *call) step(ev event) {
 			return
 		}
 		for _, l := range []*leg{c.screenLeg.Load(), c.parentLeg.Load()} {
-			if l != nil {
-				c.pathDown(l, webrtc.ICEConnectionState(l.ice.Load()), true)
+			if l != nil && c.ctx.Err() == nil {
+				c.pathDown(l, webrtc.ICEConnectionState(l.ice.Load()), c.attached(l))
 			}
 		}
+	case evPathCheck:
+		ev.leg.graceT = nil
+		if ev.leg.iceDown() {
+			c.pathDown(ev.leg, webrtc.ICEConnectionState(ev.leg.ice.Load()), c.attached(ev.leg))
+		}
 	case evRestartTimeout:
-		c.restartT = nil
-		for _, l := range []*leg{c.screenLeg.Load(), c.parentLeg.Load()} {
-			if l != nil && (l.iceDown() || l.isRestarting()) {
-				b.log.Info("video call: ICE restart did not bring the leg back", "call", c.req.CallID, "leg", string(l.kind))
-				c.end(kiosk.CausePeerLost)
-				return
-			}
+		ev.leg.restartT = nil
+		if ev.leg.iceDown() || ev.leg.isRestarting() {
+			b.log.Info("video call: ICE restart did not bring the leg back", "call", c.req.CallID, "leg", string(ev.leg.kind))
+			c.end(kiosk.CausePeerLost)
 		}
 	case evWarn:
 		w := c.warns[0]
@@ -454,7 +457,17 @@ func (c *call) handle(ev event) {
 		if !c.answered.IsZero() && (ev.sess == screen || ev.sess == parent) {
 			left := c.req.Limit - b.now().Sub(c.answered)
 			c.sendTo(ev.sess, Message{Type: TypeConnected, LimitMS: c.req.Limit.Milliseconds(), RemainingMS: max(left, 0).Milliseconds()})
-			if l := c.legOf(ev.sess, screen, parent); l != nil && l.iceDown() {
+			l := c.legOf(ev.sess, screen, parent)
+			switch {
+			case l == nil:
+			case l.isRestarting():
+				// The restart offer may have gone down the old channel:
+				// offer it again, if it is still unanswered.
+				if sdp, ok := l.pendingRestart(); ok {
+					c.sendTo(ev.sess, Message{Type: TypeOffer, SDP: sdp, Restart: true})
+					c.armRestartTimeout(l)
+				}
+			case l.iceDown():
 				c.pathDown(l, webrtc.ICEConnectionState(l.ice.Load()), true)
 			}
 		}
@@ -476,24 +489,30 @@ func (c *call) handle(ev event) {
 			}
 		}
 	case evICE:
+		l := ev.leg
 		switch ev.ice {
-		case webrtc.ICEConnectionStateFailed, webrtc.ICEConnectionStateDisconnected:
-			s := screen
-			if ev.leg.kind == pageParent {
-				s = parent
+		case webrtc.ICEConnectionStateFailed:
+			c.pathDown(l, ev.ice, c.attached(l))
+		case webrtc.ICEConnectionStateDisconnected:
+			switch {
+			case !c.attached(l):
+				c.end(kiosk.CausePeerLost) // the page is gone
+			case c.answered.IsZero() || l.isRestarting() || l.graceT != nil:
+			default:
+				// Consent checks go on: a short outage heals by itself,
+				// and a restart would drop the path at once.
+				l.graceT = time.AfterFunc(restartGrace, func() { c.post(event{kind: evPathCheck, leg: l}) })
 			}
-			b.mu.Lock()
-			attached := s != nil && s.conn != nil
-			b.mu.Unlock()
-			c.pathDown(ev.leg, ev.ice, attached)
 		}
 	case evPC:
 		switch ev.pcs {
 		case webrtc.PeerConnectionStateClosed:
 			c.end(kiosk.CausePeerLost)
 		case webrtc.PeerConnectionStateFailed:
-			// ICE failed (evICE restarts it if it can) or DTLS did.
-			if c.answered.IsZero() || !ev.leg.canRestart() || !ev.leg.iceDown() {
+			// ICE failed (evICE restarts it, or has) or DTLS did.
+			l := ev.leg
+			saving := l.isRestarting() || (l.canRestart() && l.iceDown())
+			if c.answered.IsZero() || !saving {
 				c.end(kiosk.CausePeerLost)
 			}
 		}
@@ -502,12 +521,38 @@ func (c *call) handle(ev event) {
 	}
 }
 
-// pathDown handles a leg whose ICE connection is disconnected or failed.
-// Without the page's signaling the page is gone: the call ends as
-// peer_lost. Before the call is answered a failure ends it (the path
-// never worked). After, the daemon restarts ICE on the leg
-// (leg.restartICE) and gives the restart ReconnectWindow to bring the
-// path back; a failure once the restarts are used up ends the call.
+// restartGrace is how long a leg's ICE connection may stay disconnected
+// (no answer to consent checks for ICEDisconnectedTimeout already) before
+// the daemon restarts ICE; a failed connection is restarted at once.
+const restartGrace = 2 * time.Second
+
+// attached reports whether l's page has its signaling channel.
+func (c *call) attached(l *leg) bool {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	s := c.screen
+	if l.kind == pageParent {
+		s = c.parent
+	}
+	return s != nil && s.conn != nil
+}
+
+// armRestartTimeout gives l's ICE restart ReconnectWindow to bring the
+// path back (evRestartTimeout).
+func (c *call) armRestartTimeout(l *leg) {
+	if l.restartT != nil {
+		l.restartT.Stop()
+	}
+	l.restartT = time.AfterFunc(c.b.cfg.ReconnectWindow, func() { c.post(event{kind: evRestartTimeout, leg: l}) })
+}
+
+// pathDown handles a leg whose ICE connection failed, or stayed
+// disconnected for restartGrace. Without the page's signaling the page is
+// gone: the call ends as peer_lost. Before the call is answered a failure
+// ends it (the path never worked). After, the daemon restarts ICE on the
+// leg (leg.restartICE) and gives the restart ReconnectWindow to bring the
+// path back (a restart already out is left to its own deadline); a
+// failure once the restarts are used up ends the call.
 func (c *call) pathDown(l *leg, st webrtc.ICEConnectionState, attached bool) {
 	if l == nil {
 		return
@@ -521,6 +566,8 @@ func (c *call) pathDown(l *leg, st webrtc.ICEConnectionState, attached bool) {
 			c.end(kiosk.CausePeerLost)
 		}
 		return
+	case l.isRestarting():
+		return
 	}
 	restarted, err := l.restartICE()
 	if err != nil {
@@ -530,13 +577,10 @@ func (c *call) pathDown(l *leg, st webrtc.ICEConnectionState, attached bool) {
 	}
 	if restarted {
 		c.b.log.Info("video call: media path down, ICE restarted", "call", c.req.CallID, "leg", string(l.kind), "ice", st.String())
-		if c.restartT != nil {
-			c.restartT.Stop()
-		}
-		c.restartT = c.after(c.b.cfg.ReconnectWindow, evRestartTimeout)
+		c.armRestartTimeout(l)
 		return
 	}
-	if st == webrtc.ICEConnectionStateFailed && !l.isRestarting() {
+	if st == webrtc.ICEConnectionStateFailed {
 		c.end(kiosk.CausePeerLost) // restarts used up
 	}
 }
@@ -556,6 +600,12 @@ func (c *call) fromPage(l *leg, kind pageKind, m Message) {
 	switch m.Type {
 	case TypeAnswer:
 		if l == nil {
+			return
+		}
+		if st := l.pc.SignalingState(); st != webrtc.SignalingStateHaveLocalOffer {
+			// An answer to an offer sent twice (a restart offer again
+			// after the page reconnected): the first one was applied.
+			c.b.log.Debug("video call: answer without an offer out", "call", c.req.CallID, "leg", string(kind), "state", st.String())
 			return
 		}
 		if err := l.setAnswer(m.SDP); err != nil {
@@ -676,9 +726,18 @@ func answeredCodecs(answer string, offered []webrtc.RTPCodecParameters) ([]webrt
 // both PeerConnections are closed, the sessions are freed, EventEnded.
 func (c *call) finish() {
 	b := c.b
-	for _, t := range []*time.Timer{c.ringT, c.setupT, c.limitT, c.warnT, c.restartT} {
+	for _, t := range []*time.Timer{c.ringT, c.setupT, c.limitT, c.warnT} {
 		if t != nil {
 			t.Stop()
+		}
+	}
+	for _, l := range []*leg{c.screenLeg.Load(), c.parentLeg.Load()} {
+		if l != nil {
+			for _, t := range []*time.Timer{l.graceT, l.restartT} {
+				if t != nil {
+					t.Stop()
+				}
+			}
 		}
 	}
 	e, _ := context.Cause(c.ctx).(*endErr)

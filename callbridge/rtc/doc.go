@@ -42,15 +42,18 @@
 // while its ICE connection is disconnected or failed is lost at once. A
 // lost page ends its call with cause peer_lost.
 //
-// ICE restart (RFC 8445 section 9): when a leg's ICE connection goes
-// disconnected or failed in an answered call while the page's signaling
-// is attached (or comes back within ReconnectWindow), the daemon offers
-// that page new ICE credentials on the same PeerConnection (rtc.offer
-// with "restart":true); the page answers on its PeerConnection, both
-// sides gather and check again, and media resumes on the new path (a
-// phone moving from Wi-Fi to mobile data). Each restart has
-// ReconnectWindow to bring the path back, and a leg gets at most 3 in a
-// call; then the call ends as peer_lost.
+// ICE restart (RFC 8445 section 9): when a leg's ICE connection fails,
+// or stays disconnected for 2 s more (restartGrace; a short outage heals
+// by itself), in an answered call while the page's signaling is attached
+// (or comes back within ReconnectWindow), the daemon offers that page new
+// ICE credentials on the same PeerConnection (rtc.offer with
+// "restart":true); the page answers on its PeerConnection, both sides
+// gather and check again, and media resumes on the new path (a phone
+// moving from Wi-Fi to mobile data). A restart offer still unanswered
+// when the page reconnects is sent again (the first may have gone down a
+// dead websocket). Each restart has ReconnectWindow to bring the path
+// back, and a leg gets at most 3 in a call; then the call ends as
+// peer_lost.
 //
 // Headset legs (kiosk.ScreenAudio, OpenAudio): a booth without a phone
 // calls a phone number through its kiosk screen's headset. The daemon

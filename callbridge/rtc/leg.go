@@ -38,6 +38,10 @@ type leg struct {
 	restarting bool // an ICE restart offer is out, its path not yet up
 	restarts   int  // ICE restarts offered in this call
 
+	// The call's drain owns these: restartGrace after a disconnection,
+	// and the deadline of a restart.
+	graceT, restartT *time.Timer
+
 	ice       atomic.Int32 // webrtc.ICEConnectionState
 	gotMedia  atomic.Bool
 	videoSSRC atomic.Uint32 // SSRC of the video the page sends
@@ -177,6 +181,19 @@ func (l *leg) restartICE() (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// pendingRestart returns the restart offer the page has not answered yet,
+// to send again.
+func (l *leg) pendingRestart() (string, bool) {
+	l.mu.Lock()
+	pending := l.restarting && !l.remoteSet
+	l.mu.Unlock()
+	desc := l.pc.LocalDescription()
+	if !pending || desc == nil {
+		return "", false
+	}
+	return desc.SDP, true
 }
 
 // isRestarting reports whether an ICE restart is out and its path not yet

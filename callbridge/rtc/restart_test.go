@@ -1,6 +1,8 @@
 package rtc
 
 import (
+	"context"
+	"encoding/json"
 	"regexp"
 	"testing"
 	"time"
@@ -83,4 +85,42 @@ func TestICERestartGivesUp(t *testing.T) {
 	assert.Equal(t, kiosk.DispAnswered, end.Disposition)
 	assert.Equal(t, kiosk.CausePeerLost, end.Cause)
 	assert.Equal(t, string(kiosk.CausePeerLost), parent.next(TypeEnd, 2*time.Second).Cause)
+}
+
+// TestICERestartOfferSentAgainAfterReconnect: a phone leaving Wi-Fi
+// leaves a half-open websocket behind, and the daemon's restart offer
+// goes down it, lost. When the page comes back on a new channel, the
+// daemon offers the same restart again (it is still unanswered), the page
+// answers, and the call goes on.
+func TestICERestartOfferSentAgainAfterReconnect(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReconnectWindow = 5 * time.Second
+	b, _ := newBridge(t, cfg)
+	ev, screen, parent, _ := connectDroppable(t, b, "c1")
+
+	// The daemon's side of the channel now leads nowhere.
+	dead, _, err := b.Parent(context.Background(), token, func(json.RawMessage) {})
+	require.NoError(t, err)
+	parent.mu.Lock()
+	parent.recv = dead
+	parent.mu.Unlock()
+	parent.send(Message{Type: TypeHello, Session: parent.session})
+
+	b.mu.Lock()
+	pl := b.calls["c1"].parentLeg.Load()
+	b.mu.Unlock()
+	parent.net.down.Store(true)
+	require.Eventually(t, pl.isRestarting, 5*time.Second, 10*time.Millisecond, "the daemon restarts ICE")
+
+	parent.attachParent(b, token) // back, on a new channel and a new network
+	parent.net.down.Store(false)
+	restart := parent.next(TypeOffer, 3*time.Second)
+	require.True(t, restart.Restart, "the unanswered restart offer is sent again")
+	got := parent.gotRTP.Load()
+	require.Eventually(t, func() bool { return parent.gotRTP.Load() > got+20 && !pl.isRestarting() },
+		10*time.Second, 20*time.Millisecond, "media flows again")
+
+	screen.send(Message{Type: TypeHangup, Call: "c1"})
+	end := ev.wait(t, kiosk.EventEnded, 5*time.Second)
+	assert.Equal(t, kiosk.CauseCallerHangup, end.Cause, "the call was not lost")
 }

@@ -671,6 +671,7 @@
       clearInterval(r.statsTimer);
       var pc = r.pc;
       r.pc = null;
+      r.restarting = false;
       setTimeout(function () { if (pc) { pc.close(); } }, 300);
       if (r.local) { r.local.getTracks().forEach(function (tr) { tr.stop(); }); r.local = null; }
       if (r.player) { r.player.pause(); r.player.srcObject = null; r.player = null; }
@@ -686,16 +687,26 @@
       var pc = r.pc;
       r.restarting = true;
       pc.setRemoteDescription({ type: 'offer', sdp: m.sdp }).then(function () {
+        if (r.pc !== pc) { return null; }
         r.restarting = false;
         r.held.forEach(function (c) { pc.addIceCandidate(c).catch(function () {}); });
         r.held = [];
-        return pc.createAnswer().then(function (a) { return pc.setLocalDescription(a); });
-      }).then(function () {
-        sendRTC({ type: 'rtc.answer', call: m.call, sdp: pc.localDescription.sdp });
-      }).catch(function () { r.restarting = false; sendRTC({ type: 'rtc.hangup', call: m.call }); });
+        return pc.createAnswer().then(function (a) { return pc.setLocalDescription(a); }).then(function () {
+          if (r.pc === pc) { sendRTC({ type: 'rtc.answer', call: m.call, sdp: pc.localDescription.sdp }); }
+        });
+      }).catch(function () {
+        if (r.pc !== pc) { return; }
+        r.restarting = false;
+        sendRTC({ type: 'rtc.hangup', call: m.call });
+      });
     }
     function onOffer(m) {
-      if (m.restart && r.pc && r.call === m.call && r.pc.signalingState !== 'closed') { restartIce(m); return; }
+      if (m.restart) {
+        // Only for the PeerConnection of this call; a restart offer is
+        // never the start of a new one.
+        if (r.pc && r.call === m.call && r.pc.signalingState !== 'closed') { restartIce(m); }
+        return;
+      }
       cleanup();
       r.call = m.call;
       r.kind = m.kind || '';

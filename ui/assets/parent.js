@@ -353,16 +353,26 @@
     var pc = st.pc;
     st.restarting = true;
     pc.setRemoteDescription({ type: 'offer', sdp: m.sdp }).then(function () {
+      if (st.pc !== pc) { return null; }
       st.restarting = false;
       st.held.forEach(function (c) { pc.addIceCandidate(c).catch(function () {}); });
       st.held = [];
-      return pc.createAnswer();
-    }).then(function (a) { return pc.setLocalDescription(a); }).then(function () {
-      send({ type: 'rtc.answer', call: st.call, sdp: pc.localDescription.sdp });
-    }).catch(function () { st.restarting = false; send({ type: 'rtc.hangup', call: st.call }); });
+      return pc.createAnswer().then(function (a) { return pc.setLocalDescription(a); }).then(function () {
+        if (st.pc === pc) { send({ type: 'rtc.answer', call: m.call, sdp: pc.localDescription.sdp }); }
+      });
+    }).catch(function () {
+      if (st.pc !== pc) { return; }
+      st.restarting = false;
+      send({ type: 'rtc.hangup', call: m.call });
+    });
   }
   function onOffer(m) {
-    if (m.restart && st.pc && st.pc.signalingState !== 'closed') { restartIce(m); return; }
+    if (m.restart) {
+      // A restart belongs to the PeerConnection of this call; without
+      // one (the call ended meanwhile) there is nothing to restart.
+      if (st.pc && st.pc.signalingState !== 'closed') { restartIce(m); }
+      return;
+    }
     if (st.pc) { st.pc.close(); }
     var pc = new RTCPeerConnection({ iceServers: st.ice });
     st.pc = pc;
@@ -423,6 +433,7 @@
     clearInterval(st.statsTimer);
     var pc = st.pc;
     st.pc = null;
+    st.restarting = false;
     setTimeout(function () { if (pc) { pc.close(); } }, 300);
     if (st.local) { st.local.getTracks().forEach(function (tr) { tr.stop(); }); st.local = null; }
     $('remote-video').srcObject = null;
