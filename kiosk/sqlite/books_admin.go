@@ -414,11 +414,18 @@ func (db *DB) AddBookCopies(ctx context.Context, actor string, n NewCopies) ([]s
 	return codes, nil
 }
 
+// copyNumbersSQL lists the barcodes in [?1, ?2): those that start with
+// an ISBN's prefix "isbn-" when ?2 is the prefix with its last byte
+// raised ("isbn."), read from the barcodes' unique index. substr(barcode,
+// 1, n) = prefix, as it was, cannot use the index and read every copy of
+// the library for each title's new copies.
+const copyNumbersSQL = `SELECT barcode FROM book_copies WHERE barcode >= ?1 AND barcode < ?2`
+
 // nextCopyNumber is 1 + the highest copy number of isbn in use, in the
 // catalogue (any title, any status) or among codes.
 func nextCopyNumber(ctx context.Context, tx *sql.Tx, isbn books.ISBN, codes []string) (int, error) {
 	prefix := string(isbn) + "-"
-	rows, err := tx.QueryContext(ctx, `SELECT barcode FROM book_copies WHERE substr(barcode, 1, ?) = ?`, len(prefix), prefix)
+	rows, err := tx.QueryContext(ctx, copyNumbersSQL, prefix, string(isbn)+".") // '.' follows '-'
 	if err != nil {
 		return 0, fmt.Errorf("copy numbers: %w", err)
 	}

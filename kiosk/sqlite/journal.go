@@ -402,12 +402,20 @@ func (db *DB) Usage(ctx context.Context, id kiosk.ChildID, since time.Time) (kio
 }
 
 // recoverInterruptedSQL lists the call start entries without an end, with
-// their last heartbeat.
+// their last heartbeat. The candidates are the start rows of the calls
+// projection, which stay only while their call has no end (projectCall,
+// in the append's transaction), found by its partial index calls_open
+// (migration 0017) without reading the register: walking every start
+// entry of the journal took 245 ms at 100,000 calls, on every start of
+// the daemon. Each is still checked against the journal, as before. The
+// CROSS JOIN keeps calls_open as the outer loop (SQLite does not reorder
+// it): on a filled file the planner would otherwise walk journal_kind.
 const recoverInterruptedSQL = `SELECT s.body, COALESCE(h.at, ''), COALESCE(h.answered_at, '')
-		FROM journal s LEFT JOIN call_heartbeats h ON h.call_id = s.call_id
-		WHERE s.kind = 'call_start'
-		  AND NOT EXISTS (SELECT 1 FROM journal e WHERE e.kind = 'call_end' AND e.call_id = s.call_id`+journalCallOnce+`)
-		ORDER BY s.seq`
+		FROM calls o CROSS JOIN journal s ON s.seq = o.seq
+		LEFT JOIN call_heartbeats h ON h.call_id = s.call_id
+		WHERE o.kind = 'call_start' AND s.kind = 'call_start'
+		  AND NOT EXISTS (SELECT 1 FROM journal e WHERE e.kind = 'call_end' AND e.call_id = s.call_id` + journalCallOnce + `)
+		ORDER BY o.seq`
 
 // RecoverInterrupted closes every call that has a start entry and no end
 // entry, as after a crash or power cut, and returns how many it closed.
