@@ -42,6 +42,8 @@ func TestParentPageForOldSafari(t *testing.T) {
 		"let/const":         regexp.MustCompile(`\b(let|const)\s`),
 		"class":             regexp.MustCompile(`\bclass\s+[A-Za-z_$]`),
 		"async/await":       regexp.MustCompile(`\b(async\s+function|await\s)`),
+		// Library calls Safari 12 lacks (13 to 15.4).
+		"newer built-ins": regexp.MustCompile(`\.(replaceAll|matchAll|flat|flatMap|at|requestVideoFrameCallback)\(|\b(Object\.fromEntries|Promise\.allSettled|Promise\.any|structuredClone|globalThis|AbortSignal\.timeout)\b`),
 	} {
 		assert.False(t, re.Match(code), "parent.js uses %s", name)
 	}
