@@ -73,13 +73,12 @@ func (r *ruleFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&r.config, "config", "", "the kioskd config whose [books] and [[books.rules]] (per class or grade) apply, instead of the rule flags")
 }
 
-// rules returns the loan rules of each class, the default rules (of a
-// class no [[books.rules]] table names) and the time zone of the days:
-// from --config's [books] section, its [[books.rules]] tables and
+// rules returns the loan rules of each class and the time zone of the
+// days: from --config's [books] section, its [[books.rules]] tables and
 // [station] timezone when given (an invalid file is an error listing
 // every problem; a rule flag beside it a usage error), else the flags
 // for every class.
-func (r *ruleFlags) rules(cmd string) (books.RulesByClass, books.Rules, *time.Location, error) {
+func (r *ruleFlags) rules(cmd string) (books.RulesByClass, *time.Location, error) {
 	if r.config != "" {
 		var set []string
 		if r.fs != nil {
@@ -90,29 +89,28 @@ func (r *ruleFlags) rules(cmd string) (books.RulesByClass, books.Rules, *time.Lo
 			})
 		}
 		if len(set) > 0 {
-			return nil, books.Rules{}, nil, usageErr("%s: --config gives the loan rules: drop %s", cmd, strings.Join(set, ", "))
+			return nil, nil, usageErr("%s: --config gives the loan rules: drop %s", cmd, strings.Join(set, ", "))
 		}
 		c, err := loadConfig(r.config)
 		if err != nil {
-			return nil, books.Rules{}, nil, fmt.Errorf("%s: %w", cmd, err)
+			return nil, nil, fmt.Errorf("%s: %w", cmd, err)
 		}
-		def := c.BookRules()
-		return c.BookRulesByClass(), def, def.Location, nil
+		return c.BookRulesByClass(), c.BookRules().Location, nil
 	}
 	loc, err := time.LoadLocation(r.tz)
 	if err != nil {
-		return nil, books.Rules{}, nil, usageErr("%s: --tz: %v", cmd, err)
+		return nil, nil, usageErr("%s: --tz: %v", cmd, err)
 	}
 	rules := books.Rules{Location: loc, MaxLoans: r.max, LoanDays: r.days, BlockAfterDays: r.block}
 	if r.termEnd != "" {
 		if rules.TermEnd, err = time.Parse(time.DateOnly, r.termEnd); err != nil {
-			return nil, books.Rules{}, nil, usageErr("%s: --term-end: want YYYY-MM-DD", cmd)
+			return nil, nil, usageErr("%s: --term-end: want YYYY-MM-DD", cmd)
 		}
 	}
 	if err := rules.Validate(); err != nil {
-		return nil, books.Rules{}, nil, usageErr("%s: %s", cmd, kiosk.ErrorMessage(err))
+		return nil, nil, usageErr("%s: %s", cmd, kiosk.ErrorMessage(err))
 	}
-	return books.Same(rules), rules, loc, nil
+	return books.Same(rules), loc, nil
 }
 
 // refusal turns a policy refusal into its message, the rest unchanged.
@@ -197,7 +195,7 @@ func cmdBooksLend(ctx context.Context, g *globals, args []string, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	rules, _, _, err := rf.rules("books lend")
+	rules, _, err := rf.rules("books lend")
 	if err != nil {
 		return err
 	}
@@ -237,7 +235,7 @@ func cmdBooksReturn(ctx context.Context, g *globals, args []string, stdout io.Wr
 	if err != nil {
 		return err
 	}
-	rules, _, _, err := rf.rules("books return")
+	rules, _, err := rf.rules("books return")
 	if err != nil {
 		return err
 	}
@@ -275,7 +273,7 @@ func cmdBooksRenew(ctx context.Context, g *globals, args []string, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	rules, _, _, err := rf.rules("books renew")
+	rules, _, err := rf.rules("books renew")
 	if err != nil {
 		return err
 	}
@@ -320,7 +318,7 @@ func cmdBooksOverdue(ctx context.Context, g *globals, args []string, stdout io.W
 	if _, err := parse(g, "books overdue", args, 0, 0, rf.define); err != nil {
 		return err
 	}
-	_, rules, _, err := rf.rules("books overdue")
+	rules, _, err := rf.rules("books overdue")
 	if err != nil {
 		return err
 	}
@@ -402,7 +400,7 @@ func cmdBooksExport(ctx context.Context, g *globals, args []string, stdout io.Wr
 	if format != "csv" {
 		return usageErr("books export: unknown format %q (want csv)", format)
 	}
-	_, rules, loc, err := rf.rules("books export")
+	rules, loc, err := rf.rules("books export")
 	if err != nil {
 		return err
 	}

@@ -130,7 +130,7 @@ func TestBooksAtTheKiosk(t *testing.T) {
 	assert.Equal(t, "十万个为什么", sc.Book.Title)
 	assert.Zero(t, sc.Book.OverdueDays)
 	assert.Empty(t, sc.Child, "no card was tapped")
-	open, err := m.db.OpenLoans(ctx, card2.ChildID, rules)
+	open, err := m.db.OpenLoans(ctx, card2.ChildID, m.Config.BookRulesByClass())
 	require.NoError(t, err)
 	assert.Empty(t, open, "the book is back")
 
@@ -155,10 +155,10 @@ func TestBooksAtTheKiosk(t *testing.T) {
 	require.NotNil(t, sc.Words)
 	assert.Equal(t, "你已经借了2本书，先还一本再借吧", sc.Words.ZH)
 
-	open, err = m.db.OpenLoans(ctx, card1.ChildID, rules)
+	open, err = m.db.OpenLoans(ctx, card1.ChildID, m.Config.BookRulesByClass())
 	require.NoError(t, err)
 	require.Len(t, open, 2)
-	reg, err := m.db.LoanRegister(ctx, time.Time{}, time.Time{}, rules)
+	reg, err := m.db.LoanRegister(ctx, time.Time{}, time.Time{}, m.Config.BookRulesByClass())
 	require.NoError(t, err)
 	require.Len(t, reg, 3, "child 2's loan and child 1's two")
 	var out []string

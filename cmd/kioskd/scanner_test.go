@@ -105,7 +105,7 @@ func TestScannerLendsAndReturns(t *testing.T) {
 	assert.Equal(t, "20001", sc.Book.Barcode)
 	assert.Equal(t, "红楼梦", sc.Book.Title)
 	assert.NotEmpty(t, sc.Book.Due)
-	loans, err := m.db.OpenLoans(ctx, child, m.Config.BookRules())
+	loans, err := m.db.OpenLoans(ctx, child, m.Config.BookRulesByClass())
 	require.NoError(t, err)
 	require.Len(t, loans, 1)
 	assert.Equal(t, "20001", loans[0].Copy.Barcode)
@@ -117,7 +117,7 @@ func TestScannerLendsAndReturns(t *testing.T) {
 	require.Eventually(t, func() bool { return screen(t, m, "b1").Kind == kiosk.ScreenBookReturned },
 		5*time.Second, 20*time.Millisecond, "a scan at the idle screen returns the book")
 	assert.Equal(t, "红楼梦", screen(t, m, "b1").Book.Title)
-	loans, err = m.db.OpenLoans(ctx, child, m.Config.BookRules())
+	loans, err = m.db.OpenLoans(ctx, child, m.Config.BookRulesByClass())
 	require.NoError(t, err)
 	assert.Empty(t, loans, "the book is back")
 
@@ -141,7 +141,7 @@ func TestScannerWithoutLibrary(t *testing.T) {
 	in.typeCard(t, "20001")
 	in.typeCard(t, "20002") // the first line has been read once the second is written
 	assert.Equal(t, kiosk.ScreenIdentified, screen(t, m, "b1").Kind, "the scan changes nothing")
-	loans, err := m.db.OpenLoans(ctx, child, m.Config.BookRules())
+	loans, err := m.db.OpenLoans(ctx, child, m.Config.BookRulesByClass())
 	require.NoError(t, err)
 	assert.Empty(t, loans)
 }

@@ -67,7 +67,7 @@ type BookCopy struct {
 }
 
 // BookLoan is one loan as stored, with the overdue days and reminder
-// level as at the query (by the rules given).
+// level as at the query, by the rules of the borrower's class.
 type BookLoan struct {
 	ID        int64
 	Copy      BookCopy
@@ -272,7 +272,11 @@ const loanSelect = `SELECT l.id, l.child_id, ch.name, ch.class, l.lent_at, l.due
 	FROM book_loans l JOIN children ch ON ch.id = l.child_id
 	JOIN book_copies c ON c.id = l.copy_id JOIN book_titles t ON t.id = c.title_id`
 
-func scanLoan(sc interface{ Scan(...any) error }, r books.Rules, now time.Time) (BookLoan, error) {
+// scanLoan reads one row of loanSelect; OverdueDays and Reminder are by
+// the rules of the borrower's class (see rulesOf), as at the loan's end
+// or, while it is out, at now. This is the one place the read side asks
+// the rules how late a loan is.
+func scanLoan(sc interface{ Scan(...any) error }, rules books.RulesByClass, now time.Time) (BookLoan, error) {
 	var (
 		l                BookLoan
 		lent, due, ended string
@@ -298,12 +302,13 @@ func scanLoan(sc interface{ Scan(...any) error }, r books.Rules, now time.Time) 
 	if !l.Ended.IsZero() {
 		at = l.Ended
 	}
+	r := rulesOf(rules, l.Class)
 	l.OverdueDays = r.OverdueDays(l.Due, at)
 	l.Reminder = r.Reminder(l.OverdueDays)
 	return l, nil
 }
 
-func (db *DB) queryLoans(ctx context.Context, q querier, r books.Rules, where string, args ...any) ([]BookLoan, error) {
+func (db *DB) queryLoans(ctx context.Context, q querier, rules books.RulesByClass, where string, args ...any) ([]BookLoan, error) {
 	rows, err := q.QueryContext(ctx, loanSelect+" WHERE "+where+" ORDER BY l.due, l.id", args...)
 	if err != nil {
 		return nil, err
@@ -312,7 +317,7 @@ func (db *DB) queryLoans(ctx context.Context, q querier, r books.Rules, where st
 	now := db.now()
 	var out []BookLoan
 	for rows.Next() {
-		l, err := scanLoan(rows, r, now)
+		l, err := scanLoan(rows, rules, now)
 		if err != nil {
 			return nil, err
 		}
@@ -322,23 +327,32 @@ func (db *DB) queryLoans(ctx context.Context, q querier, r books.Rules, where st
 }
 
 // OpenLoans returns the books child holds, earliest due first, with
-// overdue days and reminder levels by r as at now.
-func (db *DB) OpenLoans(ctx context.Context, child kiosk.ChildID, r books.Rules) ([]BookLoan, error) {
-	out, err := db.queryLoans(ctx, db.db, r, `l.child_id = ? AND l.ended_at = ''`, int64(child))
+// overdue days and reminder levels as at now by the rules of the child's
+// class; rules is as for LendRequest.Rules (nil: books' defaults).
+func (db *DB) OpenLoans(ctx context.Context, child kiosk.ChildID, rules books.RulesByClass) ([]BookLoan, error) {
+	out, err := db.queryLoans(ctx, db.db, rules, `l.child_id = ? AND l.ended_at = ''`, int64(child))
 	if err != nil {
 		return nil, fmt.Errorf("open loans of child %d: %w", child, err)
 	}
 	return out, nil
 }
 
-// OverdueLoans returns every book out past its due date as at now (by r),
+// OverdueLoans returns every book out past its due date as at now, each
+// by the rules of its borrower's class (rules as for LendRequest.Rules),
 // most overdue first: the console's Today list and the class teachers'
 // printed reminders.
-func (db *DB) OverdueLoans(ctx context.Context, r books.Rules) ([]BookLoan, error) {
-	today := books.Date(db.now(), r.Location).Format(time.DateOnly)
-	out, err := db.queryLoans(ctx, db.db, r, `l.ended_at = '' AND l.due < ?`, today)
+func (db *DB) OverdueLoans(ctx context.Context, rules books.RulesByClass) ([]BookLoan, error) {
+	// Every open loan, not "due < today" in SQL: today is each class's
+	// (its rules' Location). The open loans are only the books out now.
+	open, err := db.queryLoans(ctx, db.db, rules, `l.ended_at = ''`)
 	if err != nil {
 		return nil, fmt.Errorf("overdue loans: %w", err)
+	}
+	var out []BookLoan
+	for _, l := range open {
+		if l.OverdueDays > 0 {
+			out = append(out, l)
+		}
 	}
 	return out, nil
 }
@@ -424,7 +438,7 @@ func (db *DB) Lend(ctx context.Context, req LendRequest) (BookLoan, error) {
 		e.Reason = books.ReasonNotOnShelf
 		return BookLoan{}, e
 	}
-	open, err := db.queryLoans(ctx, tx, rules, `l.child_id = ? AND l.ended_at = ''`, int64(req.Child))
+	open, err := db.queryLoans(ctx, tx, req.Rules, `l.child_id = ? AND l.ended_at = ''`, int64(req.Child))
 	if err != nil {
 		return BookLoan{}, fmt.Errorf("lend: open loans: %w", err)
 	}
@@ -526,7 +540,7 @@ func (db *DB) ReturnBook(ctx context.Context, req ReturnRequest) (BookLoan, erro
 // Its OverdueDays and Reminder are by the default rules: the caller, who
 // knows the class, sets them.
 func (db *DB) openLoanOf(ctx context.Context, tx *sql.Tx, c BookCopy) (BookLoan, error) {
-	ls, err := db.queryLoans(ctx, tx, books.Rules{}, `l.copy_id = ? AND l.ended_at = ''`, c.ID)
+	ls, err := db.queryLoans(ctx, tx, nil, `l.copy_id = ? AND l.ended_at = ''`, c.ID)
 	if err != nil {
 		return BookLoan{}, fmt.Errorf("open loan of %s: %w", c.Barcode, err)
 	}
@@ -619,7 +633,7 @@ func (db *DB) RecordCopyEvent(ctx context.Context, e CopyEvent) (BookCopy, error
 		return BookCopy{}, kiosk.Errorf(kiosk.ECONFLICT, "copy %s is written off", c.Barcode)
 	}
 	now := db.now()
-	ls, err := db.queryLoans(ctx, tx, books.Rules{}, `l.copy_id = ? AND l.ended_at = ''`, c.ID)
+	ls, err := db.queryLoans(ctx, tx, nil, `l.copy_id = ? AND l.ended_at = ''`, c.ID)
 	if err != nil {
 		return BookCopy{}, fmt.Errorf("%s %s: open loan: %w", e.Event, c.Barcode, err)
 	}
@@ -694,8 +708,9 @@ const loanPeriodSQL = `SELECT e.seq, e.clock_synced, e.body
 // lent in [from, to), read from the journal: one row per lend entry, in
 // journal order, completed by the loan's later renew, return and lost
 // entries. A zero from or to leaves that side open. OverdueDays of a book
-// still out is as at now, by r.
-func (db *DB) LoanRegister(ctx context.Context, from, to time.Time, r books.Rules) ([]register.BookLoan, error) {
+// still out is as at now, by the rules of the class it was lent to (the
+// row's Class; rules as for LendRequest.Rules).
+func (db *DB) LoanRegister(ctx context.Context, from, to time.Time, rules books.RulesByClass) ([]register.BookLoan, error) {
 	rows, err := db.loanEntries(ctx, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("loan register: query: %w", err)
@@ -765,7 +780,7 @@ func (db *DB) LoanRegister(ctx context.Context, from, to time.Time, r books.Rule
 	now := db.now()
 	for i := range out {
 		if out[i].Returned.IsZero() && !out[i].Lost {
-			out[i].OverdueDays = r.OverdueDays(out[i].Due, now)
+			out[i].OverdueDays = rulesOf(rules, out[i].Class).OverdueDays(out[i].Due, now)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
@@ -810,7 +825,7 @@ func (l *Library) Borrow(ctx context.Context, child kiosk.ChildID, booth, barcod
 	if err != nil {
 		return kiosk.BookLoan{}, err
 	}
-	open, err := l.db.OpenLoans(ctx, child, rulesOf(l.rules, loan.Class))
+	open, err := l.db.OpenLoans(ctx, child, l.rules)
 	if err != nil {
 		return kiosk.BookLoan{}, err
 	}
@@ -844,17 +859,14 @@ func (l *Library) BookWords(ctx context.Context, child kiosk.ChildID, r kiosk.Re
 // most overdue first, with OverdueDays: the kind line on the child's next
 // tap.
 func (l *Library) Overdue(ctx context.Context, child kiosk.ChildID) ([]kiosk.BookLoan, error) {
-	open, err := l.db.OpenLoans(ctx, child, rulesOf(l.rules, ""))
+	open, err := l.db.OpenLoans(ctx, child, l.rules)
 	if err != nil {
 		return nil, err
 	}
-	now := l.db.now()
 	var out []kiosk.BookLoan
 	for _, o := range open {
-		r := rulesOf(l.rules, o.Class)
-		days := r.OverdueDays(o.Due, now)
-		if r.Reminder(days) >= 1 {
-			out = append(out, kiosk.BookLoan{Barcode: o.Copy.Barcode, Title: o.Copy.Title.Title, Due: o.Due, OverdueDays: days})
+		if o.Reminder >= 1 {
+			out = append(out, kiosk.BookLoan{Barcode: o.Copy.Barcode, Title: o.Copy.Title.Title, Due: o.Due, OverdueDays: o.OverdueDays})
 		}
 	}
 	return out, nil

@@ -126,10 +126,11 @@ func (db *DB) BookTitle(ctx context.Context, id int64) (BookTitle, []BookCopy, e
 }
 
 // LentBooks returns every loan still out, earliest due first, with
-// overdue days and reminder levels by r as at now: who holds each lent
+// overdue days and reminder levels as at now by the rules of each
+// borrower's class (rules as for LendRequest.Rules): who holds each lent
 // copy, for the stock-take and the catalogue.
-func (db *DB) LentBooks(ctx context.Context, r books.Rules) ([]BookLoan, error) {
-	out, err := db.queryLoans(ctx, db.db, r, `l.ended_at = ''`)
+func (db *DB) LentBooks(ctx context.Context, rules books.RulesByClass) ([]BookLoan, error) {
+	out, err := db.queryLoans(ctx, db.db, rules, `l.ended_at = ''`)
 	if err != nil {
 		return nil, fmt.Errorf("lent books: %w", err)
 	}

@@ -131,7 +131,7 @@ func TestLendAndReturn(t *testing.T) {
 
 	// Three days late.
 	clk.Set(time.Date(2026, 3, 12, 10, 0, 0, 0, cst))
-	over, err := db.OverdueLoans(ctx, rules)
+	over, err := db.OverdueLoans(ctx, books.Same(rules))
 	require.NoError(t, err)
 	require.Len(t, over, 2, "both books lent on 3-02")
 	assert.Equal(t, 3, over[0].OverdueDays)
@@ -193,7 +193,7 @@ func TestRenewAndTermEnd(t *testing.T) {
 	clk.Set(time.Date(2026, 7, 11, 9, 0, 0, 0, cst))
 	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "A002", Rules: books.Same(rules)})
 	assert.Equal(t, books.ReasonTermEnded, deniedReason(t, err))
-	open, err := db.OpenLoans(ctx, 1, rules)
+	open, err := db.OpenLoans(ctx, 1, books.Same(rules))
 	require.NoError(t, err)
 	require.Len(t, open, 1)
 	assert.Equal(t, 1, open[0].OverdueDays)
@@ -229,11 +229,11 @@ func TestCopyEventsAndRegister(t *testing.T) {
 	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "9787020002207-1", Rules: books.Same(rules)})
 	assert.Equal(t, books.ReasonNotOnShelf, deniedReason(t, err))
 
-	open, err := db.OpenLoans(ctx, 2, rules)
+	open, err := db.OpenLoans(ctx, 2, books.Same(rules))
 	require.NoError(t, err)
 	require.Len(t, open, 1, "the lost book no longer counts against the child")
 
-	rows, err := db.LoanRegister(ctx, time.Time{}, time.Time{}, rules)
+	rows, err := db.LoanRegister(ctx, time.Time{}, time.Time{}, books.Same(rules))
 	require.NoError(t, err)
 	require.Len(t, rows, 3)
 	assert.Equal(t, "王小明", rows[0].ChildName)
@@ -250,7 +250,7 @@ func TestCopyEventsAndRegister(t *testing.T) {
 	assert.Equal(t, 4, rows[2].OverdueDays, "still out: days as at now")
 	assert.True(t, rows[2].Returned.IsZero())
 
-	rows, err = db.LoanRegister(ctx, time.Date(2026, 3, 3, 0, 0, 0, 0, cst), time.Time{}, rules)
+	rows, err = db.LoanRegister(ctx, time.Date(2026, 3, 3, 0, 0, 0, 0, cst), time.Time{}, books.Same(rules))
 	require.NoError(t, err)
 	assert.Empty(t, rows, "all lent before from")
 
@@ -452,6 +452,19 @@ func TestKioskLibraryByClass(t *testing.T) {
 	assert.True(t, res.OK, "%+v", res)
 }
 
+// byGrade returns the rules of a class's grade (see books.Grade) in
+// grades, else def.
+func byGrade(def books.Rules, grades map[int]books.Rules) books.RulesByClass {
+	return func(class string) books.Rules {
+		if g, ok := books.Grade(class); ok {
+			if r, ok := grades[g]; ok {
+				return r
+			}
+		}
+		return def
+	}
+}
+
 // TestRequestRulesByClass: Lend, ReturnBook and RenewBook ask Rules for
 // the class of the child concerned (at a return, the child who has the
 // book), and nil Rules are books' defaults. 三年级 lends for 3 days
@@ -463,15 +476,10 @@ func TestRequestRulesByClass(t *testing.T) {
 	third.LoanDays, third.Reminders = 3, []int{1}
 	fifth.LoanDays, fifth.Reminders = 10, []int{5}
 	var asked []string
+	byClass := byGrade(def, map[int]books.Rules{3: third, 5: fifth})
 	rules := func(class string) books.Rules {
 		asked = append(asked, class)
-		switch g, _ := books.Grade(class); g {
-		case 3:
-			return third
-		case 5:
-			return fifth
-		}
-		return def
+		return byClass(class)
 	}
 	day := func(d int) time.Time { return time.Date(2026, 3, d, 0, 0, 0, 0, time.UTC) }
 
@@ -520,4 +528,61 @@ func TestRequestRulesByClass(t *testing.T) {
 	require.NoError(t, err, "default: one renewal")
 	_, err = db.RenewBook(ctx, "A001", nil, "")
 	assert.Equal(t, books.ReasonRenewals, deniedReason(t, err), "but only one")
+}
+
+// TestReadRulesByClass: every read of loans says how late each loan is by
+// the rules of its borrower's class. 三年级 lends for 3 days, reminds
+// from 1 day late and again from 2; 五年级 lends for 10 days and reminds
+// from 5. At 06:00 on 3-07 in Shanghai 王小明's A001, due 3-05, is 2 days
+// late at reminder 2; 张丽's A002, due 3-12, is not late. The default
+// rules (class "") would say otherwise: days in UTC, where it is still
+// 3-06, and reminder 1.
+func TestReadRulesByClass(t *testing.T) {
+	ctx := context.Background()
+	db, clk, def := library(t)
+	third, fifth := def, def
+	third.LoanDays, third.Reminders = 3, []int{1, 2}
+	fifth.LoanDays, fifth.Reminders = 10, []int{5}
+	def.Location = time.UTC
+	rules := byGrade(def, map[int]books.Rules{3: third, 5: fifth})
+	_, err := db.Lend(ctx, sqlite.LendRequest{Child: 1, Barcode: "A001", Rules: rules})
+	require.NoError(t, err)
+	_, err = db.Lend(ctx, sqlite.LendRequest{Child: 2, Barcode: "A002", Rules: rules})
+	require.NoError(t, err)
+	clk.Set(time.Date(2026, 3, 7, 6, 0, 0, 0, cst))
+
+	// late is a loan's barcode, days late and reminder level.
+	type late struct {
+		Barcode        string
+		Days, Reminder int
+	}
+	a001, a002 := late{"A001", 2, 2}, late{"A002", 0, 0}
+	lates := func(ls []sqlite.BookLoan, err error) []late {
+		t.Helper()
+		require.NoError(t, err)
+		out := []late{}
+		for _, l := range ls {
+			out = append(out, late{l.Copy.Barcode, l.OverdueDays, l.Reminder})
+		}
+		return out
+	}
+	assert.Equal(t, []late{a001}, lates(db.OpenLoans(ctx, 1, rules)), "OpenLoans, 三年级")
+	assert.Equal(t, []late{a002}, lates(db.OpenLoans(ctx, 2, rules)), "OpenLoans, 五年级")
+	assert.Equal(t, []late{a001}, lates(db.OverdueLoans(ctx, rules)), "OverdueLoans: 三年级's book only")
+	assert.Equal(t, []late{a001, a002}, lates(db.LentBooks(ctx, rules)), "LentBooks")
+
+	rows, err := db.LoanRegister(ctx, time.Time{}, time.Time{}, rules)
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	assert.Equal(t, []string{"A001", "A002"}, []string{rows[0].Barcode, rows[1].Barcode})
+	assert.Equal(t, []int{2, 0}, []int{rows[0].OverdueDays, rows[1].OverdueDays}, "LoanRegister")
+
+	lib := db.Library(rules)
+	got, err := lib.Overdue(ctx, 1)
+	require.NoError(t, err)
+	assert.Equal(t, []kiosk.BookLoan{{Barcode: "A001", Title: "小王子", Due: time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC), OverdueDays: 2}}, got,
+		"Library.Overdue: 三年级 reminds from 1 day late")
+	got, err = lib.Overdue(ctx, 2)
+	require.NoError(t, err)
+	assert.Empty(t, got, "Library.Overdue: 张丽's book is not due yet")
 }

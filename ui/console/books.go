@@ -58,8 +58,9 @@ type BookStore interface {
 	// BookCopy returns the copy a scanned barcode names; ENOTFOUND,
 	// ECONFLICT (a cover ISBN of several copies), EINVALID.
 	BookCopy(ctx context.Context, barcode string) (sqlite.BookCopy, error)
-	// LentBooks returns every loan still out.
-	LentBooks(ctx context.Context, r books.Rules) ([]sqlite.BookLoan, error)
+	// LentBooks returns every loan still out, how late by the rules of
+	// the borrower's class.
+	LentBooks(ctx context.Context, rules books.RulesByClass) ([]sqlite.BookLoan, error)
 	// AddBookTitle adds a title with its first copies; EINVALID,
 	// ECONFLICT.
 	AddBookTitle(ctx context.Context, actor string, t books.Title) (sqlite.BookTitle, error)
@@ -79,7 +80,8 @@ var _ BookStore = (*sqlite.DB)(nil)
 
 // rulesFor returns the loan rules of class: Opts.BookRules, else the
 // books defaults, days in the console's time zone when the rules name
-// none.
+// none. Its method value is the books.RulesByClass the store's loan
+// reads take.
 func (c *Console) rulesFor(class string) books.Rules {
 	var r books.Rules
 	if c.bookRules != nil {
@@ -523,7 +525,7 @@ func (c *Console) bookRender(w http.ResponseWriter, r *http.Request, s *kiosk.Se
 		c.storeError(w, r, s, "book title", err)
 		return
 	}
-	lent, err := bs.LentBooks(ctx, c.rulesFor(""))
+	lent, err := bs.LentBooks(ctx, c.rulesFor)
 	if err != nil {
 		c.internal(w, r, "lent books", err)
 		return
@@ -549,10 +551,8 @@ func (c *Console) bookRender(w http.ResponseWriter, r *http.Request, s *kiosk.Se
 	for _, cp := range cs {
 		row := newCopyRow(cp)
 		if l, ok := byCopy[cp.ID]; ok {
-			// The class's rules say how late it is.
-			rules := c.rulesFor(l.Class)
 			row.Reader, row.Class, row.Due = l.ChildName, l.Class, l.Due.Format(time.DateOnly)
-			row.Overdue = rules.OverdueDays(l.Due, c.now())
+			row.Overdue = l.OverdueDays
 			readers++
 		}
 		d.Copies = append(d.Copies, row)
@@ -869,7 +869,7 @@ func (c *Console) stockResult(w http.ResponseWriter, r *http.Request, s *kiosk.S
 		c.internal(w, r, "stock-take", err)
 		return
 	}
-	lent, err := bs.LentBooks(ctx, c.rulesFor(""))
+	lent, err := bs.LentBooks(ctx, c.rulesFor)
 	if err != nil {
 		c.internal(w, r, "lent books", err)
 		return
@@ -906,7 +906,7 @@ func (c *Console) stockResult(w http.ResponseWriter, r *http.Request, s *kiosk.S
 		}
 		d.Lent = append(d.Lent, stockLent{No: len(d.Lent) + 1, Barcode: l.Copy.Barcode, Title: l.Copy.Title.Title,
 			Reader: l.ChildName, Class: l.Class, Due: l.Due.Format(time.DateOnly),
-			Overdue: c.rulesFor(l.Class).OverdueDays(l.Due, now)})
+			Overdue: l.OverdueDays})
 	}
 	print := r.URL.Query().Get("print") == "1"
 	action := "view_stocktake"

@@ -52,7 +52,7 @@ func (c *Console) overdueBooks(ctx context.Context) (out []overdueBook, ok bool,
 		// The loans still out, from the loans table: the register of
 		// every loan since the library opened took 0.5 s at a decade's
 		// 1,000,000 journal entries, on every Today page.
-		loans, err := os.OverdueLoans(ctx, c.rulesFor(""))
+		loans, err := os.OverdueLoans(ctx, c.rulesFor)
 		if err != nil {
 			return nil, true, fmt.Errorf("overdue books: %w", err)
 		}
@@ -60,7 +60,7 @@ func (c *Console) overdueBooks(ctx context.Context) (out []overdueBook, ok bool,
 			rows = append(rows, register.BookLoan{ChildName: l.ChildName, Class: l.Class, Barcode: l.Copy.Barcode,
 				Title: l.Copy.Title.Title, Lent: l.Lent, Due: l.Due, OverdueDays: l.OverdueDays})
 		}
-	} else if rows, err = rs.LoanRegister(ctx, time.Time{}, time.Time{}, c.rulesFor("")); err != nil {
+	} else if rows, err = rs.LoanRegister(ctx, time.Time{}, time.Time{}, c.rulesFor); err != nil {
 		return nil, true, fmt.Errorf("overdue books: %w", err)
 	}
 	for _, r := range overdueRows(rows) {
@@ -70,10 +70,10 @@ func (c *Console) overdueBooks(ctx context.Context) (out []overdueBook, ok bool,
 	return out, true, nil
 }
 
-// openLoanStore reads the loans still out past their due date;
-// kiosk/sqlite's *DB implements it.
+// openLoanStore reads the loans still out past their due date, each by
+// the rules of its borrower's class; kiosk/sqlite's *DB implements it.
 type openLoanStore interface {
-	OverdueLoans(ctx context.Context, r books.Rules) ([]sqlite.BookLoan, error)
+	OverdueLoans(ctx context.Context, rules books.RulesByClass) ([]sqlite.BookLoan, error)
 }
 
 // overdueRows keeps the loans still out (not returned, not lost) with

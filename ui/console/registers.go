@@ -21,8 +21,9 @@ import (
 // the station's database, beside Store; kiosk/sqlite's *DB implements it.
 // A Store that does not implement it gets 501 on those pages.
 type RegisterStore interface {
-	// LoanRegister returns the book loans lent in [from, to).
-	LoanRegister(ctx context.Context, from, to time.Time, r books.Rules) ([]register.BookLoan, error)
+	// LoanRegister returns the book loans lent in [from, to), how late
+	// by the rules of each loan's class.
+	LoanRegister(ctx context.Context, from, to time.Time, rules books.RulesByClass) ([]register.BookLoan, error)
 	// TVSessions returns the TV sessions that started in [from, to).
 	TVSessions(ctx context.Context, from, to time.Time) ([]register.TVSession, error)
 	// EquipmentRegister returns the equipment events in [from, to).
@@ -153,7 +154,7 @@ func csvCells(b []byte, cols int) ([][]string, error) {
 }
 
 func loadLoans(ctx context.Context, c *Console, rs RegisterStore, f callFilter, _ kiosk.Role) ([][]string, error) {
-	rows, err := rs.LoanRegister(ctx, f.fromT, f.toT, c.rulesFor(""))
+	rows, err := rs.LoanRegister(ctx, f.fromT, f.toT, c.rulesFor)
 	if err != nil {
 		return nil, err
 	}

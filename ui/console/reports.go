@@ -24,7 +24,7 @@ import (
 type (
 	// loanRegisterer is the books register: loans lent in [from, to).
 	loanRegisterer interface {
-		LoanRegister(ctx context.Context, from, to time.Time, r books.Rules) ([]register.BookLoan, error)
+		LoanRegister(ctx context.Context, from, to time.Time, rules books.RulesByClass) ([]register.BookLoan, error)
 	}
 	// tvRegisterer is the TV register: sessions started in [from, to).
 	tvRegisterer interface {
@@ -325,9 +325,9 @@ func (c *Console) monthly(ctx context.Context, from, to, now time.Time, role kio
 // registers the store has.
 func (c *Console) monthlyExtras(ctx context.Context, d *monthlyData, from, to time.Time) error {
 	if s, ok := c.store.(loanRegisterer); ok {
-		// The station's rules (Opts.BookRules), as the loans register and
+		// Each class's rules (Opts.BookRules), as the loans register and
 		// the overdue list count them, so the figures agree.
-		loans, err := s.LoanRegister(ctx, from, to, c.rulesFor(""))
+		loans, err := s.LoanRegister(ctx, from, to, c.rulesFor)
 		if err != nil {
 			return fmt.Errorf("monthly report: loans: %w", err)
 		}

@@ -19,12 +19,12 @@ import (
 // console asks with.
 type rulesSpy struct {
 	*sqlite.DB
-	got []books.Rules
+	got []books.RulesByClass
 }
 
-func (s *rulesSpy) LoanRegister(ctx context.Context, from, to time.Time, r books.Rules) ([]register.BookLoan, error) {
-	s.got = append(s.got, r)
-	return s.DB.LoanRegister(ctx, from, to, r)
+func (s *rulesSpy) LoanRegister(ctx context.Context, from, to time.Time, rules books.RulesByClass) ([]register.BookLoan, error) {
+	s.got = append(s.got, rules)
+	return s.DB.LoanRegister(ctx, from, to, rules)
 }
 
 // TestMonthlyUsesBookRules checks that the monthly report counts books
@@ -54,8 +54,9 @@ func TestMonthlyUsesBookRules(t *testing.T) {
 
 	spy := &rulesSpy{DB: e.db}
 	station := books.Rules{LoanDays: 21, Location: time.UTC}
+	var asked []string
 	con, err := New(Opts{Store: spy, Loc: e.con.loc, Now: e.clk.Now, BookRules: func(class string) books.Rules {
-		assert.Empty(t, class, "the report asks for the station's rules")
+		asked = append(asked, class)
 		return station
 	}})
 	require.NoError(t, err)
@@ -65,6 +66,7 @@ func TestMonthlyUsesBookRules(t *testing.T) {
 	assert.Equal(t, 1, d.Lent)
 	assert.Equal(t, 0, d.StillOverdue, "the station's rules count days in UTC: still the due date")
 	require.Len(t, spy.got, 1, "one loans query")
-	assert.Equal(t, 21, spy.got[0].LoanDays, "Opts.BookRules reached the register")
-	assert.Equal(t, time.UTC, spy.got[0].Location)
+	assert.Equal(t, []string{l.Class}, asked, "the register asks for the rules of the loan's class")
+	assert.Equal(t, 21, spy.got[0](l.Class).LoanDays, "Opts.BookRules reached the register")
+	assert.Equal(t, time.UTC, spy.got[0](l.Class).Location)
 }
