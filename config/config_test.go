@@ -477,9 +477,9 @@ func TestHelpNumbersCheckedAsPhones(t *testing.T) {
 	}{
 		{"short and mobile", "duty_teacher = \"138 0000 0000\"\nnumbers = [\"12355\", \"110\", \"120\"]", ""},
 		{"landline and e164", "duty_teacher = \"010-62345678\"\nnumbers = [\"+44 20 7946 0958\"]", ""},
-		{"duty teacher 10 digits", "duty_teacher = \"1380000000\"", "help.duty_teacher: number \"1380000000\": phone: 10 digits"},
-		{"number 10 digits", "numbers = [\"12355\", \"1380000000\"]", "help.numbers[1]: number \"1380000000\": phone: 10 digits"},
-		{"six digits", "numbers = [\"123456\"]", "help.numbers[0]: number \"123456\""},
+		{"duty teacher 10 digits", "duty_teacher = \"1380000000\"", "help.duty_teacher: number \"1380000000\": 10 digits: a mobile number has 11 digits"},
+		{"number 10 digits", "numbers = [\"12355\", \"1380000000\"]", "help.numbers[1]: number \"1380000000\": 10 digits: a mobile number has 11 digits"},
+		{"six digits", "numbers = [\"123456\"]", "help.numbers[0]: number \"123456\": 6 digits"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := config.Parse("k.toml", []byte(valid+"\n[help]\n"+tc.help+"\n"))
@@ -493,6 +493,7 @@ func TestHelpNumbersCheckedAsPhones(t *testing.T) {
 			ps := problemsOf(t, err)
 			require.Len(t, ps, 1, "%s", err)
 			assert.Contains(t, ps[0].String(), tc.problem)
+			assert.NotContains(t, ps[0].String(), "phone:", "the config's words, without the phone parser's prefix")
 		})
 	}
 }

@@ -96,10 +96,12 @@ func stripPhone(s string) string {
 
 // checkHelpNumber checks a help number as the roster import checks a
 // contact's phone (kiosk.ParseHelpNumber): a short service number (12355,
-// 110) or a mobile, landline with area code or international number.
+// 110) or a mobile, landline with area code or international number. The
+// message drops the "phone: " that kiosk.ParsePhone's start with: the
+// problem already names the key and the number.
 func checkHelpNumber(s string) error {
 	if _, err := kiosk.ParseHelpNumber(s); err != nil {
-		return fmt.Errorf("number %q: %s", s, kiosk.ErrorMessage(err))
+		return fmt.Errorf("number %q: %s", s, strings.TrimPrefix(kiosk.ErrorMessage(err), "phone: "))
 	}
 	return nil
 }

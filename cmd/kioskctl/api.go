@@ -214,10 +214,22 @@ func cmdDial(ctx context.Context, g *globals, args []string, stdout io.Writer) e
 	if err != nil || slot < 1 || slot > 5 {
 		return usageErr("dial: N must be a contact number 1..5, not %q", pos[0])
 	}
-	if err := call(ctx, g, "POST", "/api/dial", map[string]any{"booth": booth, "slot": slot}, nil); err != nil {
+	var resp ui.ActionResponse
+	if err := call(ctx, g, "POST", "/api/dial", map[string]any{"booth": booth, "slot": slot}, &resp); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "dialling contact %d\n", slot)
+	// A refusal by policy is an error answer (exit 1, with its reason);
+	// a dial the station accepted may still leave the screen elsewhere
+	// than calling (waiting for a line, refused by the screen).
+	shows := screenWords(resp.State)
+	switch {
+	case shows == "":
+		fmt.Fprintf(stdout, "dialling contact %d\n", slot)
+	case resp.State == kiosk.ScreenCalling:
+		fmt.Fprintf(stdout, "calling contact %d at booth %s\n", slot, resp.Booth)
+	default:
+		fmt.Fprintf(stdout, "dialled contact %d; booth %s: %s\n", slot, resp.Booth, shows)
+	}
 	return nil
 }
 

@@ -299,6 +299,14 @@ func TestActionSaysWhatTheScreenShows(t *testing.T) {
 			"hanging up the call at booth b1\n"},
 		{"call-help", []string{"call-help"}, &ui.ActionResponse{OK: true, Booth: "b1", State: kiosk.ScreenCalling}, 0,
 			"ok; booth b1: calling\n"},
+		{"dial, calling", []string{"dial", "2"}, &ui.ActionResponse{OK: true, Booth: "b1", State: kiosk.ScreenCalling}, 0,
+			"calling contact 2 at booth b1\n"},
+		{"dial, waiting for a line", []string{"dial", "1", "--booth", "b2"}, &ui.ActionResponse{OK: true, Booth: "b2", State: kiosk.ScreenQueued}, 0,
+			"dialled contact 1; booth b2: waiting for a line\n"},
+		{"dial, screen refuses", []string{"dial", "3"}, &ui.ActionResponse{OK: true, Booth: "b1", State: kiosk.ScreenDenied}, 0,
+			"dialled contact 3; booth b1: refused (the screen gives the reason)\n"},
+		{"dial, daemon without state", []string{"dial", "2"}, &ui.ActionResponse{OK: true, Booth: "b1"}, 0, "dialling contact 2\n"},
+		{"dial refused", []string{"dial", "2"}, nil, 1, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

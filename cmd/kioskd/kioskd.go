@@ -154,13 +154,21 @@ func (m *Main) loadConfig() error {
 	return nil
 }
 
-// validate implements -validate: every problem as file:line: message.
+// validate implements -validate: every problem as file:line: message and
+// exit status 2. A file that cannot be read has nothing wrong in it: it is
+// reported as the start reports it ("kioskd: read config PATH: ..."), exit
+// status 1.
 func (m *Main) validate() int {
 	if m.ConfigPath == "" && !m.Demo {
 		fmt.Fprintln(os.Stderr, "kioskd: -validate needs -config FILE")
 		return 2
 	}
 	if err := m.loadConfig(); err != nil {
+		var ps *config.Problems
+		if !errors.As(err, &ps) {
+			fmt.Fprintln(os.Stderr, "kioskd:", err)
+			return 1
+		}
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -422,4 +423,42 @@ func TestStopWhileStarting(t *testing.T) {
 func TestBadFlagPrintedOnce(t *testing.T) {
 	err := NewMain().ParseFlags([]string{"-deom"})
 	assert.ErrorIs(t, err, errFlags, "the flag package printed it: main exits 2 without printing it again")
+}
+
+// TestValidateUnreadableFile runs kioskd -validate as the tester did (this
+// test binary re-executed as kioskd): a config file that cannot be read is
+// the start's read error, "kioskd: read config PATH: ..." and exit 1, not
+// an invalid config; a config with problems still exits 2 with each
+// problem as file:line.
+func TestValidateUnreadableFile(t *testing.T) {
+	if args, ok := os.LookupEnv("KIOSKD_TEST_MAIN_ARGS"); ok {
+		os.Args = append([]string{"kioskd"}, strings.Split(args, "\n")...)
+		main()
+		os.Exit(0)
+	}
+	missing := filepath.Join(t.TempDir(), "nope.toml")
+	bad := filepath.Join("..", "..", "testdata", "config", "bad_values.toml")
+	for _, tc := range []struct {
+		name   string
+		config string
+		code   int
+		stderr string // the start of stderr
+	}{
+		{"missing file", missing, 1, "kioskd: read config " + missing + ": "},
+		{"directory", t.TempDir(), 1, "kioskd: read config "},
+		{"invalid config", bad, 2, bad + ":"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestValidateUnreadableFile$")
+			cmd.Env = append(os.Environ(), "KIOSKD_TEST_MAIN_ARGS=-config\n"+tc.config+"\n-validate")
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit, "kioskd -validate fails; stdout: %s", stdout.String())
+			assert.Equal(t, tc.code, exit.ExitCode(), "exit status; stderr: %s", stderr.String())
+			assert.True(t, strings.HasPrefix(stderr.String(), tc.stderr), "stderr starts %q: %s", tc.stderr, stderr.String())
+			assert.Empty(t, stdout.String(), "no \"valid\" line")
+		})
+	}
 }
