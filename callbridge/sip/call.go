@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -324,7 +325,7 @@ func (c *call) callTrunk() bool {
 	req.SetBody(body)
 	sess, err := dua.WriteInvite(c.ctx, req)
 	if err != nil {
-		c.b.log.Error("invite trunk", "trunk", t.Name, "err", err)
+		c.b.log.Error("invite trunk", "trunk", t.Name, "err", maskDialled(err, user, c.req.Number))
 		c.hangup(&endErr{disp: kiosk.DispFailed, cause: kiosk.CauseFailed})
 		return false
 	}
@@ -368,7 +369,7 @@ func (c *call) callTrunk() bool {
 		case c.ctx.Err() != nil:
 			// Ended by the booth, Hangup or Close; the cause is set.
 		default:
-			c.b.log.Warn("trunk invite", "trunk", t.Name, "err", err)
+			c.b.log.Warn("trunk invite", "trunk", t.Name, "err", maskDialled(err, user, c.req.Number))
 			c.hangup(&endErr{disp: kiosk.DispFailed, cause: kiosk.CauseFailed})
 		}
 		return false
@@ -395,6 +396,21 @@ func (c *call) callTrunk() bool {
 	c.emit(kiosk.CallEvent{Kind: kiosk.EventAnswered})
 	c.b.log.Info("call answered", "call", c.req.CallID, "trunk", t.Name)
 	return true
+}
+
+// maskDialled is err's text for the log with the number masked: sipgo
+// quotes whole request lines and responses in some errors ("fail to write
+// request on init req=...", "resp=..."), and their request-URI and To
+// header hold the number dialled (user, from number).
+func maskDialled(err error, user, number string) string {
+	s := err.Error()
+	masked := kiosk.MaskPhone(number)
+	for _, n := range []string{number, strings.TrimPrefix(number, "+"), user} {
+		if len(n) >= 7 {
+			s = strings.ReplaceAll(s, n, masked)
+		}
+	}
+	return s
 }
 
 func preferCodec(codecs []string, pt uint8) []string {

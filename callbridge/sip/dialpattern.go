@@ -29,7 +29,9 @@ func ExpandDialPattern(pattern, number, cc string) (string, error) {
 	}
 	if !strings.HasPrefix(number, "+") {
 		if !isDigits(number) {
-			return "", fmt.Errorf("expand dial pattern: short code %q is not digits", number)
+			// Not quoted: the error is logged, and a mistyped number is
+			// still a phone number.
+			return "", fmt.Errorf("expand dial pattern: a short code must be digits")
 		}
 		return number, nil
 	}
