@@ -28,6 +28,7 @@ const (
 	DefaultRTPTimeout      = 30 * time.Second
 	DefaultShutdownTimeout = 5 * time.Second
 	DefaultScreenTimeout   = 10 * time.Second
+	DefaultTrunkTimeout    = 8 * time.Second
 )
 
 // Trunk is a SIP trunk: a carrier account or a GSM/4G gateway.
@@ -92,6 +93,13 @@ type Config struct {
 	RTPTimeout time.Duration
 	// ShutdownTimeout bounds Close's hang-ups; default 5 s.
 	ShutdownTimeout time.Duration
+	// TrunkTimeout bounds the wait for a trunk's first response to an
+	// INVITE (a 100 Trying is enough); default 8 s, then FAILED with SIP
+	// code 408. A trunk that is down sends nothing, and RFC 3261's Timer B
+	// would keep the child waiting 32 s; nor can an INVITE that got no
+	// provisional response be CANCELled (section 9.1), so the daemon
+	// stops waiting without one.
+	TrunkTimeout time.Duration
 	// ScreenTimeout bounds the setup of a kiosk screen's headset leg
 	// (Opts.ScreenAudio) for a booth without a phone; default 10 s, then
 	// FAILED.
@@ -180,6 +188,9 @@ func New(cfg Config, auth kiosk.HandsetAuthorizer, opts Opts) (*Bridge, error) {
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.TrunkTimeout <= 0 {
+		cfg.TrunkTimeout = DefaultTrunkTimeout
 	}
 	if cfg.ScreenTimeout <= 0 {
 		cfg.ScreenTimeout = DefaultScreenTimeout

@@ -333,9 +333,31 @@ func (c *call) callTrunk() bool {
 	c.b.addLeg(c.trunk)
 	ringCtx, cancel := context.WithTimeoutCause(c.ctx, c.b.cfg.RingTimeout, errRingTimeout)
 	defer cancel()
-	err = sess.WaitAnswer(ringCtx, sipgo.AnswerOptions{
+	// sipgo CANCELs when its context ends, but only after a provisional
+	// response (RFC 3261 section 9.1); without one it waits for Timer B
+	// (32 s). So the wait ends with sipgo's forced cancel when nothing at
+	// all came back, at the ring timeout, the call's end or TrunkTimeout.
+	var heard, silent atomic.Bool
+	waitCtx, stopWait := context.WithCancelCause(context.Background())
+	defer stopWait(nil)
+	forced := func(cause error) error {
+		if heard.Load() {
+			return cause
+		}
+		return sipgo.WaitAnswerForceCancelErr
+	}
+	defer context.AfterFunc(ringCtx, func() { stopWait(forced(context.Cause(ringCtx))) })()
+	quiet := time.AfterFunc(c.b.cfg.TrunkTimeout, func() {
+		if !heard.Load() {
+			silent.Store(true)
+			stopWait(sipgo.WaitAnswerForceCancelErr)
+		}
+	})
+	defer quiet.Stop()
+	err = sess.WaitAnswer(waitCtx, sipgo.AnswerOptions{
 		Username: t.User, Password: t.Password,
 		OnResponse: func(res *siplib.Response) error {
+			heard.Store(true)
 			if (res.StatusCode == 180 || res.StatusCode == 183) && c.ring.IsZero() {
 				c.ring = c.b.now()
 				c.emit(kiosk.CallEvent{Kind: kiosk.EventRinging})
@@ -364,10 +386,14 @@ func (c *call) callTrunk() bool {
 				disp, cause = kiosk.DispBusy, kiosk.CauseBusy
 			}
 			c.hangup(&endErr{disp: disp, cause: cause, code: c.code})
-		case errors.Is(context.Cause(ringCtx), errRingTimeout):
-			c.hangup(&endErr{disp: kiosk.DispNoAnswer, cause: kiosk.CauseNoAnswer})
 		case c.ctx.Err() != nil:
 			// Ended by the booth, Hangup or Close; the cause is set.
+		case errors.Is(context.Cause(ringCtx), errRingTimeout):
+			c.hangup(&endErr{disp: kiosk.DispNoAnswer, cause: kiosk.CauseNoAnswer})
+		case silent.Load():
+			c.b.log.Warn("trunk sent no response to the INVITE", "trunk", t.Name, "timeout", c.b.cfg.TrunkTimeout.String())
+			c.code = 408
+			c.hangup(&endErr{disp: kiosk.DispFailed, cause: kiosk.CauseFailed, code: 408})
 		default:
 			c.b.log.Warn("trunk invite", "trunk", t.Name, "err", maskDialled(err, user, c.req.Number))
 			c.hangup(&endErr{disp: kiosk.DispFailed, cause: kiosk.CauseFailed})
