@@ -138,6 +138,10 @@ type SIP struct {
 	RTPPorts PortRange `toml:"rtp_ports"`
 	// RingTimeout ends an unanswered call (NO ANSWER). Default 45s.
 	RingTimeout Duration `toml:"ring_timeout"`
+	// TrunkTimeout fails a call whose trunk sent no response at all to the
+	// INVITE, not even 100 Trying (FAILED, SIP code 408), instead of RFC
+	// 3261's Timer B (32 s). Default 8s; a slow GSM gateway may need more.
+	TrunkTimeout Duration `toml:"trunk_timeout"`
 	// RTPTimeout hangs up an answered call that received no RTP for this
 	// long (cause rtp_timeout). Default 30s.
 	RTPTimeout Duration `toml:"rtp_timeout"`
@@ -262,14 +266,16 @@ const (
 	DefaultTimezone    = "Asia/Shanghai"
 	DefaultCallLimit   = 5 * time.Minute
 	DefaultRingTimeout = 45 * time.Second
-	DefaultRTPTimeout  = 30 * time.Second
-	DefaultPeerTimeout = 10 * time.Second
-	DefaultTURNTTL     = 12 * time.Hour
-	DefaultDataDir     = "./kiosk-data"
-	DefaultHTTPListen  = "127.0.0.1:8080"
-	DefaultHelpCode    = "0"
-	DefaultHelpLimit   = 30 * time.Minute
-	DefaultDialPattern = "{national}"
+	// DefaultTrunkTimeout is [sip] trunk_timeout.
+	DefaultTrunkTimeout = 8 * time.Second
+	DefaultRTPTimeout   = 30 * time.Second
+	DefaultPeerTimeout  = 10 * time.Second
+	DefaultTURNTTL      = 12 * time.Hour
+	DefaultDataDir      = "./kiosk-data"
+	DefaultHTTPListen   = "127.0.0.1:8080"
+	DefaultHelpCode     = "0"
+	DefaultHelpLimit    = 30 * time.Minute
+	DefaultDialPattern  = "{national}"
 )
 
 // Default returns the configuration with every default filled in. It has
@@ -295,10 +301,11 @@ func Default() Config {
 			Limit:   D(DefaultHelpLimit),
 		},
 		SIP: SIP{
-			Listen:      []string{"udp:127.0.0.1:5060", "tcp:127.0.0.1:5060"},
-			RTPPorts:    PortRange{10000, 10999},
-			RingTimeout: D(DefaultRingTimeout),
-			RTPTimeout:  D(DefaultRTPTimeout),
+			Listen:       []string{"udp:127.0.0.1:5060", "tcp:127.0.0.1:5060"},
+			RTPPorts:     PortRange{10000, 10999},
+			RingTimeout:  D(DefaultRingTimeout),
+			TrunkTimeout: D(DefaultTrunkTimeout),
+			RTPTimeout:   D(DefaultRTPTimeout),
 		},
 		Storage: Storage{DataDir: DefaultDataDir},
 		HTTP:    HTTP{Listen: DefaultHTTPListen},

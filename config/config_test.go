@@ -144,7 +144,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"[hours]", "windows =", "[[hours.closure]]", "from =", "to =", "note =",
 		"[limits]", "call =", "warnings =", "quota_minutes =", "quota_calls =",
 		"[help]", "code =", "duty_teacher =", "numbers =", "limit =",
-		"[sip]", "listen =", "media_ip =", "rtp_ports =", "ring_timeout =", "rtp_timeout =",
+		"[sip]", "listen =", "media_ip =", "rtp_ports =", "ring_timeout =", "trunk_timeout =", "rtp_timeout =",
 		"[[sip.extension]]", "user =", "password =",
 		"[[sip.trunk]]", "uri =", "dial_pattern =", "codecs =", "channels =",
 		"[[booth]]", "id =", "reader =", "light =", "extension =", "screen =",

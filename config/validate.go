@@ -258,6 +258,9 @@ func (v *validator) sip() {
 	if s.RTPTimeout.Duration <= 0 {
 		v.add("sip.rtp_timeout", "must be positive, such as \"30s\"")
 	}
+	if d := s.TrunkTimeout.Duration; d < time.Second || d > 32*time.Second {
+		v.add("sip.trunk_timeout", "%s: want 1s to 32s (RFC 3261 Timer B), such as \"8s\"", d)
+	}
 	users := map[string]bool{}
 	for i, e := range s.Extensions {
 		k := fmt.Sprintf("sip.extension[%d]", i)

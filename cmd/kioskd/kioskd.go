@@ -368,13 +368,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 func (m *Main) newBridge() (*sip.Bridge, error) {
 	cfg := &m.Config
 	sc := sip.Config{
-		Listen:      cfg.SIP.Listen,
-		RTPPortMin:  cfg.SIP.RTPPorts.Min,
-		RTPPortMax:  cfg.SIP.RTPPorts.Max,
-		Extensions:  map[string]string{},
-		Booths:      map[string]kiosk.Booth{},
-		RingTimeout: cfg.SIP.RingTimeout.Duration,
-		RTPTimeout:  cfg.SIP.RTPTimeout.Duration,
+		Listen:       cfg.SIP.Listen,
+		RTPPortMin:   cfg.SIP.RTPPorts.Min,
+		RTPPortMax:   cfg.SIP.RTPPorts.Max,
+		Extensions:   map[string]string{},
+		Booths:       map[string]kiosk.Booth{},
+		RingTimeout:  cfg.SIP.RingTimeout.Duration,
+		TrunkTimeout: cfg.SIP.TrunkTimeout.Duration,
+		RTPTimeout:   cfg.SIP.RTPTimeout.Duration,
 	}
 	if cfg.SIP.MediaIP != "" {
 		ip, err := netip.ParseAddr(cfg.SIP.MediaIP)
