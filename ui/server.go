@@ -26,6 +26,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/qinqing/station/internal/staticfs"
 	"github.com/qinqing/station/kiosk"
 )
 
@@ -194,7 +195,7 @@ func New(opts Opts) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.serveIndex)
-	mux.Handle("GET /assets/", http.StripPrefix("/assets/", noCache(staticFiles(static))))
+	mux.Handle("GET /assets/", http.StripPrefix("/assets/", noCache(staticfs.Handler(static))))
 	mux.HandleFunc("GET /ws", s.serveWS)
 	mux.HandleFunc("GET /healthz", s.serveHealthz)
 	mux.HandleFunc("GET /p/{token}", s.serveParent)

@@ -48,6 +48,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qinqing/station/internal/staticfs"
 	"github.com/qinqing/station/kiosk"
 	"github.com/qinqing/station/kiosk/books"
 	"github.com/qinqing/station/kiosk/register"
@@ -271,7 +272,7 @@ func New(opts Opts) (*Console, error) {
 	c.routes = append(c.routes, c.boothRoutes()...)
 	c.routes = append(c.routes, c.rosterImportRoutes()...)
 	mux := http.NewServeMux()
-	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", staticFiles(static)))
+	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", staticfs.Handler(static)))
 	mux.HandleFunc("GET /console/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/today", http.StatusSeeOther)
 	})

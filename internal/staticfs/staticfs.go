@@ -1,4 +1,6 @@
-package ui
+// Package staticfs serves embedded assets without giving away more than
+// the files themselves.
+package staticfs
 
 import (
 	"io/fs"
@@ -7,12 +9,13 @@ import (
 	"strings"
 )
 
-// staticFiles serves the regular files of fsys at the request's path
-// (mounted under a prefix with http.StripPrefix): never a directory
-// listing or a directory's index.html, and never an HTML file, because
-// the HTML under assets/ are templates (index.html with {{.BoothName}})
-// that only their own routes may render. Everything else is 404.
-func staticFiles(fsys fs.FS) http.Handler {
+// Handler serves the regular files of fsys at the request's path (mount
+// it under a prefix with http.StripPrefix): never a directory listing or
+// a directory's index.html, and never an HTML file, because the HTML next
+// to the assets are templates (the kiosk screen's index.html, the
+// console's pages) that only their own routes may render. Everything else
+// is 404.
+func Handler(fsys fs.FS) http.Handler {
 	files := http.FileServerFS(fsys)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
