@@ -98,27 +98,13 @@ func (db *DB) SaveChild(ctx context.Context, actor string, id kiosk.ChildID, e k
 	limitMS := want.CallLimit.Milliseconds()
 	if id == 0 {
 		action = AuditChildAdd
-		status := want.Status
-		if status == "" {
-			status = kiosk.ChildActive
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO children (external_id, name, gender, class, status, call_limit_ms, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, want.ExternalID, want.Name, want.Gender, want.Class, string(status), limitMS, now, now)
-		if err != nil {
+		var status kiosk.ChildStatus
+		var err error
+		if id, status, err = insertChild(ctx, tx, want, now); err != nil {
 			return 0, RosterChanges{}, fmt.Errorf("save child: add: %w", err)
-		}
-		n, err := res.LastInsertId()
-		if err != nil {
-			return 0, RosterChanges{}, fmt.Errorf("save child: add: %w", err)
-		}
-		id = kiosk.ChildID(n)
-		if want.LeftBehind != kiosk.LeftBehindUnknown {
-			if err := setLeftBehind(ctx, tx, id, want.LeftBehind, now); err != nil {
-				return 0, RosterChanges{}, fmt.Errorf("save child: add: %w", err)
-			}
 		}
 		ch.Children.Added++
-		if err := db.journalRoster(ctx, tx, false, rosterBody{Op: "child_added", ChildID: n, ExternalID: want.ExternalID,
+		if err := db.journalRoster(ctx, tx, false, rosterBody{Op: "child_added", ChildID: int64(id), ExternalID: want.ExternalID,
 			Name: want.Name, Gender: want.Gender, Class: want.Class, Status: string(status), LimitMS: limitMS,
 			LeftBehind: string(want.LeftBehind), Line: e.Line}); err != nil {
 			return 0, RosterChanges{}, err
@@ -227,4 +213,30 @@ func childErased(ctx context.Context, q querier, id kiosk.ChildID) (bool, error)
 		return false, fmt.Errorf("child %d erased: %w", id, err)
 	}
 	return erased, nil
+}
+
+// insertChild adds want to the roster (status active unless it says
+// otherwise, its kind of left-behind child if known) and returns its id
+// and status. now is the row's created and updated time.
+func insertChild(ctx context.Context, tx *sql.Tx, want kiosk.Child, now string) (kiosk.ChildID, kiosk.ChildStatus, error) {
+	status := want.Status
+	if status == "" {
+		status = kiosk.ChildActive
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO children (external_id, name, gender, class, status, call_limit_ms, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, want.ExternalID, want.Name, want.Gender, want.Class, string(status), want.CallLimit.Milliseconds(), now, now)
+	if err != nil {
+		return 0, "", err
+	}
+	n, err := res.LastInsertId()
+	if err != nil {
+		return 0, "", err
+	}
+	id := kiosk.ChildID(n)
+	if want.LeftBehind != kiosk.LeftBehindUnknown {
+		if err := setLeftBehind(ctx, tx, id, want.LeftBehind, now); err != nil {
+			return 0, "", err
+		}
+	}
+	return id, status, nil
 }

@@ -355,27 +355,13 @@ func (db *DB) applyChild(ctx context.Context, tx *sql.Tx, e kiosk.RosterEntry, n
 	}
 	limitMS := want.CallLimit.Milliseconds()
 	if len(ids) == 0 {
-		status := want.Status
-		if status == "" {
-			status = kiosk.ChildActive
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO children (external_id, name, gender, class, status, call_limit_ms, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, want.ExternalID, want.Name, want.Gender, want.Class, string(status), limitMS, now, now)
+		id, status, err := insertChild(ctx, tx, want, now)
 		if err != nil {
 			return 0, false, nil, fmt.Errorf("apply roster: line %d: add child: %w", e.Line, err)
-		}
-		n, err := res.LastInsertId()
-		if err != nil {
-			return 0, false, nil, fmt.Errorf("apply roster: line %d: add child: %w", e.Line, err)
-		}
-		if want.LeftBehind != kiosk.LeftBehindUnknown {
-			if err := setLeftBehind(ctx, tx, kiosk.ChildID(n), want.LeftBehind, now); err != nil {
-				return 0, false, nil, fmt.Errorf("apply roster: line %d: add child: %w", e.Line, err)
-			}
 		}
 		ch.Children.Added++
-		return kiosk.ChildID(n), true, nil, db.journalRoster(ctx, tx, dry, rosterBody{
-			Op: "child_added", ChildID: n, ExternalID: want.ExternalID, Name: want.Name, Gender: want.Gender,
+		return id, true, nil, db.journalRoster(ctx, tx, dry, rosterBody{
+			Op: "child_added", ChildID: int64(id), ExternalID: want.ExternalID, Name: want.Name, Gender: want.Gender,
 			Class: want.Class, Status: string(status), LimitMS: limitMS, LeftBehind: string(want.LeftBehind), Line: e.Line})
 	}
 	cur, err := child(ctx, tx, ids[0])
