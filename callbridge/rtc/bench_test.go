@@ -229,12 +229,13 @@ func benchCalls(b *testing.B, cfg Config) {
 		}
 		runtime.ReadMemStats(&ms)
 		h1 := ms.HeapAlloc
-		fwd0 := forwarded(br)
+		fwd0, _ := br.Relayed()
 		mallocs0 := ms.Mallocs
 		cpu0, wall0 := cpuTime(), time.Now()
 		time.Sleep(hold)
 		cpu, wall := cpuTime()-cpu0, time.Since(wall0)
-		pkts := forwarded(br) - fwd0
+		fwd1, _ := br.Relayed()
+		pkts := fwd1 - fwd0
 		runtime.ReadMemStats(&ms)
 		if pkts > 0 {
 			// Everything the process allocated (media, RTCP, ICE, the
@@ -259,19 +260,6 @@ func benchCalls(b *testing.B, cfg Config) {
 			d()
 		}
 	}
-}
-
-// forwarded counts the packets the bridge has forwarded in all calls.
-func forwarded(b *Bridge) uint64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var n uint64
-	for _, c := range b.calls {
-		for _, t := range []*forwardTrack{c.toScreenAudio, c.toScreenVideo, c.toParentAudio, c.toParentVideo} {
-			n += t.packets.Load()
-		}
-	}
-	return n
 }
 
 // discardWriter is a webrtc.TrackLocalWriter that drops what it gets.

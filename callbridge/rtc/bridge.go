@@ -46,7 +46,7 @@ type Bridge struct {
 	udpMux   *ice.MultiUDPMuxDefault     // nil without Config.UDPPort
 	audioAPI *webrtc.API                 // headset legs: PCMU and PCMA only
 	codecs   []webrtc.RTPCodecParameters // offered on the screen leg
-	relayed  Relayed
+	relayed  relayed
 
 	stop     chan struct{}
 	reaperWG sync.WaitGroup
@@ -550,7 +550,7 @@ func (b *Bridge) reaper() {
 // Relayed returns the RTP packets and bytes the bridge has forwarded to
 // browsers since New, over all calls and headset legs.
 func (b *Bridge) Relayed() (packets, bytes uint64) {
-	return b.relayed.Packets.Load(), b.relayed.Bytes.Load()
+	return b.relayed.packets.Load(), b.relayed.bytes.Load()
 }
 
 // ActiveCalls returns the number of calls in progress.

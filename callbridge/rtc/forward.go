@@ -23,16 +23,14 @@ type forwardTrack struct {
 	mu      sync.RWMutex
 	binding *trackBinding
 
-	packets atomic.Uint64 // forwarded to the browser
-	total   *Relayed      // the bridge's counters, nil in tests
+	total *relayed // the bridge's counters, nil in tests
 }
 
-// Relayed counts what a Bridge has forwarded to browsers since it was
+// relayed counts what a Bridge has forwarded to browsers since it was
 // created: RTP packets and their bytes (header and payload, before SRTP),
-// over all calls and headset legs. Read it with Bridge.Relayed.
-type Relayed struct {
-	Packets atomic.Uint64
-	Bytes   atomic.Uint64
+// over all calls and headset legs (Bridge.Relayed).
+type relayed struct {
+	packets, bytes atomic.Uint64
 }
 
 type trackBinding struct {
@@ -43,7 +41,7 @@ type trackBinding struct {
 	w     webrtc.TrackLocalWriter
 }
 
-func newForwardTrack(kind webrtc.RTPCodecType, streamID string, total *Relayed) *forwardTrack {
+func newForwardTrack(kind webrtc.RTPCodecType, streamID string, total *relayed) *forwardTrack {
 	return &forwardTrack{id: kind.String(), streamID: streamID, kind: kind, total: total}
 }
 
@@ -109,10 +107,9 @@ func (t *forwardTrack) write(p *rtp.Packet) {
 	h.Extensions = h.Extensions[:0]
 	h.ExtensionProfile = 0
 	if _, err := bnd.w.WriteRTP(h, p.Payload); err == nil {
-		t.packets.Add(1)
 		if t.total != nil {
-			t.total.Packets.Add(1)
-			t.total.Bytes.Add(uint64(h.MarshalSize() + len(p.Payload)))
+			t.total.packets.Add(1)
+			t.total.bytes.Add(uint64(h.MarshalSize() + len(p.Payload)))
 		}
 	}
 }

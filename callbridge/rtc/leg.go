@@ -334,18 +334,9 @@ func (l *leg) relay(remote *webrtc.TrackRemote, out *forwardTrack) {
 		forward(buf[:n])
 	}
 	if rb == nil {
-		// Not a buffer of ours (cannot happen with newBuffer as the
-		// API's factory): read on a goroutine.
-		_ = remote.SetReadDeadline(time.Time{})
-		l.spawn(func() {
-			for {
-				n, _, err := remote.Read(buf)
-				if err != nil {
-					return
-				}
-				forward(buf[:n])
-			}
-		})
+		// newBuffer makes every RTP stream's buffer: a stream without one
+		// is pion's, not ours to bind.
+		l.c.b.log.Error("video call: remote track without a relay buffer", "call", l.c.req.CallID, "leg", string(l.kind))
 		return
 	}
 	stats := l.c.b.reports.remoteStream(l.pc.ID(), ssrc)
